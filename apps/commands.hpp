@@ -1,0 +1,30 @@
+#pragma once
+// Subcommands of the pagequery binary. Each add_* registers one CLI11
+// subcommand whose callback does the work; failures are thrown as exceptions
+// and main() turns them into one stderr line and an exit code.
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace pagequery::apps {
+
+// Refused input (file, key, JSON, flag, env var): exit code 2.
+class InputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A run that completed but failed its own check (checksum mismatch): exit code 1.
+class CheckFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void add_keygen(CLI::App& app);
+void add_answer(CLI::App& app);
+void add_info(CLI::App& app);
+void add_sweep(CLI::App& app);
+void add_report(CLI::App& app);
+
+}  // namespace pagequery::apps

@@ -1,0 +1,95 @@
+#pragma once
+// The PIR database: pages of 256 16-byte vectors in a device View.
+// A matrix may hold a contiguous shard [first_page, first_page + pages) of a
+// larger one; DPF indices are global, domain bits are those of the whole matrix.
+#include "bits128.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace pagequery {
+
+class MatrixError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class SyntheticFill {
+  Hash,       // word = hash(seed, page, vector, word): every byte differs
+  Morphogen,  // Morphogen's bench: page i filled with the byte i & 0xFF
+};
+
+// d = max(1, ceil(log2 pages)); throws for 0 pages or more than 2^32.
+int domain_bits_for(std::uint64_t pages);
+
+// The synthetic value of word w (0..3) of vector v of global page p.
+PAGEQUERY_INLINE std::uint32_t synthetic_word(SyntheticFill fill, std::uint64_t seed,
+                                              std::uint64_t page, int vector, int word) {
+  if (fill == SyntheticFill::Morphogen) return 0x01010101u * static_cast<std::uint32_t>(page & 0xff);
+  std::uint64_t z = seed ^ (page * 0x9e3779b97f4a7c15ull) ^
+                    (static_cast<std::uint64_t>(vector * 4 + word) << 40);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64 finaliser
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return static_cast<std::uint32_t>(z ^ (z >> 31));
+}
+
+template <class MemorySpace>
+class PageMatrix {
+ public:
+  using view_type = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
+
+  PageMatrix(view_type pages, std::uint64_t first_page, int domain_bits, std::string source)
+      : pages_(std::move(pages)), first_page_(first_page), domain_bits_(domain_bits),
+        source_(std::move(source)) {}
+
+  const view_type& view() const { return pages_; }
+  std::uint64_t pages() const { return pages_.extent(0); }
+  std::uint64_t first_page() const { return first_page_; }
+  int domain_bits() const { return domain_bits_; }
+  std::uint64_t size_bytes() const { return pages() * kPageBytes; }
+  const std::string& source() const { return source_; }
+
+ private:
+  view_type pages_;
+  std::uint64_t first_page_;
+  int domain_bits_;
+  std::string source_;
+};
+
+// A shard of `total_pages`: pages [first_page, first_page + count).
+struct PageRange {
+  std::uint64_t total_pages;
+  std::uint64_t first_page;
+  std::uint64_t count;
+};
+
+// Reads a raw matrix file (Morphogen's format: N = ceil(len / 4096), last page
+// zero-padded) through a bounded host staging buffer. A range selects a shard;
+// by default the whole file. Errors (missing, empty, unreadable, too large for
+// the memory space) are MatrixError, raised before the device allocation.
+template <class ExecSpace>
+PageMatrix<typename ExecSpace::memory_space> load_page_matrix(
+    const ExecSpace& exec, const std::string& path, const PageRange* range = nullptr,
+    std::size_t staging_bytes = std::size_t{64} << 20);
+
+// Pages of the file at `path` (checks that it exists and is non-empty).
+std::uint64_t page_count_of_file(const std::string& path);
+
+// A synthetic matrix generated on the device: no host copy, any size.
+template <class ExecSpace>
+PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(
+    const ExecSpace& exec, const PageRange& range, SyntheticFill fill, std::uint64_t seed);
+
+// Refills an existing matrix's pages in place (tests use it to change contents
+// behind a replayed graph).
+template <class ExecSpace>
+void fill_synthetic(const ExecSpace& exec,
+                    const PageMatrix<typename ExecSpace::memory_space>& matrix,
+                    SyntheticFill fill, std::uint64_t seed);
+
+std::string to_string(SyntheticFill fill);
+
+}  // namespace pagequery

@@ -1,0 +1,147 @@
+#include "policies/engine.hpp"
+
+#include "core/page_matrix.hpp"
+#include "policies/registry.hpp"
+
+#include <Kokkos_Core.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+
+namespace pagequery {
+
+namespace {
+using Exec = Kokkos::DefaultExecutionSpace;
+using Mem = Exec::memory_space;
+
+SyntheticFill to_fill(MatrixFill f) {
+  return f == MatrixFill::Hash ? SyntheticFill::Hash : SyntheticFill::Morphogen;
+}
+}  // namespace
+
+Runtime::Runtime() { Kokkos::initialize(); }
+Runtime::~Runtime() { Kokkos::finalize(); }
+std::string Runtime::backend() { return Exec::name(); }
+int Runtime::concurrency() { return Exec().concurrency(); }
+
+std::string Runtime::kokkos_version() {
+  return std::to_string(KOKKOS_VERSION_MAJOR) + "." + std::to_string(KOKKOS_VERSION_MINOR) + "." +
+         std::to_string(KOKKOS_VERSION_PATCH);
+}
+
+std::string Runtime::device() {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, Kokkos::Cuda().cuda_device()) == cudaSuccess) return prop.name;
+  }
+#endif
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  return "host";
+}
+
+std::uint64_t matrix_file_pages(const std::string& path) { return page_count_of_file(path); }
+
+struct Engine::Impl {
+  PageMatrix<Mem> matrix;
+  std::uint64_t total_pages;
+};
+
+namespace {
+PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
+  const std::uint64_t first = spec.first_page.value_or(0);
+  const PageRange range{total, first, spec.page_count.value_or(total > first ? total - first : 0)};
+  if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range);
+  return synthesize_page_matrix(Exec(), range, to_fill(spec.fill), spec.seed);
+}
+std::uint64_t total_pages_of(const MatrixSpec& spec) {
+  if (!spec.file.empty()) return page_count_of_file(spec.file);
+  if (spec.synthetic_pages == 0) throw MatrixError("a synthetic matrix needs at least one page");
+  return spec.synthetic_pages;
+}
+}  // namespace
+
+Engine::Engine(const MatrixSpec& spec) {
+  const std::uint64_t total = total_pages_of(spec);
+  impl_ = std::make_unique<Impl>(Impl{load(spec, total), total});
+  Exec().fence("pagequery::Engine: matrix ready");
+}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+MatrixInfo Engine::info() const {
+  const auto& m = impl_->matrix;
+  return {impl_->total_pages, m.first_page(), m.pages(), m.domain_bits(),
+          impl_->total_pages * kPageBytes, m.source()};
+}
+
+DpfKeyPair Engine::make_keys(std::uint64_t target, KeyRng& rng) const {
+  return generate_dpf_keys(impl_->matrix.domain_bits(), target, rng);
+}
+
+struct Engine::Session::Impl {
+  Exec exec;
+  PageMatrix<Mem> matrix;
+  Kokkos::View<DpfKey*, Mem> keys;
+  AnswerView<Mem> answers;
+  std::map<std::string, std::unique_ptr<BatchPolicy<Exec>>> policies;  // by strategy name
+
+  BatchPolicy<Exec>& policy(const PolicyConfig& config) {
+    auto& p = policies[strategy_name(config)];
+    if (!p) p = make_policy<Exec>(config);
+    return *p;
+  }
+};
+
+Engine::Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::Session::~Session() = default;
+Engine::Session::Session(Session&&) noexcept = default;
+
+std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
+                                                  std::span<const DpfKey> keys) {
+  Impl& s = *impl_;
+  const int d = s.matrix.domain_bits();
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (keys[i].domain_bits != d)
+      throw KeyError("key " + std::to_string(i) + " has " + std::to_string(keys[i].domain_bits) +
+                     " domain bits, the matrix has " + std::to_string(d));
+  if (keys.empty() || keys.size() % kKeysPerQuery != 0)
+    throw ConfigError("a batch holds 3 keys per query, got " + std::to_string(keys.size()));
+  if (s.keys.extent(0) != keys.size()) {  // same shape: same buffers, so graphs replay
+    s.keys = Kokkos::View<DpfKey*, Mem>(Kokkos::view_alloc(s.exec, "pagequery::keys"), keys.size());
+    s.answers = AnswerView<Mem>(Kokkos::view_alloc(s.exec, "pagequery::answers"), keys.size(),
+                                kVectorsPerPage);
+  }
+  Kokkos::View<const DpfKey*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
+      keys.data(), keys.size());
+  Kokkos::deep_copy(s.exec, s.keys, host_keys);
+  s.policy(config).run(s.exec, s.matrix, s.keys, s.answers);
+
+  std::vector<std::uint8_t> bytes(keys.size() * kPageBytes);
+  Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>
+      host_answers(reinterpret_cast<Bits128*>(bytes.data()), keys.size(), kVectorsPerPage);
+  Kokkos::deep_copy(s.exec, host_answers, s.answers);
+  s.exec.fence("pagequery::Session::answer: answers on the host");
+  return bytes;
+}
+
+std::vector<Engine::Session> Engine::sessions(int count) const {
+  std::vector<Session> out;
+  if (count <= 1) {
+    out.push_back(session());
+    return out;
+  }
+  for (const Exec& exec : Kokkos::Experimental::partition_space(Exec(), std::vector<int>(count, 1)))
+    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, {}, {}, {}})));
+  return out;
+}
+
+Engine::Session Engine::session() const {
+  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, {}, {}, {}}));
+}
+
+}  // namespace pagequery

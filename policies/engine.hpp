@@ -1,0 +1,92 @@
+#pragma once
+// The host API of pagequery: plain types only, so the CLI, JSON and HDF5 code
+// never include Kokkos. Everything here runs on Kokkos's default execution space.
+#include "core/dpf.hpp"
+#include "policies/policy_config.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace pagequery {
+
+// Initialises Kokkos for the process lifetime of the object (one per process).
+class Runtime {
+ public:
+  Runtime();
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  static std::string backend();         // "Cuda", "OpenMP", "Serial"
+  static std::string device();          // GPU name, or the host's CPU model
+  static std::string kokkos_version();  // "4.6.1"
+  static int concurrency();
+};
+
+enum class MatrixFill { Hash, Morphogen };
+
+struct MatrixSpec {
+  std::string file;                   // raw matrix file; empty: synthetic
+  std::uint64_t synthetic_pages = 0;  // pages of the synthetic matrix
+  MatrixFill fill = MatrixFill::Hash;
+  std::uint64_t seed = 1;  // synthetic fill seed
+  // A shard [first_page, first_page + page_count) of the whole; nullopt: all pages.
+  std::optional<std::uint64_t> first_page;
+  std::optional<std::uint64_t> page_count;
+};
+
+struct MatrixInfo {
+  std::uint64_t pages;        // pages of the whole matrix
+  std::uint64_t local_first;  // this engine's shard
+  std::uint64_t local_pages;
+  int domain_bits;
+  std::uint64_t size_bytes;  // pages * 4096
+  std::string source;
+};
+
+// Pages in a matrix file (Morphogen's rule); throws std::runtime_error.
+std::uint64_t matrix_file_pages(const std::string& path);
+
+// A loaded matrix plus reusable device buffers. answer() is synchronous and
+// returns host bytes: keys.size() answers of 4096 bytes, in key order.
+class Engine {
+ public:
+  explicit Engine(const MatrixSpec& spec);
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  MatrixInfo info() const;
+
+  // A client of the engine with its own execution-space instance, buffers and
+  // policies (graph replays are cached per session). Sessions may run from
+  // different threads at once.
+  class Session {
+   public:
+    ~Session();
+    Session(Session&&) noexcept;
+    std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const DpfKey> keys);
+
+   private:
+    friend class Engine;
+    struct Impl;
+    explicit Session(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+  };
+
+  // `count` sessions on disjoint instances of the default execution space.
+  std::vector<Session> sessions(int count) const;
+  Session session() const;
+
+  // Keys for pages of this matrix's domain.
+  DpfKeyPair make_keys(std::uint64_t target, KeyRng& rng) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pagequery

@@ -1,0 +1,27 @@
+#pragma once
+// Maps a configuration (a strategy name, env switches, flags) to a policy object.
+#include "policies/adaptive_micro_batch.hpp"
+#include "policies/full_batch.hpp"
+#include "policies/fused.hpp"
+#include "policies/graph_replay.hpp"
+#include "policies/multi_stream.hpp"
+#include "policies/throughput.hpp"
+
+#include <memory>
+
+namespace pagequery {
+
+template <class ExecSpace>
+std::unique_ptr<BatchPolicy<ExecSpace>> make_policy(const PolicyConfig& c) {
+  if (c.streams > 1) return std::make_unique<MultiStream<ExecSpace>>(c.streams);
+  if (c.graph) return std::make_unique<GraphReplay<ExecSpace>>(c);
+  switch (c.mode) {
+    case BatchMode::Latency: return std::make_unique<FullBatch<ExecSpace>>(c.tile);
+    case BatchMode::Adaptive: return std::make_unique<AdaptiveMicroBatch<ExecSpace>>(c.threshold, c.tile);
+    case BatchMode::Throughput: return std::make_unique<Throughput<ExecSpace>>(c.tile);
+    case BatchMode::Fused: return std::make_unique<Fused<ExecSpace>>();
+  }
+  throw ConfigError("unknown batch mode");
+}
+
+}  // namespace pagequery
