@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // --help prints and returns 0; usage errors return non-zero
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "pagequery: " << e.what() << " (see --help)\n";
+    return 2;
   } catch (const apps::CheckFailed& e) {
     std::cerr << "pagequery: " << e.what() << '\n';
     return 1;

@@ -7,7 +7,7 @@
 //   A team expands, per key, the chunk's subtree once (P - 1 PRG expansions,
 //   about 2 ChaCha blocks a leaf) into team scratch; the path from the root to
 //   the chunk is kept per key and only its changed tail is re-expanded.
-// - Keys are split into groups of at most kKeyGroup; one team serves one group
+// - Keys are split into groups of at most kMaxKeyGroup; one team serves one group
 //   over one contiguous range of chunks, so per-thread state is bounded by the
 //   group, not by K. Teams of the same range and different groups are adjacent
 //   in the league: they run together and share the range's pages through the
@@ -18,10 +18,20 @@
 #include "page_matrix.hpp"
 
 #include <Kokkos_Core.hpp>
+#include <Kokkos_Graph.hpp>
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
+#include <string>
 #include <type_traits>
+
+// Accumulators live in registers only if every loop that indexes them unrolls.
+#if defined(__CUDA_ARCH__)
+#define PAGEQUERY_UNROLL _Pragma("unroll")
+#else
+#define PAGEQUERY_UNROLL
+#endif
 
 namespace pagequery {
 
@@ -31,37 +41,42 @@ using KeyView = Kokkos::View<const DpfKey*, MemorySpace>;
 template <class MemorySpace>
 using AnswerView = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
 
-inline constexpr int kKeyGroup = 16;
+// Key-group sizes the kernel is compiled for: a launch of K keys uses the
+// smallest that holds min(K, kMaxKeyGroup) keys, so small batches use few
+// registers and more teams fit on a GPU multiprocessor.
+inline constexpr int kKeyGroups[] = {4, 8, 12, 16};
+inline constexpr int kMaxKeyGroup = 8;  // 8: 127 queries/s at Q = 32 on an H100, 12: 116, 16: 92
 
 struct PageQueryTuning {
-  int chunk_log2 = 6;  // pages per subtree, as a power of two
+  int chunk_log2 = 0;  // pages per subtree as a power of two; 0: by key group
   int teams = 0;       // target league size; 0 derives it from the backend's concurrency
+  int key_group = 0;   // one of kKeyGroups; 0: by key count
 };
 
-// Vectors of a page that one thread owns: one per thread on GPUs (registers),
-// the whole page on host backends, whose teams are one thread.
-template <class ExecSpace>
+// Teams per GPU multiprocessor the register budget is set for, by key group
+// (accumulators: 4 registers x key group x vectors per thread).
+constexpr int min_teams_per_sm(int key_group) {
+  return key_group <= 8 ? 4 : key_group <= 12 ? 3 : 2;
+}
+// Default chunk: large, within the scratch budget (~48 KB a team on CUDA).
+constexpr int default_chunk_log2(int key_group) { return key_group <= 4 ? 9 : key_group <= 8 ? 8 : 7; }
+
+// Vectors of a page that one thread owns. Each 16-byte mask a thread loads
+// feeds 4 x vectors AND-XORs; on GPUs two vectors keep those loads under the
+// integer units' rate (one vector made the kernel load-bound: 103 vs 127
+// queries/s at Q = 32 on an H100). Host
+// backends run one-thread teams that own the whole page.
+template <class ExecSpace, int KeyGroup>
 constexpr int vectors_per_thread() {
 #ifdef KOKKOS_ENABLE_CUDA
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return 1;
+  // Groups of 4 are memory-bound: there, more threads hide latency better.
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return KeyGroup <= 4 ? 1 : 2;
 #endif
   return kVectorsPerPage;
 }
 
-template <class ExecSpace>
-struct PageQueryFunctor {
-  using memory_space = typename ExecSpace::memory_space;
-  using member_type = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  using scratch_space = typename ExecSpace::scratch_memory_space;
-  template <class T>
-  using Scratch2D = Kokkos::View<T**, Kokkos::LayoutRight, scratch_space,
-                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  static constexpr int kSlots = vectors_per_thread<ExecSpace>();
-  static constexpr int kTeamSize = kVectorsPerPage / kSlots;
-
-  Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages;
-  KeyView<memory_space> keys;
-  AnswerView<memory_space> answers;
+// Everything a launch needs except the key-group size.
+struct PageQueryShape {
   std::uint64_t first_page;  // global index of pages(0, .)
   int domain_bits;
   int chunk_log2;            // s: chunk = 2^s pages = one subtree
@@ -70,12 +85,33 @@ struct PageQueryFunctor {
   std::uint64_t first_chunk;
   std::uint64_t chunks;      // chunks overlapping the local pages
   std::uint64_t chunks_per_team;
+};
 
-  int top() const { return domain_bits - chunk_log2; }
+template <class ExecSpace, int KeyGroup>
+struct PageQueryFunctor : PageQueryShape {
+  using memory_space = typename ExecSpace::memory_space;
+  using member_type = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
+  using scratch_space = typename ExecSpace::scratch_memory_space;
+  template <class T>
+  using Scratch2D = Kokkos::View<T**, Kokkos::LayoutRight, scratch_space,
+                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  static constexpr int kSlots = vectors_per_thread<ExecSpace, KeyGroup>();
+  static constexpr int kTeamSize = kVectorsPerPage / kSlots;
 
+  using policy_type =
+      Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<kTeamSize, min_teams_per_sm(KeyGroup)>>;
+
+  Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages;
+  KeyView<memory_space> keys;
+  AnswerView<memory_space> answers;
+
+  KOKKOS_FUNCTION int top() const { return domain_bits - chunk_log2; }
+
+  // Leaves are stored page-major, (P, KeyGroup), so the masks of one page sit at
+  // constant offsets; rows of absent keys stay zero and cost no branches.
   static std::size_t scratch_bytes(int group_size, int chunk_log2, int top) {
-    return Scratch2D<Bits128>::shmem_size(group_size, std::size_t{1} << chunk_log2) +
-           Scratch2D<std::uint8_t>::shmem_size(group_size, std::size_t{1} << chunk_log2) +
+    return Scratch2D<Bits128>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
+           Scratch2D<std::uint8_t>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
            Scratch2D<Bits128>::shmem_size(group_size, top + 1) +
            Scratch2D<std::uint8_t>::shmem_size(group_size, top + 1);
   }
@@ -93,14 +129,21 @@ struct PageQueryFunctor {
     const int t = top();
     const int P = 1 << s;
     const auto& scratch = team.team_scratch(0);
-    Scratch2D<Bits128> leaf_seed(scratch, group_size, P);  // becomes the masks
-    Scratch2D<std::uint8_t> leaf_t(scratch, group_size, P);
+    Scratch2D<Bits128> leaf_seed(scratch, P, KeyGroup);  // becomes the masks
+    Scratch2D<std::uint8_t> leaf_t(scratch, P, KeyGroup);
     Scratch2D<Bits128> path_seed(scratch, group_size, t + 1);
     Scratch2D<std::uint8_t> path_t(scratch, group_size, t + 1);
 
-    Bits128 acc[kSlots][kKeyGroup];
+    if (g < KeyGroup)
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, P * (KeyGroup - g)), [&](int i) {
+        leaf_seed(i / (KeyGroup - g), g + i % (KeyGroup - g)) = Bits128{{0, 0, 0, 0}};
+      });
+
+    Bits128 acc[kSlots][KeyGroup];
+    PAGEQUERY_UNROLL
     for (int slot = 0; slot < kSlots; ++slot)
-      for (int kk = 0; kk < kKeyGroup; ++kk) acc[slot][kk] = Bits128{{0, 0, 0, 0}};
+      PAGEQUERY_UNROLL
+      for (int kk = 0; kk < KeyGroup; ++kk) acc[slot][kk] = Bits128{{0, 0, 0, 0}};
 
     const std::uint64_t page_end = first_page + pages.extent(0);
     for (std::uint64_t c = c_begin; c < c_end; ++c) {
@@ -133,17 +176,17 @@ struct PageQueryFunctor {
           const int pos = (item & ((1 << j) - 1)) * stride;
           const DpfKey& key = keys(k0 + kk);
           const DpfNode node = j == 0 ? DpfNode{path_seed(kk, t), path_t(kk, t)}
-                                      : DpfNode{leaf_seed(kk, pos), leaf_t(kk, pos)};
+                                      : DpfNode{leaf_seed(pos, kk), leaf_t(pos, kk)};
           DpfNode left, right;
           dpf_children(key, t + j, node, left, right);
           if (j + 1 == s) {
-            leaf_seed(kk, pos) = dpf_leaf_mask(key, left);
-            leaf_seed(kk, pos + stride / 2) = dpf_leaf_mask(key, right);
+            leaf_seed(pos, kk) = dpf_leaf_mask(key, left);
+            leaf_seed(pos + stride / 2, kk) = dpf_leaf_mask(key, right);
           } else {
-            leaf_seed(kk, pos) = left.seed;
-            leaf_t(kk, pos) = left.t;
-            leaf_seed(kk, pos + stride / 2) = right.seed;
-            leaf_t(kk, pos + stride / 2) = right.t;
+            leaf_seed(pos, kk) = left.seed;
+            leaf_t(pos, kk) = left.t;
+            leaf_seed(pos + stride / 2, kk) = right.seed;
+            leaf_t(pos + stride / 2, kk) = right.t;
           }
         });
         team.team_barrier();
@@ -153,39 +196,65 @@ struct PageQueryFunctor {
       const std::uint64_t chunk_first = c << s;
       const std::uint64_t lo = Kokkos::max(chunk_first, first_page);
       const std::uint64_t hi = Kokkos::min(chunk_first + P, page_end);
-      for (int slot = 0; slot < kSlots; ++slot) {
-        const int v = team.team_rank() + slot * kTeamSize;
-        accumulate(acc[slot], g, v, lo, hi, chunk_first, leaf_seed);
-      }
+      accumulate(acc, team.team_rank(), lo, hi, chunk_first, leaf_seed);
       team.team_barrier();  // masks are rewritten by the next chunk
     }
 
+    PAGEQUERY_UNROLL
     for (int slot = 0; slot < kSlots; ++slot) {
       const int v = team.team_rank() + slot * kTeamSize;
-      for (int kk = 0; kk < kKeyGroup; ++kk) {
+      PAGEQUERY_UNROLL
+      for (int kk = 0; kk < KeyGroup; ++kk) {
         if (kk >= g) break;
         for (int w = 0; w < 4; ++w) Kokkos::atomic_xor(&answers(k0 + kk, v).w[w], acc[slot][kk].w[w]);
       }
     }
   }
 
-  KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kKeyGroup], int g, int v,
+  // acc[slot][kk] ^= page[slot] & mask(kk) over pages [lo, hi), where the
+  // thread's vectors are rank + slot * team size. Loads run a block of pages
+  // ahead of their use (two vectors in flight per thread) to keep memory busy.
+  KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kSlots][KeyGroup], int rank,
                                               std::uint64_t lo, std::uint64_t hi,
                                               std::uint64_t chunk_first,
                                               const Scratch2D<Bits128>& masks) const {
-    constexpr int kUnroll = 4;  // independent page loads in flight per thread
+    constexpr int kBlock = kSlots == 1 ? 2 : 1;
+    const auto load = [&](Bits128 (&block)[kBlock][kSlots], std::uint64_t p) {
+      PAGEQUERY_UNROLL
+      for (int b = 0; b < kBlock; ++b)
+        PAGEQUERY_UNROLL
+        for (int slot = 0; slot < kSlots; ++slot)
+          block[b][slot] = pages(p + b - first_page, rank + slot * kTeamSize);
+    };
+    const auto apply = [&](const Bits128 (&page)[kSlots], std::uint64_t p) {
+      PAGEQUERY_UNROLL
+      for (int kk = 0; kk < KeyGroup; ++kk) {
+        const Bits128 mask = masks(p - chunk_first, kk);
+        PAGEQUERY_UNROLL
+        for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ (page[slot] & mask);
+      }
+    };
     std::uint64_t p = lo;
-    for (; p + kUnroll <= hi; p += kUnroll) {
-      Bits128 page[kUnroll];
-      for (int u = 0; u < kUnroll; ++u) page[u] = pages(p + u - first_page, v);
-      for (int u = 0; u < kUnroll; ++u)
-        for (int kk = 0; kk < kKeyGroup; ++kk)
-          if (kk < g) acc[kk] = acc[kk] ^ (page[u] & masks(kk, p + u - chunk_first));
+    const std::uint64_t blocks_end = lo + (hi - lo) / kBlock * kBlock;
+    if (p < blocks_end) {
+      Bits128 next[kBlock][kSlots];
+      load(next, p);
+      for (; p < blocks_end; p += kBlock) {
+        Bits128 block[kBlock][kSlots];
+        PAGEQUERY_UNROLL
+        for (int b = 0; b < kBlock; ++b)
+          PAGEQUERY_UNROLL
+          for (int slot = 0; slot < kSlots; ++slot) block[b][slot] = next[b][slot];
+        if (p + kBlock < blocks_end) load(next, p + kBlock);
+        PAGEQUERY_UNROLL
+        for (int b = 0; b < kBlock; ++b) apply(block[b], p + b);
+      }
     }
     for (; p < hi; ++p) {
-      const Bits128 page = pages(p - first_page, v);
-      for (int kk = 0; kk < kKeyGroup; ++kk)
-        if (kk < g) acc[kk] = acc[kk] ^ (page & masks(kk, p - chunk_first));
+      Bits128 page[1][kSlots];
+      PAGEQUERY_UNROLL
+      for (int slot = 0; slot < kSlots; ++slot) page[0][slot] = pages(p - first_page, rank + slot * kTeamSize);
+      apply(page[0], p);
     }
   }
 };
@@ -204,29 +273,38 @@ template <class ExecSpace>
 class PageQuery {
  public:
   using memory_space = typename ExecSpace::memory_space;
-  using Functor = PageQueryFunctor<ExecSpace>;
 
   PageQuery(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
             KeyView<memory_space> keys, AnswerView<memory_space> answers,
-            const PageQueryTuning& tuning = {}) {
+            const PageQueryTuning& tuning = {})
+      : pages_(matrix.view()), keys_(keys), answers_(answers) {
     const int K = static_cast<int>(keys.extent(0));
     if (answers.extent(0) != keys.extent(0) || answers.extent(1) != kVectorsPerPage)
       throw std::invalid_argument("page query: answers must be (keys x 256) vectors");
-    Functor& f = functor_;
-    f.pages = matrix.view();
-    f.keys = keys;
-    f.answers = answers;
+    key_group_ = tuning.key_group;
+    if (key_group_ == 0) {
+      key_group_ = kMaxKeyGroup;
+      for (int size : kKeyGroups) if (size >= std::min(K, kMaxKeyGroup)) { key_group_ = size; break; }
+    }
+    if (std::find(std::begin(kKeyGroups), std::end(kKeyGroups), key_group_) == std::end(kKeyGroups))
+      throw std::invalid_argument("page query: key group " + std::to_string(key_group_) + " is not compiled");
+    PageQueryShape& f = shape_;
     f.first_page = matrix.first_page();
     f.domain_bits = matrix.domain_bits();
-    f.chunk_log2 = std::clamp(tuning.chunk_log2, 1, f.domain_bits);
-    f.groups = std::max(1, (K + kKeyGroup - 1) / kKeyGroup);
+    f.chunk_log2 = std::clamp(tuning.chunk_log2 > 0 ? tuning.chunk_log2 : default_chunk_log2(key_group_),
+                              1, f.domain_bits);
+    f.groups = std::max(1, (K + key_group_ - 1) / key_group_);
     f.group_size = std::max(1, (K + f.groups - 1) / f.groups);
+    // Smaller chunks where the backend's team scratch cannot hold the requested one.
+    const std::size_t scratch_max = Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0);
+    while (f.chunk_log2 > 1 && scratch_bytes(f.chunk_log2) > scratch_max) --f.chunk_log2;
     const std::uint64_t n = matrix.pages();
     f.first_chunk = matrix.first_page() >> f.chunk_log2;
     f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> f.chunk_log2) - f.first_chunk + 1;
-    const int target = tuning.teams > 0
-                           ? tuning.teams
-                           : std::max(1, 4 * exec.concurrency() / Functor::kTeamSize);
+    const int team_size = kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>()
+                                                              : vectors_per_thread<ExecSpace, 8>());
+    const int target = tuning.teams > 0 ? tuning.teams
+                                        : std::max(1, 4 * exec.concurrency() / team_size);
     const std::uint64_t ranges = std::clamp<std::uint64_t>(
         static_cast<std::uint64_t>(target / f.groups), 1, std::max<std::uint64_t>(f.chunks, 1));
     f.chunks_per_team = f.chunks == 0 ? 1 : (f.chunks + ranges - 1) / ranges;
@@ -234,42 +312,80 @@ class PageQuery {
                   ? 0
                   : static_cast<int>((f.chunks + f.chunks_per_team - 1) / f.chunks_per_team) *
                         f.groups;
-    scratch_ = Functor::scratch_bytes(f.group_size, f.chunk_log2, f.top());
-    zero_.answers = answers;
-    zero_count_ = static_cast<std::int64_t>(K) * kVectorsPerPage;
-  }
-
-  Kokkos::TeamPolicy<ExecSpace> team_policy(const ExecSpace& exec) const {
-    return Kokkos::TeamPolicy<ExecSpace>(exec, league_, Functor::kTeamSize)
-        .set_scratch_size(0, Kokkos::PerTeam(scratch_));
-  }
-  Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>> zero_policy(
-      const ExecSpace& exec) const {
-    return {exec, 0, zero_count_};
   }
 
   void launch(const ExecSpace& exec) const {
-    Kokkos::parallel_for("pagequery::zero_answers", zero_policy(exec), zero_);
-    if (league_ > 0) Kokkos::parallel_for("pagequery::page_query", team_policy(exec), functor_);
+    Kokkos::parallel_for("pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
+    if (league_ == 0) return;
+    with_functor([&](const auto& f) {
+      Kokkos::parallel_for("pagequery::page_query", team_policy(exec, f), f);
+    });
   }
 
   // Appends this launch to a graph node; returns the last node.
   template <class Node>
-  auto then(const Node& node) const {
+  Kokkos::Experimental::GraphNodeRef<ExecSpace> then(const Node& node) const {
     const ExecSpace exec;
-    auto zeroed = node.then_parallel_for("pagequery::zero_answers", zero_policy(exec), zero_);
-    return zeroed.then_parallel_for("pagequery::page_query", team_policy(exec), functor_);
+    Kokkos::Experimental::GraphNodeRef<ExecSpace> zeroed = node.then_parallel_for(
+        "pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
+    if (league_ == 0) return zeroed;
+    Kokkos::Experimental::GraphNodeRef<ExecSpace> last = zeroed;
+    with_functor([&](const auto& f) {
+      last = zeroed.then_parallel_for("pagequery::page_query", team_policy(exec, f), f);
+    });
+    return last;
   }
 
  private:
-  Functor functor_{};
-  ZeroAnswers<ExecSpace> zero_{};
-  std::int64_t zero_count_ = 0;
+  template <class Body>
+  void with_functor(Body&& body) const {
+    switch (key_group_) {
+      case 4: body(functor<4>()); break;
+      case 8: body(functor<8>()); break;
+      case 12: body(functor<12>()); break;
+      default: body(functor<16>()); break;
+    }
+  }
+
+  template <int KeyGroup>
+  PageQueryFunctor<ExecSpace, KeyGroup> functor() const {
+    PageQueryFunctor<ExecSpace, KeyGroup> f;
+    static_cast<PageQueryShape&>(f) = shape_;
+    f.pages = pages_;
+    f.keys = keys_;
+    f.answers = answers_;
+    return f;
+  }
+
+  std::size_t scratch_bytes(int chunk_log2) const {
+    std::size_t bytes = 0;
+    with_functor([&](const auto& f) {
+      bytes = f.scratch_bytes(shape_.group_size, chunk_log2, shape_.domain_bits - chunk_log2);
+    });
+    return bytes;
+  }
+
+  template <class Functor>
+  typename Functor::policy_type team_policy(const ExecSpace& exec, const Functor&) const {
+    return typename Functor::policy_type(exec, league_, Functor::kTeamSize)
+        .set_scratch_size(0, Kokkos::PerTeam(scratch_bytes(shape_.chunk_log2)));
+  }
+
+  Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>> zero_policy(
+      const ExecSpace& exec) const {
+    return {exec, 0, static_cast<std::int64_t>(answers_.extent(0)) * kVectorsPerPage};
+  }
+
+  Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages_;
+  KeyView<memory_space> keys_;
+  AnswerView<memory_space> answers_;
+  PageQueryShape shape_{};
+  int key_group_ = kMaxKeyGroup;
   int league_ = 0;
-  std::size_t scratch_ = 0;
 };
 
 // Answers every key in one launch on `exec`; asynchronous like any Kokkos launch.
+// Precondition: every key has the matrix's domain bits (the host API checks it).
 template <class ExecSpace>
 void answer_keys(const ExecSpace& exec,
                  const PageMatrix<typename ExecSpace::memory_space>& matrix,

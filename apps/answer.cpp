@@ -1,0 +1,176 @@
+// pagequery answer: one server's side of Morphogen's POST /query/page/gpu/batch.
+#include "apps/commands.hpp"
+#include "apps/hex.hpp"
+#include "apps/policy_flags.hpp"
+
+#include "core/dpf.hpp"
+#include "policies/engine.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace pagequery::apps {
+
+namespace {
+
+using json = nlohmann::json;
+
+struct AnswerArgs {
+  std::optional<std::string> matrix_file;
+  std::string request = "-";
+  PolicyFlags policy;
+};
+
+std::string read_request(const std::string& path) {
+  std::ostringstream text;
+  if (path == "-") {
+    text << std::cin.rdbuf();
+    if (std::cin.bad()) throw InputError("request: cannot read stdin");
+  } else {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw InputError("request: cannot open '" + path + "'");
+    text << in.rdbuf();
+    if (in.bad()) throw InputError("request: cannot read '" + path + "'");
+  }
+  return text.str();
+}
+
+// The keys of a Morphogen batch request, 3 per query, in order; every key is
+// checked against the matrix's domain bits.
+std::vector<DpfKey> parse_request(const std::string& text, int domain_bits,
+                                  const std::string& matrix, std::uint64_t pages) {
+  json request;
+  try {
+    request = json::parse(text);
+  } catch (const json::parse_error& e) {
+    throw InputError("request: invalid JSON: " + one_line(e.what()));
+  }
+  if (!request.is_object())
+    throw InputError(std::string("request: expected an object {\"queries\": [...]}, got ") +
+                     request.type_name());
+  const auto queries = request.find("queries");
+  if (queries == request.end())
+    throw InputError("request: the \"queries\" field is missing");
+  if (!queries->is_array())
+    throw InputError(std::string("request: \"queries\" must be an array, got ") +
+                     queries->type_name());
+  if (queries->empty() || queries->size() > static_cast<std::size_t>(kMaxBatchQueries))
+    throw InputError("request: " + std::to_string(queries->size()) +
+                     " queries; a batch holds 1.." + std::to_string(kMaxBatchQueries));
+
+  std::vector<DpfKey> keys;
+  keys.reserve(queries->size() * kKeysPerQuery);
+  for (std::size_t q = 0; q < queries->size(); ++q) {
+    const json& query = (*queries)[q];
+    const std::string where = "request: queries[" + std::to_string(q) + "]";
+    if (!query.is_object())
+      throw InputError(where + " must be an object {\"keys\": [...]}, got " + query.type_name());
+    const auto list = query.find("keys");
+    if (list == query.end()) throw InputError(where + ": the \"keys\" field is missing");
+    if (!list->is_array())
+      throw InputError(where + ".keys must be an array, got " + list->type_name());
+    if (list->size() != static_cast<std::size_t>(kKeysPerQuery))
+      throw InputError(where + ".keys holds " + std::to_string(list->size()) +
+                       " keys; a query needs exactly " + std::to_string(kKeysPerQuery));
+    for (std::size_t k = 0; k < list->size(); ++k) {
+      const json& item = (*list)[k];
+      const std::string key_where = where + ".keys[" + std::to_string(k) + "]";
+      if (!item.is_string())
+        throw InputError(key_where + " must be a hex string, got " + item.type_name());
+      DpfKey key;
+      try {
+        key = dpf_key_from_bytes(from_hex(item.get_ref<const std::string&>()));
+      } catch (const std::invalid_argument& e) {  // FormatError, KeyError
+        throw InputError(key_where + ": " + one_line(e.what()));
+      }
+      if (key.domain_bits != domain_bits)
+        throw InputError(key_where + ": DPF key has " + std::to_string(key.domain_bits) +
+                         " domain bits but the matrix '" + matrix + "' (" +
+                         std::to_string(pages) + " pages) has " + std::to_string(domain_bits));
+      keys.push_back(key);
+    }
+  }
+  return keys;
+}
+
+void run_answer(const AnswerArgs& args) {
+  // Everything that can be refused is checked before Kokkos starts and before
+  // the matrix is loaded (a mainnet matrix is 64 GiB).
+  const PolicyConfig config = resolve(args.policy);
+  if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
+  const std::string& path = *args.matrix_file;
+  std::uint64_t pages = 0;
+  int domain_bits = 0;
+  try {
+    pages = matrix_file_pages(path);
+    domain_bits = domain_bits_for_pages(pages);
+  } catch (const std::exception& e) {
+    throw InputError("--matrix-file: " + one_line(e.what()));
+  }
+  const std::vector<DpfKey> keys = parse_request(read_request(args.request), domain_bits, path, pages);
+
+  Runtime runtime;
+  MatrixSpec spec;
+  spec.file = path;
+  Engine engine(spec);
+  if (engine.info().domain_bits != domain_bits)
+    throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) +
+                      " domain bits for '" + path + "', the CLI computed " +
+                      std::to_string(domain_bits));
+  Engine::Session session = engine.session();
+  const std::vector<std::uint8_t> bytes = session.answer(config, keys);
+  if (bytes.size() != keys.size() * kPageBytes)
+    throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) +
+                      " bytes for " + std::to_string(keys.size()) + " keys, expected " +
+                      std::to_string(keys.size() * kPageBytes));
+
+  nlohmann::ordered_json response;
+  response["epoch_id"] = 0;
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  const std::span<const std::uint8_t> all(bytes);
+  for (std::size_t q = 0; q < keys.size() / kKeysPerQuery; ++q) {
+    nlohmann::ordered_json page_list = nlohmann::ordered_json::array();
+    for (int k = 0; k < kKeysPerQuery; ++k)
+      page_list.push_back(to_hex(all.subspan((q * kKeysPerQuery + k) * kPageBytes, kPageBytes)));
+    results.push_back({{"pages", std::move(page_list)}});
+  }
+  response["results"] = std::move(results);
+  std::cout << response.dump() << '\n' << std::flush;
+  if (!std::cout) throw std::runtime_error("answer: cannot write to stdout");
+}
+
+}  // namespace
+
+void add_answer(CLI::App& app) {
+  auto args = std::make_shared<AnswerArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "answer",
+      "Answer a Morphogen batch request as one server would (POST /query/page/gpu/batch)");
+  cmd->add_option_function<std::string>(
+         "--matrix-file", [args](const std::string& v) { args->matrix_file = v; },
+         "raw matrix file: pages of 4096 bytes, the last zero-padded (required)")
+      ->type_name("PATH");
+  cmd->add_option("--request", args->request,
+                  "the request JSON; '-' or absent: stdin")
+      ->type_name("FILE");
+  add_policy_flags(cmd, args->policy);
+  cmd->footer(
+      "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: 1..32 queries of exactly 3\n"
+      "DPF keys (Morphogen key bytes in hex, with or without 0x, either case; their domain bits\n"
+      "must be the matrix's). Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",\n"
+      "x3]}, ...]} in query order. The XOR of both servers' pages is the target page.\n"
+      "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
+      "overrides is ignored (not validated). All policies return identical bytes.\n"
+      "Exit codes: 0 ok, 2 refused input (one line on stderr), 1 failed self-check.\n");
+  cmd->callback([args] { run_answer(*args); });
+}
+
+}  // namespace pagequery::apps

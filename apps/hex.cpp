@@ -1,0 +1,84 @@
+#include "apps/hex.hpp"
+
+#include <charconv>
+
+namespace pagequery::apps {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A printable description of a character for an error message.
+std::string describe_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string("'") + c + "'";
+  static const char* digits = "0123456789abcdef";
+  return std::string("byte 0x") + digits[u >> 4] + digits[u & 15];
+}
+
+}  // namespace
+
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + 2 * bytes.size());
+  out += "0x";
+  for (std::uint8_t b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> from_hex(std::string_view text) {
+  std::size_t offset = 0;
+  if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) offset = 2;
+  const std::string_view digits = text.substr(offset);
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (hex_value(digits[i]) < 0)
+      throw FormatError("malformed hex: " + describe_char(digits[i]) + " at position " +
+                        std::to_string(offset + i) + " is not a hex digit");
+  }
+  if (digits.size() % 2 != 0)
+    throw FormatError("malformed hex: odd number of hex digits (" +
+                      std::to_string(digits.size()) + ")");
+  std::vector<std::uint8_t> out(digits.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<std::uint8_t>(hex_value(digits[2 * i]) << 4 | hex_value(digits[2 * i + 1]));
+  return out;
+}
+
+std::uint64_t parse_u64(std::string_view text, std::string_view source) {
+  std::uint64_t value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value, 10);
+  if (text.empty() || ec != std::errc{} || end != last)
+    throw FormatError(std::string(source) + " must be an unsigned decimal integer below 2^64, got '" +
+                      one_line(text) + "'");
+  return value;
+}
+
+int domain_bits_for_pages(std::uint64_t pages) {
+  if (pages == 0) throw FormatError("a matrix of 0 pages has no domain");
+  if (pages > (std::uint64_t{1} << 32))
+    throw FormatError("a matrix of " + std::to_string(pages) +
+                      " pages exceeds the 2^32 pages a 32-bit DPF domain can address");
+  int d = 0;
+  while ((std::uint64_t{1} << d) < pages) ++d;
+  return d < 1 ? 1 : d;
+}
+
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return out;
+}
+
+}  // namespace pagequery::apps

@@ -1,0 +1,43 @@
+#pragma once
+// Small text formats of the CLI: the hex strings of Morphogen's JSON wire format,
+// decimal integers given on the command line, and the matrix-file domain rule.
+// Plain C++ (no Kokkos, no CLI11): the sweep and the tests reuse it.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagequery::apps {
+
+// Malformed text; the message says what is wrong but not where the text came
+// from (callers prefix that: "queries[1].keys[2]: ...").
+class FormatError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// "0x" followed by two lower-case hex digits per byte (what Morphogen writes).
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+// Decodes hex with or without a leading "0x"/"0X" (Morphogen writes the prefix,
+// hand-made requests often omit it); digits may be upper or lower case. Refuses
+// an odd number of digits, any non-hex character (whitespace included), and a
+// doubled prefix. "0x" alone and "" decode to zero bytes.
+std::vector<std::uint8_t> from_hex(std::string_view text);
+
+// A whole decimal unsigned integer ("42"; no sign, no spaces, no hex);
+// `source` names the flag in the error: "--index must be ... got 'x'".
+std::uint64_t parse_u64(std::string_view text, std::string_view source);
+
+// Morphogen's domain rule: d = max(1, ceil(log2 pages)). Throws FormatError
+// for 0 pages or more than 2^32 (DPF keys have at most 32 domain bits).
+int domain_bits_for_pages(std::uint64_t pages);
+
+// The text with every control character (newline, tab, ...) replaced by a
+// space, so that an error message stays on one line.
+std::string one_line(std::string_view text);
+
+}  // namespace pagequery::apps
