@@ -34,7 +34,7 @@ class MultiStream : public BatchPolicy<ExecSpace> {
     if (streams_.empty() || !(parent_ == exec)) {
       int n = config_.streams;
 #ifdef KOKKOS_ENABLE_OPENMP
-      if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) n = std::min(n, exec.concurrency());
+      if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) n = std::min(n, exec.impl_thread_pool_size());
 #endif
       parent_ = exec;
       streams_ = Kokkos::Experimental::partition_space(exec, std::vector<int>(n, 1));

@@ -2,7 +2,7 @@
 // Helpers shared by the Kokkos tests of the core suite. Everything here is a
 // host function: device work goes through deep_copy and the library's own
 // launches, so no lambda is ever defined inside a TEST body.
-#include "core/backends.hpp"
+#include "tests/test_backends.hpp"
 #include "core/dpf.hpp"
 #include "core/page_matrix.hpp"
 #include "core/page_query.hpp"
@@ -25,35 +25,6 @@ using pagequery::Bits128;
 using pagequery::DpfKey;
 using pagequery::kPageBytes;
 using pagequery::kVectorsPerPage;
-
-// ---------------------------------------------------------------------------
-// The execution spaces every typed test runs on: each enabled backend.
-template <class Tuple>
-struct ToGTestTypes;
-template <class... Ts>
-struct ToGTestTypes<std::tuple<Ts...>> {
-  using type = ::testing::Types<Ts...>;
-};
-
-using ExecSpaceTuple = decltype(std::tuple_cat(
-#ifdef KOKKOS_ENABLE_SERIAL
-    std::declval<std::tuple<Kokkos::Serial>>(),
-#endif
-#ifdef KOKKOS_ENABLE_OPENMP
-    std::declval<std::tuple<Kokkos::OpenMP>>(),
-#endif
-#ifdef KOKKOS_ENABLE_CUDA
-    std::declval<std::tuple<Kokkos::Cuda>>(),
-#endif
-    std::declval<std::tuple<>>()));
-using ExecSpaces = ToGTestTypes<ExecSpaceTuple>::type;
-
-struct ExecSpaceNames {
-  template <class T>
-  static std::string GetName(int) {
-    return T::name();
-  }
-};
 
 // ---------------------------------------------------------------------------
 // Host-side bytes <-> pages. A page is 4096 raw bytes; its vectors are read

@@ -1,6 +1,7 @@
 // Every policy against the single-query loop, on every host backend; the
 // multi-stream instances; graph replay and rebuild.
 #include "policies/registry.hpp"
+#include "tests/test_backends.hpp"
 
 #include <gtest/gtest.h>
 
@@ -61,18 +62,7 @@ std::vector<std::uint8_t> run_policy(const ExecSpace& exec, BatchPolicy<ExecSpac
 
 template <class ExecSpace>
 class Policies : public ::testing::Test {};
-using Backends = ::testing::Types<
-#ifdef KOKKOS_ENABLE_SERIAL
-    Kokkos::Serial
-#endif
-#if defined(KOKKOS_ENABLE_SERIAL) && defined(KOKKOS_ENABLE_OPENMP)
-    ,
-#endif
-#ifdef KOKKOS_ENABLE_OPENMP
-    Kokkos::OpenMP
-#endif
-    >;
-TYPED_TEST_SUITE(Policies, Backends);
+TYPED_TEST_SUITE(Policies, pqtest::ExecSpaces, pqtest::ExecSpaceNames);
 
 TYPED_TEST(Policies, EveryPolicyMatchesTheSingleQueryLoop) {
   using Exec = TypeParam;
@@ -99,7 +89,7 @@ TYPED_TEST(Policies, MultiStreamSubmitsToDistinctInstances) {
   const auto& streams = policy.instances(exec);
   const std::size_t expected = std::is_same_v<Exec, Kokkos::DefaultHostExecutionSpace> &&
                                        !std::is_same_v<Exec, Kokkos::Serial>
-                                   ? std::min<std::size_t>(4, exec.concurrency())
+                                   ? std::min<std::size_t>(4, exec.impl_thread_pool_size())
                                    : 4;
   ASSERT_EQ(streams.size(), expected);
   for (std::size_t i = 0; i < streams.size(); ++i) {

@@ -1,0 +1,837 @@
+// pagequery sweep: the seed's batching benchmark as a matrix of cells
+// (strategy x batch size Q x concurrency C). Every cell times Q queries one by
+// one (the single loop, plain latency policy) against one batch of Q queries
+// (the strategy), checks that both return the same bytes, and the whole run
+// goes into an HDF5 results file (apps/results_store.hpp) plus a markdown
+// summary on stdout.
+#include "apps/commands.hpp"
+#include "apps/hex.hpp"
+#include "apps/results_store.hpp"
+#include "apps/sweep_stats.hpp"
+
+#include "core/dpf.hpp"
+#include "policies/engine.hpp"
+#include "policies/policy_config.hpp"
+
+#include <nlohmann/json.hpp>
+#include <xxhash.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef PAGEQUERY_GIT_REVISION
+#define PAGEQUERY_GIT_REVISION "unknown"
+#endif
+#ifndef PAGEQUERY_VERSION
+#define PAGEQUERY_VERSION "unknown"
+#endif
+
+extern char** environ;
+
+namespace pagequery::apps {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::uint64_t kDefaultSyntheticPages = 4096;  // 16 MiB: runs anywhere in seconds
+constexpr int kMaxConcurrency = 64;
+
+struct SweepArgs {
+  std::optional<std::string> matrix_file;
+  std::optional<std::string> synthetic_gib;
+  std::optional<std::string> synthetic_pages;
+  std::string fill = "hash";
+  std::string matrix_seed = "1";
+  std::string batch_sizes = "1,2,4,8,16,32";
+  std::string strategies = "seed";
+  std::string concurrency = "1";
+  std::string iterations = "5";
+  std::string warmup = "1";
+  std::optional<std::string> seed;
+  std::string checkpoint_seconds = "60";
+  std::optional<std::string> output;
+  bool dry_run = false;
+};
+
+struct Strategy {
+  std::string name;
+  PolicyConfig config;
+};
+
+struct Cell {
+  std::size_t strategy;  // index into Plan::strategies
+  int queries;
+  int concurrency;
+};
+
+struct Plan {
+  MatrixSpec spec;
+  std::string matrix_text;  // for humans
+  std::uint64_t pages = 0;
+  int domain_bits = 0;
+  std::vector<Strategy> strategies;
+  std::vector<int> batch_sizes;
+  std::vector<int> concurrency;
+  int iterations = 0;
+  int warmup = 0;
+  std::uint64_t key_seed = 0;
+  bool key_seed_given = false;
+  double checkpoint_seconds = 60;
+  std::string output;
+  std::vector<Cell> cells;
+};
+
+// --------------------------------------------------------------- helpers
+
+std::string utc_stamp(std::time_t t, bool compact) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string now_utc() { return utc_stamp(std::time(nullptr), false); }
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::string shell_quote(const std::string& s) {
+  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                        "@%_+=:,./-") == std::string::npos)
+    return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The command line as typed (Linux: /proc/self/cmdline).
+std::string command_line() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string out;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    out += (out.empty() ? "" : " ") + shell_quote(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return out.empty() ? "pagequery sweep" : out;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::optional<std::string> env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+
+// Environment variables that change how Kokkos, OpenMP or CUDA run.
+std::string runtime_env() {
+  std::vector<std::string> vars;
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view kv(*e);
+    if (kv.starts_with("OMP_") || kv.starts_with("KOKKOS_") || kv.starts_with("CUDA_VISIBLE_DEVICES=") ||
+        kv.starts_with("CUDA_LAUNCH_BLOCKING=") || kv.starts_with("CUDA_DEVICE_MAX_CONNECTIONS="))
+      vars.emplace_back(kv);
+  }
+  std::sort(vars.begin(), vars.end());
+  std::string out;
+  for (const std::string& v : vars) out += (out.empty() ? "" : " ") + v;
+  return out;
+}
+
+std::string describe(const PolicyConfig& c) {
+  return "policy=" + to_string(c.mode) + " streams=" + std::to_string(c.streams) +
+         " graph=" + (c.graph ? "1" : "0") + " tile=" + std::to_string(c.tile) +
+         " threshold=" + std::to_string(c.threshold);
+}
+
+template <class F>
+auto as_input(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(std::string(what) + one_line(e.what()));
+  }
+}
+
+// ------------------------------------------------------------- the plan
+
+std::vector<Strategy> resolve_strategies(const std::string& text) {
+  std::vector<Strategy> out;
+  const auto add = [&](const std::string& name, const PolicyConfig& config) {
+    for (const Strategy& s : out)
+      if (s.name == name) return;  // "seed,baseline_full_batch": listed once
+    if (name.size() >= kStrategyChars)
+      throw InputError("--strategies: the name '" + name + "' is too long");
+    out.push_back({name, config});
+  };
+  for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
+    if (item == "seed" || item == "all") {
+      for (const std::string& name : item == "seed" ? seed_strategies() : all_strategies())
+        add(name, strategy_config(name));
+    } else if (item == "env") {
+      // The configuration Morphogen's MORPHOGEN_GPU_* switches select.
+      add("env", as_input("", [] { return apply_env(PolicyConfig{}); }));
+    } else {
+      add(item, as_input("--strategies: ", [&] { return strategy_config(item); }));
+    }
+  }
+  return out;
+}
+
+Plan make_plan(const SweepArgs& args) {
+  Plan plan;
+  // The matrix.
+  if (args.matrix_file) {
+    plan.spec.file = *args.matrix_file;
+    plan.pages = as_input("--matrix-file: ", [&] { return matrix_file_pages(*args.matrix_file); });
+    plan.matrix_text = "file " + *args.matrix_file;
+  } else {
+    if (args.fill == "hash") plan.spec.fill = MatrixFill::Hash;
+    else if (args.fill == "morphogen") plan.spec.fill = MatrixFill::Morphogen;
+    else throw InputError("--fill must be hash or morphogen, got '" + args.fill + "'");
+    plan.spec.seed = as_input("", [&] { return parse_u64(args.matrix_seed, "--matrix-seed"); });
+    if (args.synthetic_pages) {
+      plan.pages = as_input("", [&] { return parse_u64(*args.synthetic_pages, "--synthetic-pages"); });
+    } else if (args.synthetic_gib) {
+      double gibs = 0;
+      std::size_t used = 0;
+      try {
+        gibs = std::stod(*args.synthetic_gib, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != args.synthetic_gib->size() || !std::isfinite(gibs) || gibs <= 0 || gibs > 16384)
+        throw InputError("--synthetic-gib must be a number of GiB in (0, 16384], got '" +
+                         *args.synthetic_gib + "'");
+      plan.pages = static_cast<std::uint64_t>(std::ceil(gibs * (double(1ull << 30) / kPageBytes)));
+    } else {
+      plan.pages = kDefaultSyntheticPages;
+    }
+    if (plan.pages == 0) throw InputError("--synthetic-pages must be at least 1");
+    plan.spec.synthetic_pages = plan.pages;
+    plan.matrix_text = std::string("synthetic (fill ") + args.fill + ", seed " +
+                       std::to_string(plan.spec.seed) + ")";
+  }
+  plan.domain_bits = as_input("matrix: ", [&] { return domain_bits_for_pages(plan.pages); });
+
+  // The axes.
+  plan.strategies = resolve_strategies(args.strategies);
+  plan.batch_sizes = as_input("", [&] {
+    return parse_int_list(args.batch_sizes, "--batch-sizes", 1, kMaxBatchQueries);
+  });
+  plan.concurrency = as_input("", [&] {
+    return parse_int_list(args.concurrency, "--concurrency", 1, kMaxConcurrency);
+  });
+  plan.iterations = parse_int_in(args.iterations, 1, 1000000, "--iterations");
+  plan.warmup = parse_int_in(args.warmup, 0, 1000000, "--warmup");
+  if (args.seed) {
+    plan.key_seed = as_input("", [&] { return parse_u64(*args.seed, "--seed"); });
+    plan.key_seed_given = true;
+  } else {
+    std::random_device rd;
+    plan.key_seed = (std::uint64_t{rd()} << 32) ^ rd();
+  }
+  {
+    std::size_t used = 0;
+    double s = -1;
+    try {
+      s = std::stod(args.checkpoint_seconds, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != args.checkpoint_seconds.size() || !std::isfinite(s) || s < 0)
+      throw InputError("--checkpoint-interval must be a number of seconds >= 0, got '" +
+                       args.checkpoint_seconds + "'");
+    plan.checkpoint_seconds = s;
+  }
+  plan.output = args.output ? *args.output
+                            : "pagequery-sweep-" + utc_stamp(std::time(nullptr), true) + ".h5";
+  if (plan.output.empty()) throw InputError("--output must not be empty");
+
+  std::vector<int> concurrency = plan.concurrency;
+  std::sort(concurrency.begin(), concurrency.end());
+  std::vector<int> batch_sizes = plan.batch_sizes;
+  std::sort(batch_sizes.begin(), batch_sizes.end());
+  for (int c : concurrency)
+    for (std::size_t s = 0; s < plan.strategies.size(); ++s)
+      for (int q : batch_sizes) plan.cells.push_back({s, q, c});
+  return plan;
+}
+
+std::string join(const std::vector<int>& v) {
+  std::string out;
+  for (int i : v) out += (out.empty() ? "" : ",") + std::to_string(i);
+  return out;
+}
+
+void print_plan(const Plan& plan, std::ostream& out) {
+  const std::uint64_t bytes = plan.pages * kPageBytes;
+  out << "matrix: " << plan.matrix_text << ", " << plan.pages << " pages, d = " << plan.domain_bits
+      << ", " << bytes << " bytes (" << human_bytes(bytes) << ")\n";
+  std::string names;
+  for (const Strategy& s : plan.strategies) names += (names.empty() ? "" : ",") + s.name;
+  out << "axes: strategies " << names << "; batch sizes " << join(plan.batch_sizes)
+      << "; concurrency " << join(plan.concurrency) << "\n";
+  out << "iterations " << plan.iterations << ", warmup " << plan.warmup << ", key seed "
+      << plan.key_seed << (plan.key_seed_given ? "" : " (random)") << "\n";
+  out << "cells: " << plan.cells.size() << "\n";
+}
+
+// -------------------------------------------------------------- progress
+
+class Progress {
+ public:
+  explicit Progress(const Plan& plan) : tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {
+    for (const Cell& c : plan.cells) total_ += weight(c);
+  }
+  void begin(std::size_t index, std::size_t n, const std::string& strategy, const Cell& cell) {
+    std::string eta = "?";
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    if (done_ > 0) eta = std::to_string(static_cast<long>(std::lround(elapsed / done_ * (total_ - done_)))) + "s";
+    const std::string line = "[cell " + std::to_string(index + 1) + "/" + std::to_string(n) + "] " +
+                             strategy + " Q=" + std::to_string(cell.queries) +
+                             " C=" + std::to_string(cell.concurrency) + " ETA " + eta;
+    if (tty_) std::cerr << "\r" << line << "\x1b[K" << std::flush;
+    else std::cerr << line << '\n' << std::flush;
+    open_ = tty_;
+  }
+  void end(const Cell& cell) { done_ += weight(cell); }
+  void finish() {
+    if (open_) std::cerr << '\n' << std::flush;
+    open_ = false;
+  }
+  ~Progress() { finish(); }
+
+ private:
+  static double weight(const Cell& c) { return 1.0 + double(c.queries) * c.concurrency; }
+  bool tty_;
+  bool open_ = false;
+  Clock::time_point start_;
+  double total_ = 0, done_ = 0;
+};
+
+// ----------------------------------------------------------- interruption
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+// SIGINT/SIGTERM (Slurm's time limit) finish the current iteration, write the
+// partial run and stop; a second signal kills as usual (SA_RESETHAND).
+class SignalGuard {
+ public:
+  SignalGuard() {
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~SignalGuard() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// ------------------------------------------------------------ measuring
+
+struct Interrupted {};
+
+// One client: its own queries and, per path, its own session (so that a path
+// keeps its buffer shapes, and graph replays stay valid between iterations).
+struct Client {
+  Engine::Session* single_session;
+  Engine::Session* batch_session;
+  std::vector<DpfKey> keys;  // 3 Q keys
+  std::vector<std::vector<std::uint8_t>> single_out;
+  std::vector<std::uint8_t> batch_out;
+  std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
+  std::exception_ptr error;
+};
+
+struct Measurement {
+  std::vector<double> single_ms, batch_ms;  // measured iterations only
+  std::uint64_t single_checksum = 0, batch_checksum = 0;
+  bool match = true;
+};
+
+const PolicyConfig& single_policy() {
+  static const PolicyConfig latency = strategy_config("baseline_full_batch");
+  return latency;
+}
+
+void run_path(Client& c, int path, const PolicyConfig& batch_config, bool flip_batch) {
+  const std::span<const DpfKey> keys(c.keys);
+  if (path == 0) {
+    const std::size_t queries = keys.size() / kKeysPerQuery;
+    c.single_out.resize(queries);
+    for (std::size_t q = 0; q < queries; ++q)
+      c.single_out[q] = c.single_session->answer(single_policy(), keys.subspan(q * kKeysPerQuery, kKeysPerQuery));
+  } else {
+    c.batch_out = c.batch_session->answer(batch_config, keys);
+    if (flip_batch && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;  // test hook
+  }
+}
+
+void hash_path(Client& c, int path) {
+  if (path == 0) {
+    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), XXH3_freeState);
+    if (!state) throw std::bad_alloc();
+    XXH3_64bits_reset(state.get());
+    for (const auto& out : c.single_out) XXH3_64bits_update(state.get(), out.data(), out.size());
+    c.single_hash.push_back(XXH3_64bits_digest(state.get()));
+  } else {
+    c.batch_hash.push_back(XXH3_64bits(c.batch_out.data(), c.batch_out.size()));
+  }
+}
+
+// Runs warmup + iterations of both paths. C = clients.size(); with C > 1 every
+// client runs on its own thread and an iteration is timed from the moment all
+// start to the moment all are done.
+Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_config, int warmup,
+                    int iterations, bool flip_batch) {
+  Measurement m;
+  const int total = warmup + iterations;
+  const auto record = [&](int it, int path, Clock::time_point t0, Clock::time_point t1) {
+    if (it < warmup) return;
+    (path == 0 ? m.single_ms : m.batch_ms).push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  };
+
+  if (clients.size() == 1) {
+    Client& c = clients.front();
+    for (int it = 0; it < total; ++it) {
+      if (g_signal.load()) throw Interrupted{};
+      for (int path = 0; path < 2; ++path) {
+        const auto t0 = Clock::now();
+        run_path(c, path, batch_config, flip_batch);
+        const auto t1 = Clock::now();
+        record(it, path, t0, t1);
+        hash_path(c, path);
+      }
+    }
+  } else {
+    std::barrier sync(static_cast<std::ptrdiff_t>(clients.size()) + 1);
+    std::atomic<bool> stop{false}, failed{false};
+    std::vector<std::thread> threads;
+    threads.reserve(clients.size());
+    for (Client& c : clients) {
+      threads.emplace_back([&, client = &c] {
+        for (int it = 0; it < total; ++it)
+          for (int path = 0; path < 2; ++path) {
+            sync.arrive_and_wait();  // start
+            if (stop.load()) return;
+            if (!client->error) {
+              try {
+                run_path(*client, path, batch_config, flip_batch);
+              } catch (...) {
+                client->error = std::current_exception();
+                failed.store(true);
+              }
+            }
+            sync.arrive_and_wait();  // done
+            if (!client->error) {
+              try {
+                hash_path(*client, path);
+              } catch (...) {
+                client->error = std::current_exception();
+                failed.store(true);
+              }
+            }
+          }
+      });
+    }
+    bool interrupted = false;
+    for (int it = 0; it < total && !stop.load(); ++it)
+      for (int path = 0; path < 2; ++path) {
+        if (failed.load() || g_signal.load()) {
+          interrupted = !failed.load();
+          stop.store(true);
+          sync.arrive_and_wait();  // releases the workers, which see `stop` and leave
+          break;
+        }
+        sync.arrive_and_wait();
+        const auto t0 = Clock::now();
+        sync.arrive_and_wait();
+        const auto t1 = Clock::now();
+        record(it, path, t0, t1);
+      }
+    for (std::thread& t : threads) t.join();
+    for (Client& c : clients)
+      if (c.error) std::rethrow_exception(c.error);
+    if (interrupted) throw Interrupted{};
+  }
+
+  // Both paths, every iteration, every client: the bytes of the first single loop.
+  std::vector<std::uint64_t> single_sums, batch_sums;
+  for (const Client& c : clients) {
+    const std::uint64_t reference = c.single_hash.front();
+    std::uint64_t single = reference, batch = c.batch_hash.front();
+    for (std::uint64_t h : c.single_hash)
+      if (h != reference) m.match = false, single = h;
+    for (std::uint64_t h : c.batch_hash)
+      if (h != reference) m.match = false, batch = h;
+    single_sums.push_back(single);
+    batch_sums.push_back(batch);
+  }
+  if (clients.size() == 1) {
+    m.single_checksum = single_sums.front();
+    m.batch_checksum = batch_sums.front();
+  } else {  // XXH3 of the clients' checksums (u64 little-endian, client order)
+    const auto combine = [](const std::vector<std::uint64_t>& sums) {
+      std::vector<unsigned char> bytes;
+      for (std::uint64_t s : sums)
+        for (int b = 0; b < 8; ++b) bytes.push_back(static_cast<unsigned char>(s >> (8 * b)));
+      return XXH3_64bits(bytes.data(), bytes.size());
+    };
+    m.single_checksum = combine(single_sums);
+    m.batch_checksum = combine(batch_sums);
+  }
+  return m;
+}
+
+// Q random queries for one client, the same for every strategy of a (Q, C).
+std::vector<DpfKey> make_queries(const Engine& engine, std::uint64_t pages, std::uint64_t seed, int queries,
+                                 int concurrency, int client) {
+  std::uint64_t state = seed ^ (std::uint64_t(queries) << 40) ^ (std::uint64_t(concurrency) << 20) ^
+                        std::uint64_t(client);
+  KeyRng rng(splitmix64(state));
+  std::vector<DpfKey> keys;
+  keys.reserve(std::size_t(queries) * kKeysPerQuery);
+  for (int k = 0; k < queries * kKeysPerQuery; ++k)
+    keys.push_back(engine.make_keys(splitmix64(state) % pages, rng).party0);  // server A's keys
+  return keys;
+}
+
+// ---------------------------------------------------------------- the run
+
+void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& info,
+                           const std::string& started) {
+  run.set("status", std::string("incomplete"));
+  run.set("cells_planned", std::uint64_t(plan.cells.size()));
+  run.set("cells_done", std::uint64_t(0));
+  run.set("started_utc", started);
+  run.set("updated_utc", started);
+  run.set("pagequery_version", std::string(PAGEQUERY_VERSION));
+  run.set("git_revision", std::string(PAGEQUERY_GIT_REVISION));
+  run.set("command_line", command_line());
+  run.set("host", host_name());
+  if (auto v = env("SLURM_JOB_ID")) run.set("slurm_job_id", *v);
+  if (auto v = env("SLURM_JOB_NODELIST")) run.set("slurm_job_nodelist", *v);
+  run.set("device", Runtime::device());
+  run.set("kokkos_version", Runtime::kokkos_version());
+  run.set("kokkos_backend", Runtime::backend());
+  run.set("kokkos_concurrency", std::int64_t(Runtime::concurrency()));
+  run.set("matrix_source", info.source);
+  run.set("matrix", plan.matrix_text);
+  if (!plan.spec.file.empty()) {
+    run.set("matrix_file", plan.spec.file);
+  } else {
+    run.set("matrix_fill", std::string(plan.spec.fill == MatrixFill::Hash ? "hash" : "morphogen"));
+    run.set("matrix_seed", plan.spec.seed);
+  }
+  run.set("pages", info.pages);
+  run.set("domain_bits", std::int64_t(info.domain_bits));
+  run.set("size_bytes", info.size_bytes);
+  run.set("local_first_page", info.local_first);
+  run.set("local_pages", info.local_pages);
+  run.set("iterations", std::int64_t(plan.iterations));
+  run.set("warmup", std::int64_t(plan.warmup));
+  run.set("seed", plan.key_seed);
+  run.set("batch_sizes", std::vector<std::int64_t>(plan.batch_sizes.begin(), plan.batch_sizes.end()));
+  std::vector<std::string> names;
+  nlohmann::ordered_json configs = nlohmann::ordered_json::object();
+  for (const Strategy& s : plan.strategies) {
+    names.push_back(s.name);
+    configs[s.name] = {{"mode", to_string(s.config.mode)}, {"streams", s.config.streams},
+                       {"cuda_graph", s.config.graph}, {"tile", s.config.tile},
+                       {"threshold", s.config.threshold}};
+  }
+  run.set("strategies", names);
+  run.set("strategy_configs", configs.dump());
+  run.set("concurrency", std::vector<std::int64_t>(plan.concurrency.begin(), plan.concurrency.end()));
+  run.set("single_policy", describe(single_policy()));
+  run.set("checkpoint_seconds", plan.checkpoint_seconds);
+  std::string switches;
+  for (const std::string& s : env_switches()) switches += (switches.empty() ? "" : " ") + s;
+  run.set("env_switches", switches);
+  for (const std::string& s : env_switches()) {
+    const auto eq = s.find('=');
+    run.set(s.substr(0, eq), s.substr(eq + 1));
+  }
+  run.set("runtime_env", runtime_env());
+}
+
+void run_sweep(const SweepArgs& args) {
+  const std::time_t started_at = std::time(nullptr);
+  Plan plan = make_plan(args);
+  if (args.dry_run) {
+    std::cout << "pagequery sweep: dry run (nothing is measured or written)\n";
+    print_plan(plan, std::cout);
+    for (std::size_t i = 0; i < plan.cells.size(); ++i) {
+      const Cell& c = plan.cells[i];
+      const Strategy& s = plan.strategies[c.strategy];
+      std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << s.name << " Q=" << c.queries
+                << " C=" << c.concurrency << " (" << describe(s.config) << ")\n";
+    }
+    // The output is checked as a real run would check it.
+    as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+    std::error_code ec;
+    std::cout << "output: " << plan.output
+              << (std::filesystem::exists(plan.output, ec)
+                      ? " (appends; " + std::to_string(list_runs(plan.output).size()) + " runs there)"
+                      : std::string(" (a new file)"))
+              << "\n" << std::flush;
+    return;
+  }
+  // Refuse an unusable output before spending device time.
+  as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+  const std::vector<std::string> switches = env_switches();
+  as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
+
+  std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
+  if (auto v = env("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
+    fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
+  const bool flip_batch = env("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();  // test hook
+
+  Runtime runtime;
+  Engine engine(plan.spec);
+  const MatrixInfo info = engine.info();
+  const std::uint64_t local_bytes = info.local_pages * kPageBytes;
+  std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
+            << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix "
+            << info.pages << " pages (" << human_bytes(info.size_bytes) << "); writing " << plan.output << "\n";
+  if (!switches.empty()) {
+    std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
+    for (const std::string& s : switches) std::cerr << ' ' << s;
+    std::cerr << '\n';
+  }
+
+  const std::string started = utc_stamp(started_at, false);
+  RunRecord run;
+  run.id = utc_stamp(started_at, true);
+  set_static_attributes(run, plan, info, started);
+  ResultsWriter writer(plan.output);
+  const auto commit = [&](const std::string& status) {
+    run.set("status", status);
+    run.set("cells_done", std::uint64_t(run.cells.size()));
+    run.set("updated_utc", now_utc());
+    writer.commit(run);
+  };
+
+  SignalGuard signals;
+  Progress progress(plan);
+  auto last_commit = Clock::now();
+  int sessions_for = 0;
+  std::vector<Engine::Session> single_sessions, batch_sessions;
+  std::size_t mismatches = 0;
+  bool interrupted = false;
+  try {
+    for (std::size_t i = 0; i < plan.cells.size(); ++i) {
+      if (g_signal.load()) {
+        interrupted = true;
+        break;
+      }
+      const Cell& cell = plan.cells[i];
+      const Strategy& strategy = plan.strategies[cell.strategy];
+      progress.begin(i, plan.cells.size(), strategy.name, cell);
+      if (sessions_for != cell.concurrency) {  // C == 1: the whole default instance
+        single_sessions.clear();
+        batch_sessions.clear();
+        if (cell.concurrency == 1) {
+          single_sessions.push_back(engine.session());
+          batch_sessions.push_back(engine.session());
+        } else {
+          single_sessions = engine.sessions(cell.concurrency);
+          batch_sessions = engine.sessions(cell.concurrency);
+        }
+        sessions_for = cell.concurrency;
+      }
+      std::vector<Client> clients(static_cast<std::size_t>(cell.concurrency));
+      for (int c = 0; c < cell.concurrency; ++c) {
+        clients[c].single_session = &single_sessions.at(c);
+        clients[c].batch_session = &batch_sessions.at(c);
+        clients[c].keys = make_queries(engine, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
+      }
+      Measurement m;
+      try {
+        m = measure(clients, strategy.config, plan.warmup, plan.iterations, flip_batch);
+      } catch (const Interrupted&) {
+        interrupted = true;
+        break;
+      }
+      progress.end(cell);
+
+      CellRow row;
+      row.strategy = strategy.name;
+      row.mode = to_string(strategy.config.mode);
+      row.streams = strategy.config.streams;
+      row.cuda_graph = strategy.config.graph;
+      row.tile = strategy.config.tile;
+      row.threshold = strategy.config.threshold;
+      row.queries = static_cast<std::uint32_t>(cell.queries);
+      row.concurrency = static_cast<std::uint32_t>(cell.concurrency);
+      row.iterations = static_cast<std::uint32_t>(plan.iterations);
+      row.warmup = static_cast<std::uint32_t>(plan.warmup);
+      row.single_ms = summarize(m.single_ms);
+      row.batch_ms = summarize(m.batch_ms);
+      row.single_checksum = m.single_checksum;
+      row.batch_checksum = m.batch_checksum;
+      row.checksum_match = m.match;
+      finish_row(row, local_bytes);
+      if (!m.match) ++mismatches;
+      const auto index = static_cast<std::uint32_t>(run.cells.size());
+      run.cells.push_back(row);
+      for (int path = 0; path < 2; ++path) {
+        const auto& ms = path == 0 ? m.single_ms : m.batch_ms;
+        for (std::size_t it = 0; it < ms.size(); ++it)
+          run.samples.push_back({index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it]});
+      }
+
+      // Checkpoint: after the first cell, then every --checkpoint-interval seconds.
+      const bool last = i + 1 == plan.cells.size();
+      const bool hook = fail_after && run.cells.size() == *fail_after;
+      if (hook) {
+        progress.finish();
+        writer.abort_midway = true;
+      }
+      if (!last && (hook || run.cells.size() == 1 ||
+                    std::chrono::duration<double>(Clock::now() - last_commit).count() >= plan.checkpoint_seconds)) {
+        commit("incomplete");
+        last_commit = Clock::now();
+      }
+    }
+  } catch (const std::exception& e) {
+    progress.finish();
+    if (!run.cells.empty()) {
+      try {
+        commit("failed: " + one_line(e.what()));
+        std::cerr << "pagequery sweep: the " << run.cells.size() << " cells measured before the failure are in run "
+                  << run.id << " of " << plan.output << "\n";
+      } catch (const std::exception& e2) {
+        std::cerr << "pagequery sweep: could not write the partial run: " << one_line(e2.what()) << "\n";
+      }
+    }
+    throw;
+  }
+  progress.finish();
+  single_sessions.clear();
+  batch_sessions.clear();
+
+  const int sig = g_signal.load();
+  std::string status = "complete";
+  if (interrupted) status = std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM");
+  else if (mismatches) status = "checksum_mismatch";
+  if (run.cells.empty()) throw CheckFailed("sweep " + status + " before the first cell finished; nothing written");
+  commit(status);
+
+  std::cout << run_summary_markdown(run) << std::flush;
+  std::cerr << "pagequery sweep: run " << run.id << " (" << run.cells.size() << " cells) written to "
+            << plan.output << "\n";
+  if (interrupted)
+    throw CheckFailed("sweep " + status + " after " + std::to_string(run.cells.size()) + " of " +
+                      std::to_string(plan.cells.size()) + " cells; the partial run " + run.id +
+                      " is in " + plan.output);
+  if (mismatches)
+    throw CheckFailed("checksum mismatch between the single loop and the batch in " +
+                      std::to_string(mismatches) + " of " + std::to_string(run.cells.size()) +
+                      " cells (run " + run.id + " in " + plan.output + ")");
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app) {
+  auto args = std::make_shared<SweepArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "sweep",
+      "Benchmark batching strategies: for every (strategy, Q, concurrency) cell, time Q queries\n"
+      "one by one against one batch of Q, check both return the same bytes, append the run to\n"
+      "an HDF5 results file and print the seed's markdown tables.");
+  const auto opt = [&](const char* name, std::string& target, const char* help) {
+    return cmd->add_option(name, target, help)->capture_default_str();
+  };
+  const auto optional_opt = [&](const char* name, std::optional<std::string>& target, const char* help) {
+    return cmd->add_option_function<std::string>(name, [&target](const std::string& v) { target = v; }, help);
+  };
+  auto* file = optional_opt("--matrix-file", args->matrix_file, "raw matrix file (pages of 4096 bytes)")
+                   ->type_name("PATH");
+  auto* gib_opt = optional_opt("--synthetic-gib", args->synthetic_gib,
+                               "synthetic matrix of ceil(GIB * 2^30 / 4096) pages (64.2: mainnet volume)")
+                      ->type_name("GIB");
+  auto* pages_opt = optional_opt("--synthetic-pages", args->synthetic_pages,
+                                 "synthetic matrix of N pages (default 4096 = 16 MiB)")
+                        ->type_name("N");
+  file->excludes(gib_opt)->excludes(pages_opt);
+  gib_opt->excludes(pages_opt);
+  opt("--fill", args->fill, "synthetic fill: hash | morphogen (page i = byte i & 0xFF)")
+      ->type_name("KIND")->excludes(file);
+  opt("--matrix-seed", args->matrix_seed, "seed of the hash fill")->type_name("N")->excludes(file);
+  opt("--batch-sizes", args->batch_sizes, "Q axis: queries per batch, 1..32")->type_name("LIST");
+  opt("--strategies", args->strategies,
+      "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
+      "cuda_graph_replay, tiled_tile4, fused), `seed` (the seed's five), `all`, or `env`\n"
+      "(what the MORPHOGEN_GPU_* variables select)")
+      ->type_name("LIST");
+  opt("--concurrency", args->concurrency, "client threads submitting at once, each with its own session")
+      ->type_name("LIST");
+  opt("--iterations", args->iterations, "measured iterations per cell and path")->type_name("N");
+  opt("--warmup", args->warmup, "unmeasured iterations first (graph capture, allocation)")->type_name("N");
+  optional_opt("--seed", args->seed, "seed of the query keys and targets (default: random, recorded)")
+      ->type_name("N");
+  optional_opt("--output", args->output,
+               "results file; runs are appended (default pagequery-sweep-<UTC>.h5 in the cwd)")
+      ->type_name("PATH");
+  opt("--checkpoint-interval", args->checkpoint_seconds,
+      "write the measured cells at most every SECONDS (0: after every cell)")
+      ->type_name("SECONDS");
+  cmd->add_flag("--dry-run", args->dry_run, "print the cells and the matrix size; measure nothing");
+  cmd->footer(
+      "Per cell: single = Q queries one by one (3 keys each, latency policy); batch = one call with\n"
+      "3Q keys (the strategy). With concurrency C, C threads run the same shape at once and an\n"
+      "iteration lasts from the common start to the last finish: QPS = C*Q / mean ms,\n"
+      "speedup = single mean / batch mean. Checksums: XXH3-64 of the answer bytes.\n"
+      "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
+      "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"
+      "partial run. Exit codes: 0 ok, 1 checksum mismatch or interrupted (all measured data\n"
+      "written), 2 refused input.\n");
+  cmd->callback([args] { run_sweep(*args); });
+}
+
+}  // namespace pagequery::apps

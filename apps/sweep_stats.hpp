@@ -1,0 +1,80 @@
+#pragma once
+// The sweep's numbers: per-cell rows, sample statistics, the comma lists of its
+// axes, and the seed's three markdown tables (shared by `sweep` and `report`).
+// Plain C++: no Kokkos, no HDF5.
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagequery::apps {
+
+// Statistics of one path's per-iteration samples (milliseconds).
+struct Stats {
+  double min = 0, median = 0, mean = 0, stddev = 0, max = 0;  // stddev: sample (n - 1)
+};
+Stats summarize(std::span<const double> samples);
+
+// Longest strategy / mode name a row stores (HDF5 fixed-length strings).
+inline constexpr std::size_t kStrategyChars = 48;
+inline constexpr std::size_t kModeChars = 16;
+
+// One (strategy, Q, concurrency) cell. Times are wall milliseconds of one
+// iteration: all C clients running Q queries one by one (single) or one batch
+// of Q queries each (batch).
+struct CellRow {
+  std::string strategy;
+  std::string mode;  // the strategy's configuration
+  int streams = 1;
+  bool cuda_graph = false;
+  int tile = 16;
+  int threshold = 4;
+  std::uint32_t queries = 0;      // Q
+  std::uint32_t concurrency = 0;  // C
+  std::uint32_t iterations = 0;
+  std::uint32_t warmup = 0;
+  Stats single_ms;
+  Stats batch_ms;
+  double single_qps = 0;  // C * Q / single mean
+  double batch_qps = 0;   // C * Q / batch mean
+  double speedup = 0;     // single mean / batch mean
+  std::uint64_t single_checksum = 0;
+  std::uint64_t batch_checksum = 0;
+  bool checksum_match = false;
+  double bandwidth_gbs = 0;  // local matrix bytes * C * Q / single mean, in GB/s (1e9)
+};
+
+// Derives qps, speedup and bandwidth from the stats (means).
+void finish_row(CellRow& row, std::uint64_t local_matrix_bytes);
+
+// One raw sample: path 0 = single loop, 1 = batch.
+struct Sample {
+  std::uint32_t cell = 0;
+  std::uint8_t path = 0;
+  std::uint32_t iteration = 0;
+  double ms = 0;
+};
+
+// "1,2,4" -> {1, 2, 4}; each value in [lo, hi]; duplicates refused. Throws
+// std::invalid_argument naming `flag`.
+std::vector<int> parse_int_list(std::string_view text, std::string_view flag, int lo, int hi);
+// "a,b,c" -> {"a", "b", "c"} (spaces trimmed, empty items refused).
+std::vector<std::string> split_list(std::string_view text, std::string_view flag);
+
+// The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
+// strategies), one set per concurrency, then a checksum parity line.
+std::string markdown_tables(const std::vector<CellRow>& rows);
+// One CSV line per row (header first); `run` fills the first column.
+std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run);
+
+// Shortest round-trip text of a double ("0.1", "1e-05", "nan").
+std::string number(double value);
+// A fixed number of decimals ("30.14").
+std::string fixed(double value, int decimals);
+// "16.00 MiB", "64.20 GiB" (binary units, GiB from 1 GiB on)
+std::string human_bytes(std::uint64_t bytes);
+// "0x0123456789abcdef"
+std::string hex64(std::uint64_t value);
+
+}  // namespace pagequery::apps

@@ -1,0 +1,519 @@
+#!/usr/bin/env python3
+"""CLI tests of `pagequery sweep` / `pagequery report` (run by ctest, one case each).
+
+    sweep_tests.py CASE --pagequery BIN --sbatch apps/slurm/sweep.sbatch --workdir DIR
+
+Exit 0: pass, 1: fail, 77: skipped (h5py or matplotlib missing in this python3).
+"""
+import argparse
+import csv
+import hashlib
+import io
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+SKIP = 77
+
+# 3 strategies x 2 batch sizes x 2 concurrency values = 12 cells, in seconds.
+TINY = ["--synthetic-pages", "300", "--batch-sizes", "1,3",
+        "--strategies", "fused,baseline_full_batch,multi_stream_2",
+        "--iterations", "2", "--warmup", "0", "--concurrency", "1,2", "--seed", "7"]
+TINY_CELLS = 12
+SMALL = ["--synthetic-pages", "64", "--batch-sizes", "2", "--strategies", "fused,tiled_tile4",
+         "--iterations", "2", "--warmup", "0", "--concurrency", "1", "--seed", "3"]
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def need_h5py():
+    try:
+        import h5py  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        print(f"SKIP: {sys.executable} cannot import h5py/numpy ({e})")
+        sys.exit(SKIP)
+    import h5py
+    return h5py
+
+
+class Ctx:
+    def __init__(self, args):
+        self.bin = args.pagequery
+        self.sbatch = args.sbatch
+        self.dir = args.workdir
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self, *args, env=None, expect=None, timeout=120):
+        full_env = dict(os.environ)
+        for k in list(full_env):
+            if k.startswith("MORPHOGEN_GPU_") or k.startswith("PAGEQUERY_TEST_") or k.startswith("SLURM_"):
+                del full_env[k]
+        full_env.setdefault("OMP_NUM_THREADS", "2")
+        full_env.setdefault("OMP_PROC_BIND", "false")
+        full_env.update(env or {})
+        p = subprocess.run([self.bin, *args], cwd=self.dir, env=full_env, capture_output=True,
+                           text=True, timeout=timeout)
+        if expect is not None and p.returncode != expect:
+            raise Failure(f"{' '.join(args)}: exit {p.returncode}, expected {expect}\n"
+                          f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p
+
+
+def one_line_error(p, pattern):
+    lines = p.stderr.strip("\n").split("\n")
+    check(len(lines) == 1, f"expected one stderr line, got {lines!r}")
+    check(re.search(pattern, lines[0]), f"stderr {lines[0]!r} does not match {pattern!r}")
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def snapshot_run(h5py, path, run):
+    """Everything of one run, as plain Python values (to compare before/after)."""
+    with h5py.File(path, "r") as f:
+        g = f["runs"][run]
+        attrs = {k: repr(g.attrs[k]) for k in g.attrs}
+        return attrs, g["cells"][()].tolist(), g["samples"][()].tolist()
+
+
+def h5dump_ok(path):
+    if shutil.which("h5dump") is None:
+        return
+    p = subprocess.run(["h5dump", path], capture_output=True, text=True)
+    check(p.returncode == 0, f"h5dump {path} failed: {p.stderr}")
+
+
+# ------------------------------------------------------------------ cases
+
+def case_roundtrip(ctx):
+    h5py = need_h5py()
+    import numpy as np
+    out = ctx.path("r.h5")
+    env = {"SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "gpu[01-02]", "MORPHOGEN_GPU_STREAMS": "4"}
+    p = ctx.run("sweep", *TINY, "--output", out, env=env, expect=0)
+    for title in ("Batch-vs-single speedup", "Batch latency", "Batch throughput"):
+        check(p.stdout.count(title) == 2, f"{title!r} should appear once per concurrency:\n{p.stdout}")
+    check("| Q | fused | baseline_full_batch | multi_stream_2 |" in p.stdout, p.stdout)
+    check(f"`checksum_match=1` for all {TINY_CELLS} rows" in p.stdout, p.stdout)
+    progress = [l for l in p.stderr.splitlines() if l.startswith("[cell ")]
+    check(len(progress) == TINY_CELLS, f"one progress line per cell when stderr is no tty:\n{p.stderr}")
+    check(re.match(r"\[cell 1/12\] fused Q=1 C=1 ETA \?", progress[0]), progress[0])
+    check(re.match(r"\[cell 12/12\] multi_stream_2 Q=3 C=2 ETA \d+s", progress[-1]), progress[-1])
+
+    with h5py.File(out, "r") as f:
+        check(text(f.attrs["format"]) == "pagequery-sweep-results", "root format attribute")
+        runs = list(f["runs"])
+        check(len(runs) == 1 and re.fullmatch(r"\d{8}T\d{6}Z", runs[0]), f"run ids {runs}")
+        g = f["runs"][runs[0]]
+        a = g.attrs
+        check(text(a["status"]) == "complete", f"status {a['status']}")
+        check(int(a["cells_done"]) == TINY_CELLS and int(a["cells_planned"]) == TINY_CELLS, "cell counts")
+        check(int(a["pages"]) == 300 and int(a["domain_bits"]) == 9, "pages / domain bits")
+        check(int(a["size_bytes"]) == 300 * 4096, "size_bytes")
+        check(int(a["iterations"]) == 2 and int(a["warmup"]) == 0 and int(a["seed"]) == 7, "settings")
+        check(list(a["batch_sizes"]) == [1, 3] and list(a["concurrency"]) == [1, 2], "axes")
+        check([text(s) for s in a["strategies"]] == ["fused", "baseline_full_batch", "multi_stream_2"],
+              f"strategies {a['strategies']}")
+        check("--synthetic-pages 300" in text(a["command_line"]), text(a["command_line"]))
+        check(text(a["slurm_job_id"]) == "4242" and text(a["slurm_job_nodelist"]) == "gpu[01-02]", "slurm")
+        check(text(a["env_switches"]) == "MORPHOGEN_GPU_STREAMS=4", f"env {a['env_switches']}")
+        check(text(a["MORPHOGEN_GPU_STREAMS"]) == "4", "env switch attribute")
+        for key in ("git_revision", "device", "kokkos_version", "kokkos_backend", "host", "matrix_source",
+                    "started_utc", "strategy_configs"):
+            check(text(a[key]) != "", f"attribute {key} is empty")
+        cells = g["cells"][()]
+        samples = g["samples"][()]
+    check(len(cells) == TINY_CELLS, f"{len(cells)} cells")
+    check(len(samples) == TINY_CELLS * 2 * 2, f"{len(samples)} samples")
+    check(all(cells["checksum_match"] == 1), "checksum_match")
+    check(all(cells["single_checksum"] == cells["batch_checksum"]), "checksums equal")
+    # Same queries for every strategy of a (Q, C): the same bytes.
+    for q in (1, 3):
+        for c in (1, 2):
+            sel = (cells["queries"] == q) & (cells["concurrency"] == c)
+            check(len(set(cells["single_checksum"][sel].tolist())) == 1, f"Q={q} C={c} checksums differ")
+    for i, row in enumerate(cells):
+        for path, prefix in ((0, "single"), (1, "batch")):
+            ms = np.sort(samples["ms"][(samples["cell"] == i) & (samples["path"] == path)])
+            check(len(ms) == 2, "two samples per path")
+            check(row[f"{prefix}_ms_min"] == ms[0] and row[f"{prefix}_ms_max"] == ms[-1], "min/max")
+            check(np.isclose(row[f"{prefix}_ms_mean"], ms.mean(), rtol=1e-12), "mean")
+            check(np.isclose(row[f"{prefix}_ms_median"], np.median(ms), rtol=1e-12), "median")
+            check(np.isclose(row[f"{prefix}_ms_stddev"], ms.std(ddof=1), rtol=1e-9, atol=1e-12), "stddev")
+        qc = row["queries"] * row["concurrency"]
+        check(np.isclose(row["batch_qps"], qc / (row["batch_ms_mean"] / 1e3)), "batch_qps")
+        check(np.isclose(row["single_qps"], qc / (row["single_ms_mean"] / 1e3)), "single_qps")
+        check(np.isclose(row["speedup"], row["single_ms_mean"] / row["batch_ms_mean"]), "speedup")
+        check(np.isclose(row["bandwidth_gbs"], 300 * 4096 * qc / (row["single_ms_mean"] / 1e3) / 1e9),
+              "bandwidth")
+    fused_c2 = cells[(cells["concurrency"] == 2)]
+    check(text(fused_c2["strategy"][0]) == "fused", "cell order: concurrency, strategy, Q")
+
+    # report --csv gives back exactly what h5py reads.
+    p = ctx.run("report", out, "--csv", expect=0)
+    rows = list(csv.DictReader(io.StringIO(p.stdout)))
+    check(len(rows) == TINY_CELLS, f"{len(rows)} csv rows")
+    for row, cell in zip(rows, cells):
+        check(row["run"] == runs[0], "csv run column")
+        for name in cells.dtype.names:
+            v = cell[name]
+            if name in ("strategy", "mode"):
+                check(row[name] == text(v), f"{name}: {row[name]} != {v}")
+            elif name.endswith("checksum"):
+                check(int(row[name], 16) == int(v), f"{name}: {row[name]} != {v}")
+            elif cells.dtype[name].kind == "f":
+                check(float(row[name]) == float(v), f"{name}: {row[name]} != {v!r}")
+            else:
+                check(int(row[name]) == int(v), f"{name}: {row[name]} != {v}")
+    # The markdown report prints the sweep's tables again.
+    p2 = ctx.run("report", out, expect=0)
+    check(p2.stdout.startswith(f"## pagequery sweep {runs[0]}"), p2.stdout[:200])
+    tables = p.stdout  # noqa: F841
+    sweep_tables = ctx_tables(ctx.run("report", out, "--run", runs[0], expect=0).stdout)
+    check(sweep_tables == ctx_tables(p2.stdout), "report --run = default run")
+    p3 = ctx.run("report", out, "--list", expect=0)
+    check(p3.stdout.startswith(runs[0] + "  complete  12 cells"), p3.stdout)
+    h5dump_ok(out)
+    leftovers = sorted(os.listdir(ctx.dir))
+    check(leftovers == [".r.h5.lock", "r.h5"], f"files left: {leftovers}")
+
+
+def ctx_tables(markdown):
+    return markdown[markdown.index("### "):]
+
+
+def case_append(ctx):
+    h5py = need_h5py()
+    out = ctx.path("a.h5")
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        first = list(f["runs"])[0]
+    before = snapshot_run(h5py, out, first)
+    small_q12 = [("1,2" if a == "2" and SMALL[i - 1] == "--batch-sizes" else a) for i, a in enumerate(SMALL)]
+    ctx.run("sweep", *small_q12, "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        runs = list(f["runs"])
+    check(len(runs) == 2 and first in runs, f"runs {runs}")
+    second = [r for r in runs if r != first][0]
+    check(second == first + "-2" or second > first, f"second run id {second} after {first}")
+    check(snapshot_run(h5py, out, first) == before, "the first run changed")
+    with h5py.File(out, "r") as f:
+        check(len(f["runs"][second]["cells"]) == 4, "second run cells")
+    # report: latest by default, either by --run.
+    p = ctx.run("report", out, "--csv", expect=0)
+    check(all(line.startswith(second + ",") for line in p.stdout.splitlines()[1:]), p.stdout)
+    p = ctx.run("report", out, "--csv", "--run", first, expect=0)
+    check(len(p.stdout.splitlines()) == 1 + 2, p.stdout)
+    # Same second, same id: a suffix keeps both (three runs within a second or two).
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        check(len(f["runs"]) == 3, f"three runs: {list(f['runs'])}")
+    p = ctx.run("report", out, "--list", expect=0)
+    check(len(p.stdout.splitlines()) == 3, p.stdout)
+    p = ctx.run("sweep", "--dry-run", "--output", out, expect=0)
+    check(f"output: {out} (appends; 3 runs there)" in p.stdout, p.stdout)
+    h5dump_ok(out)
+
+
+def case_abort_midwrite(ctx):
+    h5py = need_h5py()
+    out = ctx.path("k.h5")
+    # A fresh file whose first commit dies: no results file appears at all.
+    p = ctx.run("sweep", *SMALL, "--output", out, env={"PAGEQUERY_TEST_FAIL_AFTER_CELLS": "1"})
+    check(p.returncode == -signal.SIGABRT, f"expected SIGABRT, got {p.returncode}: {p.stderr}")
+    check(not os.path.exists(out), "a half-written file replaced nothing, so none may exist")
+
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        first = list(f["runs"])[0]
+    before = snapshot_run(h5py, out, first)
+    digest = sha256(out)
+    # Dies in the middle of its first commit: the file is untouched, byte for byte.
+    p = ctx.run("sweep", *TINY, "--output", out, env={"PAGEQUERY_TEST_FAIL_AFTER_CELLS": "1"})
+    check(p.returncode == -signal.SIGABRT, f"expected SIGABRT, got {p.returncode}: {p.stderr}")
+    check(sha256(out) == digest, "the results file changed although no commit finished")
+    # Checkpoints after cells 1 and 2 land, the third commit dies midway.
+    p = ctx.run("sweep", *TINY, "--checkpoint-interval", "0", "--output", out,
+                env={"PAGEQUERY_TEST_FAIL_AFTER_CELLS": "3"})
+    check(p.returncode == -signal.SIGABRT, f"expected SIGABRT, got {p.returncode}: {p.stderr}")
+    with h5py.File(out, "r") as f:
+        runs = list(f["runs"])
+        check(len(runs) == 2, f"runs {runs}")
+        partial = [r for r in runs if r != first][0]
+        g = f["runs"][partial]
+        check(text(g.attrs["status"]) == "incomplete", f"status {g.attrs['status']}")
+        check(int(g.attrs["cells_done"]) == 2 and len(g["cells"]) == 2, "two checkpointed cells")
+        check(len(g["samples"]) == 2 * 2 * 2, "their samples")
+    check(snapshot_run(h5py, out, first) == before, "the complete run changed")
+    h5dump_ok(out)
+    p = ctx.run("report", out, "--run", partial, expect=0)
+    check("incomplete (2 of 12 cells)" in p.stdout, p.stdout)
+    # The next sweep appends to the recovered file as usual.
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        check(len(f["runs"]) == 3, "appends after a crash")
+
+
+def case_mismatch(ctx):
+    h5py = need_h5py()
+    out = ctx.path("m.h5")
+    p = ctx.run("sweep", *SMALL, "--output", out, env={"PAGEQUERY_TEST_FLIP_BATCH_BYTE": "1"}, expect=1)
+    check("checksum mismatch" in p.stderr.splitlines()[-1], p.stderr)
+    check("`checksum_match=0` for 2 of 2 rows" in p.stdout, p.stdout)
+    with h5py.File(out, "r") as f:
+        g = f["runs"][list(f["runs"])[0]]
+        check(text(g.attrs["status"]) == "checksum_mismatch", "status")
+        cells = g["cells"][()]
+        check(all(cells["checksum_match"] == 0), "checksum_match must be 0")
+        check(all(cells["single_checksum"] != cells["batch_checksum"]), "checksums must differ")
+
+
+def case_interrupt(ctx):
+    h5py = need_h5py()
+    out = ctx.path("i.h5")
+    args = ["--synthetic-pages", "300", "--batch-sizes", ",".join(str(q) for q in range(1, 33)),
+            "--strategies", "fused,baseline_full_batch,tiled_tile4", "--iterations", "20", "--warmup", "0",
+            "--seed", "1", "--output", out]
+    env = dict(os.environ, OMP_NUM_THREADS="2", OMP_PROC_BIND="false")
+    proc = subprocess.Popen([ctx.bin, "sweep", *args], cwd=ctx.dir, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not os.path.exists(out) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        raise Failure(f"the sweep ended before it could be interrupted: {proc.communicate()}")
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=60)
+    check(proc.returncode == 1, f"exit {proc.returncode}: {stderr}")
+    check("interrupted by SIGTERM" in stderr.splitlines()[-1], stderr)
+    with h5py.File(out, "r") as f:
+        g = f["runs"][list(f["runs"])[0]]
+        check(text(g.attrs["status"]) == "interrupted by SIGTERM", f"status {g.attrs['status']}")
+        n = len(g["cells"])
+        check(1 <= n < 96 and int(g.attrs["cells_done"]) == n, f"{n} cells")
+    check("Batch throughput" in stdout, "the partial run's tables are printed")
+
+
+def case_report_errors(ctx):
+    h5py = need_h5py()
+    p = ctx.run("report", ctx.path("missing.h5"), expect=2)
+    one_line_error(p, r"missing\.h5: no such file")
+    with open(ctx.path("text.h5"), "w") as f:
+        f.write("not hdf5\n")
+    p = ctx.run("report", ctx.path("text.h5"), expect=2)
+    one_line_error(p, r"text\.h5: not an HDF5 file")
+    with h5py.File(ctx.path("other.h5"), "w") as f:
+        f["x"] = [1, 2, 3]
+    p = ctx.run("report", ctx.path("other.h5"), expect=2)
+    one_line_error(p, r"other\.h5: an HDF5 file without a /runs group")
+    # An empty, truncated file: not HDF5 either.
+    open(ctx.path("empty.h5"), "w").close()
+    p = ctx.run("report", ctx.path("empty.h5"), expect=2)
+    one_line_error(p, r"not an HDF5 file")
+    out = ctx.path("ok.h5")
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    p = ctx.run("report", out, "--run", "19990101T000000Z", expect=2)
+    one_line_error(p, r"no run '19990101T000000Z' \(runs: \d{8}T\d{6}Z\)")
+    # A corrupt copy (the superblock survives, the rest is garbage).
+    with open(out, "rb") as f:
+        data = bytearray(f.read())
+    for i in range(64, len(data)):
+        data[i] = 0xA5
+    with open(ctx.path("corrupt.h5"), "wb") as f:
+        f.write(data)
+    p = ctx.run("report", ctx.path("corrupt.h5"), expect=2)
+    one_line_error(p, r"corrupt\.h5: ")
+    # The sweep refuses to append to what is not a results file, before measuring.
+    digest = sha256(ctx.path("text.h5"))
+    p = ctx.run("sweep", *SMALL, "--output", ctx.path("text.h5"), expect=2)
+    one_line_error(p, r"not an HDF5 file")
+    check(sha256(ctx.path("text.h5")) == digest, "the text file was modified")
+    p = ctx.run("sweep", *SMALL, "--output", ctx.path("other.h5"), expect=2)
+    one_line_error(p, r"without a /runs group")
+    p = ctx.run("sweep", *SMALL, "--output", ctx.path("no/such/dir/x.h5"), expect=2)
+    one_line_error(p, r"does not exist")
+
+
+def case_cli_errors(ctx):
+    p = ctx.run("sweep", "--dry-run", expect=0)
+    check("4096 pages, d = 12, 16777216 bytes" in p.stdout, p.stdout)
+    check("cells: 30" in p.stdout, p.stdout)  # the seed's 5 strategies x 6 batch sizes
+    check("[cell 30/30] tiled_tile4 Q=32 C=1" in p.stdout, p.stdout)
+    check(re.search(r"output: pagequery-sweep-\d{8}T\d{6}Z\.h5 \(a new file\)", p.stdout), p.stdout)
+    check(os.listdir(ctx.dir) == [], f"a dry run wrote {os.listdir(ctx.dir)}")
+    p = ctx.run("sweep", "--dry-run", "--strategies", "env,all", "--synthetic-gib", "1",
+                env={"MORPHOGEN_GPU_STREAMS": "2"}, expect=0)
+    check("262144 pages, d = 18" in p.stdout, p.stdout)
+    check("env Q=1 C=1 (policy=adaptive streams=2" in p.stdout, p.stdout)
+    check("cells: 48" in p.stdout, p.stdout)  # env + 7 strategies
+    refusals = [
+        (["--strategies", "bogus"], r"unknown strategy 'bogus'"),
+        (["--strategies", "fused,,seed"], r"--strategies: empty item"),
+        (["--batch-sizes", "0"], r"--batch-sizes: .*1\.\.32, got '0'"),
+        (["--batch-sizes", "33"], r"--batch-sizes: .*got '33'"),
+        (["--batch-sizes", "2,2"], r"listed twice"),
+        (["--concurrency", "0"], r"--concurrency"),
+        (["--iterations", "0"], r"--iterations"),
+        (["--warmup", "x"], r"--warmup"),
+        (["--synthetic-gib", "-1"], r"--synthetic-gib"),
+        (["--synthetic-pages", "0"], r"--synthetic-pages"),
+        (["--fill", "zeros"], r"--fill"),
+        (["--matrix-file", ctx.path("nope.bin")], r"--matrix-file: "),
+        (["--checkpoint-interval", "-3"], r"--checkpoint-interval"),
+    ]
+    for extra, pattern in refusals:
+        p = ctx.run("sweep", "--dry-run", *extra)
+        check(p.returncode == 2, f"{extra}: exit {p.returncode} {p.stderr}")
+        one_line_error(p, pattern)
+    # A dry run checks the output as a real run would.
+    with open(ctx.path("notes.txt"), "w") as f:
+        f.write("not a results file\n")
+    p = ctx.run("sweep", "--dry-run", "--output", ctx.path("notes.txt"), expect=2)
+    one_line_error(p, r"--output .*notes\.txt: exists and is not an HDF5 file")
+    # A bad MORPHOGEN_GPU_* value is refused before anything runs.
+    p = ctx.run("sweep", *SMALL, "--output", ctx.path("x.h5"), env={"MORPHOGEN_GPU_STREAMS": "many"}, expect=2)
+    one_line_error(p, r"MORPHOGEN_GPU_STREAMS")
+    check(not os.path.exists(ctx.path("x.h5")), "nothing written")
+
+
+def case_plot(ctx):
+    need_h5py()
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as e:
+        print(f"SKIP: {sys.executable} cannot import matplotlib ({e})")
+        sys.exit(SKIP)
+    out = ctx.path("p.h5")
+    ctx.run("sweep", *TINY, "--output", out, expect=0)
+    png = ctx.path("qps.png")
+    p = ctx.run("report", out, "--plot", png, env={"PAGEQUERY_PYTHON": sys.executable}, expect=0)
+    check("Batch throughput" in p.stdout, "the tables are printed too")
+    with open(png, "rb") as f:
+        check(f.read(8) == b"\x89PNG\r\n\x1a\n", "not a PNG")
+    check(os.path.getsize(png) > 10000, "suspiciously small PNG")
+    p = ctx.run("report", out, "--plot", ctx.path("x.png"), env={"PAGEQUERY_PYTHON": "/nonexistent/python3"},
+                expect=2)
+    check("cannot run /nonexistent/python3" in p.stderr.splitlines()[-1], p.stderr)
+
+
+def sbatch_sweep_command(sbatch, binary, env):
+    """The sbatch script's `pagequery sweep` line, variables expanded, as argv."""
+    with open(sbatch) as f:
+        logical, current = [], ""
+        for line in f:
+            line = line.rstrip("\n")
+            if line.endswith("\\"):
+                current += line[:-1] + " "
+                continue
+            logical.append(current + line)
+            current = ""
+    lines = [l.strip() for l in logical if re.match(r"\s*pagequery sweep ", l)]
+    check(len(lines) == 1, f"expected one `pagequery sweep` line, found {lines}")
+    line = re.sub(r"\s*\|\|.*$", "", lines[0])  # `|| status=$?`
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        expanded = os.path.expandvars(line)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    argv = shlex.split(expanded)
+    check(argv[:2] == ["pagequery", "sweep"], argv)
+    return [binary] + argv[1:]
+
+
+def case_sbatch_dry_run(ctx):
+    env = {"SLURM_SUBMIT_DIR": ctx.dir, "SLURM_JOB_ID": "12345",
+           "PAGEQUERY_RESULTS": os.path.join(ctx.dir, "pagequery-sweep-12345.h5")}
+    argv = sbatch_sweep_command(ctx.sbatch, ctx.bin, env)
+    p = subprocess.run(argv + ["--dry-run"], cwd=ctx.dir, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"{argv}: exit {p.returncode}\n{p.stderr}")
+    check("16829645 pages, d = 25, 68934225920 bytes (64.20 GiB)" in p.stdout, p.stdout)
+    check("cells: 36" in p.stdout, p.stdout)  # (5 seed + fused) x 6 batch sizes
+    check("iterations 2, warmup 1" in p.stdout, p.stdout)
+    check("[cell 36/36] fused Q=32 C=1" in p.stdout, p.stdout)
+    with open(ctx.sbatch) as f:
+        script = f.read()
+    for directive in ("#SBATCH --gpus=1", "#SBATCH --time=00:45:00"):
+        check(directive in script, f"missing {directive}")
+    check("spack env activate" in script and "PAGEQUERY_SPACK_ENV" in script, "spack activation")
+
+
+def case_sbatch_run(ctx):
+    """The whole script outside Slurm: no spack, a wrapper that shrinks the matrix."""
+    h5py = need_h5py()
+    wrapper = ctx.path("pagequery-small")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/bash\n# the sbatch's pagequery with a 27-page matrix instead of 64.2 GiB\n"
+                "args=()\nfor a in \"$@\"; do [ \"$a\" = 64.2 ] && a=0.0001; args+=(\"$a\"); done\n"
+                f"exec {shlex.quote(ctx.bin)} \"${{args[@]}}\"\n")
+    os.chmod(wrapper, 0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "PAGEQUERY_", "MORPHOGEN_GPU_"))}
+    env.update(SLURM_SUBMIT_DIR=ctx.dir, SLURM_JOB_ID="777", PAGEQUERY_SPACK_ENV="none",
+               PAGEQUERY_BIN=wrapper, OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "2"))
+    p = subprocess.run(["bash", ctx.sbatch], cwd="/", env=env, capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
+    check("Batch throughput (`batch_qps`)" in p.stdout, p.stdout)
+    results = ctx.path("pagequery-sweep-777.h5")
+    with h5py.File(results, "r") as f:
+        g = f["runs"][list(f["runs"])[0]]
+        check(len(g["cells"]) == 36 and text(g.attrs["status"]) == "complete", "36 complete cells")
+        check(text(g.attrs["slurm_job_id"]) == "777", "job id recorded")
+        check(int(g.attrs["pages"]) == 27, f"pages {g.attrs['pages']}")
+    with open(ctx.path("pagequery-sweep-777.csv")) as f:
+        check(len(f.read().splitlines()) == 1 + 36, "the CSV beside the results")
+    # Refusals: a missing binary, a missing spack.
+    env2 = dict(env, PAGEQUERY_BIN=ctx.path("nope"))
+    p = subprocess.run(["bash", ctx.sbatch], cwd="/", env=env2, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "is not an executable" in p.stderr, p.stderr)
+    env3 = dict(env, PAGEQUERY_SPACK_ENV=ctx.dir, PATH="/usr/bin:/bin")
+    env3.pop("SPACK_ROOT", None)
+    p = subprocess.run(["bash", ctx.sbatch], cwd="/", env=env3, capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1 and "spack not found" in p.stderr, p.stderr)
+
+
+CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--pagequery", required=True)
+    ap.add_argument("--sbatch", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    ctx = Ctx(args)
+    try:
+        CASES[args.case](ctx)
+    except Failure as e:
+        print(f"FAIL {args.case}: {e}")
+        return 1
+    print(f"PASS {args.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
