@@ -26,10 +26,10 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
                       matrix.pages()};
     if (!graph_ || shape != shape_) {
       const std::vector<Launch> launches = plan(this->query_count(keys));
-      graph_.emplace(Kokkos::Experimental::create_graph(exec, [&](const auto& root) {
+      graph_ = Kokkos::Experimental::create_graph(exec, [&](const auto& root) {
         Kokkos::Experimental::GraphNodeRef<ExecSpace> node = root;
         for (const Launch& l : launches) node = this->launch_of(exec, matrix, keys, answers, l).then(node);
-      }));
+      });
       graph_->instantiate();
       shape_ = shape;
       ++builds_;
