@@ -3,27 +3,19 @@
 // A matrix may hold a contiguous shard [first_page, first_page + pages) of a
 // larger one; DPF indices are global, domain bits are those of the whole matrix.
 #include "bits128.hpp"
+#include "matrix_shape.hpp"
 
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
 namespace pagequery {
-
-class MatrixError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 enum class SyntheticFill {
   Hash,       // word = hash(seed, page, vector, word): every byte differs
   Morphogen,  // Morphogen's bench: page i filled with the byte i & 0xFF
 };
-
-// d = max(1, ceil(log2 pages)); throws for 0 pages or more than 2^32.
-int domain_bits_for(std::uint64_t pages);
 
 // The synthetic value of word w (0..3) of vector v of global page p.
 PAGEQUERY_INLINE std::uint32_t synthetic_word(SyntheticFill fill, std::uint64_t seed,
@@ -74,9 +66,6 @@ template <class ExecSpace>
 PageMatrix<typename ExecSpace::memory_space> load_page_matrix(
     const ExecSpace& exec, const std::string& path, const PageRange* range = nullptr,
     std::size_t staging_bytes = std::size_t{64} << 20);
-
-// Pages of the file at `path` (checks that it exists and is non-empty).
-std::uint64_t page_count_of_file(const std::string& path);
 
 // A synthetic matrix generated on the device: no host copy, any size.
 template <class ExecSpace>

@@ -21,7 +21,6 @@
 #include <Kokkos_Graph.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <iterator>
 #include <string>
 #include <type_traits>
@@ -64,8 +63,8 @@ constexpr int default_chunk_log2(int key_group) { return key_group <= 4 ? 9 : ke
 // Vectors of a page that one thread owns. Each 16-byte mask a thread loads
 // feeds 4 x vectors AND-XORs; on GPUs two vectors keep those loads under the
 // integer units' rate (one vector made the kernel load-bound: 103 vs 127
-// queries/s at Q = 32 on an H100). Host
-// backends run one-thread teams that own the whole page.
+// queries/s at Q = 32 on an H100). Host backends run one-thread teams that own
+// the whole page.
 template <class ExecSpace, int KeyGroup>
 constexpr int vectors_per_thread() {
 #ifdef KOKKOS_ENABLE_CUDA
