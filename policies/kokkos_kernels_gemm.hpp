@@ -30,7 +30,8 @@ namespace pagequery {
 // zero bits, one is all one bits, -x = x. A separate type from Bits128 because
 // the generic GEMM writes `ScalarC c = 0;`, which an aggregate cannot take; an
 // integer n maps to n * one (its parity), the ring's image of the integers.
-// Bits128 converts implicitly so that the pages feed gemm as they are.
+// Bits128 converts implicitly (the masks are built from it); Bits128 itself is
+// unchanged.
 struct alignas(16) XorAnd128 {
   Bits128 bits;
 
@@ -52,18 +53,27 @@ struct alignas(16) XorAnd128 {
     bits = bits & o.bits;
     return *this;
   }
+
+  // Hidden friends: found by ADL only when an operand is an XorAnd128, so that
+  // expressions of Bits128 alone (Bits128 + Bits128, Bits128 == 0) stay ill-formed
+  // wherever this header is included. The pages enter the gemm's products as the
+  // right operand of *.
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator+(const XorAnd128& a, const XorAnd128& b) {
+    return a.bits ^ b.bits;
+  }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator-(const XorAnd128& a, const XorAnd128& b) {
+    return a.bits ^ b.bits;
+  }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator*(const XorAnd128& a, const XorAnd128& b) {
+    return a.bits & b.bits;
+  }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator*(const XorAnd128& a, const Bits128& b) { return a.bits & b; }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator-(const XorAnd128& a) { return a; }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator+(const XorAnd128& a) { return a; }
+  KOKKOS_INLINE_FUNCTION friend bool operator==(const XorAnd128& a, const XorAnd128& b) { return a.bits == b.bits; }
+  KOKKOS_INLINE_FUNCTION friend bool operator!=(const XorAnd128& a, const XorAnd128& b) { return !(a.bits == b.bits); }
 };
 static_assert(sizeof(XorAnd128) == 16 && std::is_trivially_copyable_v<XorAnd128>);
-
-// Found by ADL; Bits128 operands convert (pages are Bits128 in the gemm's B).
-KOKKOS_INLINE_FUNCTION XorAnd128 operator+(const XorAnd128& a, const XorAnd128& b) { return a.bits ^ b.bits; }
-KOKKOS_INLINE_FUNCTION XorAnd128 operator-(const XorAnd128& a, const XorAnd128& b) { return a.bits ^ b.bits; }
-KOKKOS_INLINE_FUNCTION XorAnd128 operator*(const XorAnd128& a, const XorAnd128& b) { return a.bits & b.bits; }
-KOKKOS_INLINE_FUNCTION XorAnd128 operator*(const XorAnd128& a, const Bits128& b) { return a.bits & b; }
-KOKKOS_INLINE_FUNCTION XorAnd128 operator-(const XorAnd128& a) { return a; }
-KOKKOS_INLINE_FUNCTION XorAnd128 operator+(const XorAnd128& a) { return a; }
-KOKKOS_INLINE_FUNCTION bool operator==(const XorAnd128& a, const XorAnd128& b) { return a.bits == b.bits; }
-KOKKOS_INLINE_FUNCTION bool operator!=(const XorAnd128& a, const XorAnd128& b) { return !(a.bits == b.bits); }
 
 namespace detail {
 // The ArithTraits members the generic BLAS paths use (zero, one, conj, abs and
@@ -269,7 +279,7 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
           A(mask_buffer_.data(), K, width);
       const auto B = Kokkos::subview(matrix.view(), std::make_pair(lo - first, hi - first), Kokkos::ALL);
       // beta = zero on the first tile overwrites whatever acc held.
-      KokkosBlas::gemm(exec, "N", "N", XorAnd128::one(), A, B, XorAnd128::one(),
+      KokkosBlas::gemm(exec, "N", "N", XorAnd128::one(), A, B, first_tile ? XorAnd128::zero() : XorAnd128::one(),
                        acc_);
       if (breakdown_) {
         stage(breakdown_->gemm_s);

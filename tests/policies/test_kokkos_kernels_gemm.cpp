@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 namespace pagequery {
 namespace {
@@ -89,17 +90,25 @@ std::vector<std::uint8_t> naive_answers(const Matrix<ExecSpace>& m, const Batch<
 
 template <class ExecSpace>
 class KokkosKernelsGemmTest : public ::testing::Test {};
-using Backends = ::testing::Types<
+// Every enabled backend: the host ones, and the device one of a CUDA build
+// (there, fused on the GPU is checked against gemm on the GPU).
+template <class Tuple>
+struct TypesOf;
+template <class... Ts>
+struct TypesOf<std::tuple<Ts...>> {
+  using type = ::testing::Types<Ts...>;
+};
+using Backends = TypesOf<decltype(std::tuple_cat(
 #ifdef KOKKOS_ENABLE_SERIAL
-    Kokkos::Serial
-#endif
-#if defined(KOKKOS_ENABLE_SERIAL) && defined(KOKKOS_ENABLE_OPENMP)
-    ,
+    std::tuple<Kokkos::Serial>{},
 #endif
 #ifdef KOKKOS_ENABLE_OPENMP
-    Kokkos::OpenMP
+    std::tuple<Kokkos::OpenMP>{},
 #endif
-    >;
+#ifdef KOKKOS_ENABLE_CUDA
+    std::tuple<Kokkos::Cuda>{},
+#endif
+    std::tuple<>{}))>::type;
 TYPED_TEST_SUITE(KokkosKernelsGemmTest, Backends);
 
 TEST(XorAnd128, IsTheBooleanRing) {
