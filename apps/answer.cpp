@@ -1,9 +1,11 @@
 // pagequery answer: one server's side of Morphogen's POST /query/page/gpu/batch.
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 
 #include "core/dpf.hpp"
+#include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
 
 #include <nlohmann/json.hpp>
@@ -101,42 +103,13 @@ std::vector<DpfKey> parse_request(const std::string& text, int domain_bits,
   return keys;
 }
 
-void run_answer(const AnswerArgs& args) {
-  // Everything that can be refused is checked before Kokkos starts and before
-  // the matrix is loaded (a mainnet matrix is 64 GiB).
-  const PolicyConfig config = resolve(args.policy);
-  if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
-  const std::string& path = *args.matrix_file;
-  std::uint64_t pages = 0;
-  int domain_bits = 0;
-  try {
-    pages = matrix_file_pages(path);
-    domain_bits = domain_bits_for_pages(pages);
-  } catch (const std::exception& e) {
-    throw InputError("--matrix-file: " + one_line(e.what()));
-  }
-  const std::vector<DpfKey> keys = parse_request(read_request(args.request), domain_bits, path, pages);
-
-  Runtime runtime;
-  MatrixSpec spec;
-  spec.file = path;
-  Engine engine(spec);
-  if (engine.info().domain_bits != domain_bits)
-    throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) +
-                      " domain bits for '" + path + "', the CLI computed " +
-                      std::to_string(domain_bits));
-  Engine::Session session = engine.session();
-  const std::vector<std::uint8_t> bytes = session.answer(config, keys);
-  if (bytes.size() != keys.size() * kPageBytes)
-    throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) +
-                      " bytes for " + std::to_string(keys.size()) + " keys, expected " +
-                      std::to_string(keys.size() * kPageBytes));
-
+// Morphogen's response: results[q].pages = the 3 answers of query q, in hex.
+void print_response(const std::vector<std::uint8_t>& bytes, std::size_t key_count) {
   nlohmann::ordered_json response;
   response["epoch_id"] = 0;
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   const std::span<const std::uint8_t> all(bytes);
-  for (std::size_t q = 0; q < keys.size() / kKeysPerQuery; ++q) {
+  for (std::size_t q = 0; q < key_count / kKeysPerQuery; ++q) {
     nlohmann::ordered_json page_list = nlohmann::ordered_json::array();
     for (int k = 0; k < kKeysPerQuery; ++k)
       page_list.push_back(to_hex(all.subspan((q * kKeysPerQuery + k) * kPageBytes, kPageBytes)));
@@ -145,6 +118,64 @@ void run_answer(const AnswerArgs& args) {
   response["results"] = std::move(results);
   std::cout << response.dump() << '\n' << std::flush;
   if (!std::cout) throw std::runtime_error("answer: cannot write to stdout");
+}
+
+void run_answer(const AnswerArgs& args) {
+  // Under MPI every rank answers the keys over its own shard of the matrix and
+  // the answers are XOR-reduced into rank 0, which alone reads the request and
+  // prints. Each step ends in an agreement, so a refusal on any rank makes every
+  // rank exit with the same code (one line on stderr) instead of hanging.
+  MpiContext mpi;
+  // Everything that can be refused is checked before Kokkos starts and before
+  // the matrix is loaded (a mainnet matrix is 64 GiB).
+  PolicyConfig config;
+  std::string path, request_text;
+  std::uint64_t pages = 0;
+  int domain_bits = 0;
+  mpi.step([&] {
+    config = resolve(args.policy);
+    if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
+    path = *args.matrix_file;
+    try {
+      pages = page_count_of_file(path);
+      domain_bits = domain_bits_for(pages);
+    } catch (const std::exception& e) {
+      throw InputError("--matrix-file: " + one_line(e.what()));
+    }
+    if (mpi.root()) request_text = read_request(args.request);  // stdin reaches rank 0 only
+  });
+  mpi.broadcast(request_text);
+  std::vector<DpfKey> keys;
+  mpi.step([&] { keys = parse_request(request_text, domain_bits, path, pages); });
+
+  std::optional<Runtime> runtime;
+  std::optional<Engine> engine;
+  std::vector<std::uint8_t> bytes;
+  mpi.step([&] {
+    runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    MatrixSpec spec;
+    spec.file = path;
+    if (mpi.size() > 1) {
+      const Shard shard = shard_of(pages, mpi.rank(), mpi.size());
+      spec.first_page = shard.first;
+      spec.page_count = shard.count;
+    }
+    engine.emplace(spec);
+    if (engine->info().domain_bits != domain_bits)
+      throw CheckFailed("answer: the engine uses " + std::to_string(engine->info().domain_bits) +
+                        " domain bits for '" + path + "', the CLI computed " +
+                        std::to_string(domain_bits));
+    Engine::Session session = engine->session();
+    bytes = session.answer(config, keys);
+    if (bytes.size() != keys.size() * kPageBytes)
+      throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) +
+                        " bytes for " + std::to_string(keys.size()) + " keys, expected " +
+                        std::to_string(keys.size() * kPageBytes));
+  });
+  mpi.reduce_xor(bytes);  // every rank holds the same number of bytes here
+  mpi.step([&] {
+    if (mpi.root()) print_response(bytes, keys.size());
+  });
 }
 
 }  // namespace
@@ -169,6 +200,9 @@ void add_answer(CLI::App& app) {
       "x3]}, ...]} in query order. The XOR of both servers' pages is the target page.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
       "overrides is ignored (not validated). All policies return identical bytes.\n"
+      "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): each rank scans its contiguous shard\n"
+      "of the matrix on its own device; rank 0 reads the request and prints the XOR-reduced\n"
+      "answers, byte-identical to one process.\n"
       "Exit codes: 0 ok, 2 refused input (one line on stderr), 1 failed self-check.\n");
   cmd->callback([args] { run_answer(*args); });
 }

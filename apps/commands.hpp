@@ -21,6 +21,18 @@ class CheckFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An MPI rank failed first and printed why (apps/mpi_context.hpp): every rank exits
+// with that rank's code and prints nothing more. what() is the message ("rank R: "
+// in front on the other ranks).
+class RankFailed : public std::runtime_error {
+ public:
+  RankFailed(int exit_code, const std::string& what) : std::runtime_error(what), exit_code_(exit_code) {}
+  int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
+
 void add_keygen(CLI::App& app);
 void add_answer(CLI::App& app);
 void add_info(CLI::App& app);

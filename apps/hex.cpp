@@ -64,16 +64,6 @@ std::uint64_t parse_u64(std::string_view text, std::string_view source) {
   return value;
 }
 
-int domain_bits_for_pages(std::uint64_t pages) {
-  if (pages == 0) throw FormatError("a matrix of 0 pages has no domain");
-  if (pages > (std::uint64_t{1} << 32))
-    throw FormatError("a matrix of " + std::to_string(pages) +
-                      " pages exceeds the 2^32 pages a 32-bit DPF domain can address");
-  int d = 0;
-  while ((std::uint64_t{1} << d) < pages) ++d;
-  return d < 1 ? 1 : d;
-}
-
 std::string one_line(std::string_view text) {
   std::string out(text);
   for (char& c : out)

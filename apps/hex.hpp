@@ -32,10 +32,6 @@ std::vector<std::uint8_t> from_hex(std::string_view text);
 // `source` names the flag in the error: "--index must be ... got 'x'".
 std::uint64_t parse_u64(std::string_view text, std::string_view source);
 
-// Morphogen's domain rule: d = max(1, ceil(log2 pages)). Throws FormatError
-// for 0 pages or more than 2^32 (DPF keys have at most 32 domain bits).
-int domain_bits_for_pages(std::uint64_t pages);
-
 // The text with every control character (newline, tab, ...) replaced by a
 // space, so that an error message stays on one line.
 std::string one_line(std::string_view text);

@@ -1,8 +1,10 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/mpi_context.hpp"
 
 #include "core/dpf.hpp"
+#include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,8 +30,8 @@ void run_info(const InfoArgs& args) {
   std::uint64_t pages = 0, file_bytes = 0;
   int domain_bits = 0;
   try {
-    pages = matrix_file_pages(path);
-    domain_bits = domain_bits_for_pages(pages);
+    pages = page_count_of_file(path);
+    domain_bits = domain_bits_for(pages);
     file_bytes = std::filesystem::file_size(path);
   } catch (const std::exception& e) {
     throw InputError("--matrix-file: " + one_line(e.what()));
@@ -47,6 +49,8 @@ void run_info(const InfoArgs& args) {
   out["device"] = Runtime::device();
   out["concurrency"] = Runtime::concurrency();
   out["kokkos_version"] = Runtime::kokkos_version();
+  // MPI_Get_library_version needs no MPI_Init: `info` stays one process.
+  out["mpi"] = MpiContext::compiled() ? MpiContext::library_version() : std::string("off");
   if (args.json) {
     std::cout << out.dump() << '\n';
   } else {
@@ -72,7 +76,8 @@ void add_info(CLI::App& app) {
   cmd->add_flag("--json", args->json, "one JSON object instead of `key: value` lines");
   cmd->footer(
       "Fields: matrix_file, pages, domain_bits, size_bytes (pages * 4096), file_bytes,\n"
-      "key_bytes (19 + 18 d + 16), backend, device, concurrency, kokkos_version.\n"
+      "key_bytes (19 + 18 d + 16), backend, device, concurrency, kokkos_version, mpi (the MPI\n"
+      "library answer and sweep shard over, or off: built without PAGEQUERY_ENABLE_MPI).\n"
       "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
   cmd->callback([args] { run_info(*args); });
 }

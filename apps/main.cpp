@@ -1,9 +1,16 @@
 #include "apps/commands.hpp"
+#include "apps/mpi_context.hpp"
 
 #include "core/dpf.hpp"
 #include "policies/policy_config.hpp"
 
 #include <iostream>
+
+namespace {
+// One write for the whole line: under mpirun, stderr of all ranks and the
+// launcher's own messages share one stream.
+void say(const std::string& message) { std::cerr << ("pagequery: " + message + "\n") << std::flush; }
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace pagequery;
@@ -18,14 +25,18 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << "pagequery: " << e.what() << " (see --help)\n";
+    // Refused before MPI starts: under a launcher, its rank 0 alone reports.
+    if (apps::launcher_rank() != 0) return 2;
+    say(std::string(e.what()) + " (see --help)");
     return 2;
+  } catch (const apps::RankFailed& e) {
+    return e.exit_code();  // the rank that failed first printed the reason
   } catch (const apps::CheckFailed& e) {
-    std::cerr << "pagequery: " << e.what() << '\n';
+    say(e.what());
     return 1;
   } catch (const std::exception& e) {
     // Every other failure is refused input: a key, a file, JSON, a flag, an env var.
-    std::cerr << "pagequery: " << e.what() << '\n';
+    say(e.what());
     return 2;
   }
   return 0;

@@ -177,6 +177,8 @@ struct CellRecord {
   std::uint64_t batch_checksum;
   std::uint8_t checksum_match;
   double bandwidth_gbs;
+  double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
+  double batch_reduce_ms;
 };
 
 struct SampleRecord {
@@ -184,6 +186,7 @@ struct SampleRecord {
   std::uint8_t path;
   std::uint32_t iteration;
   double ms;
+  double reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
 };
 
 const char* const kStatNames[5] = {"min", "median", "mean", "stddev", "max"};
@@ -225,6 +228,8 @@ Hid cell_type() {
   H5Tinsert(t, "batch_checksum", offsetof(CellRecord, batch_checksum), H5T_NATIVE_UINT64);
   H5Tinsert(t, "checksum_match", offsetof(CellRecord, checksum_match), H5T_NATIVE_UINT8);
   H5Tinsert(t, "bandwidth_gbs", offsetof(CellRecord, bandwidth_gbs), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "single_reduce_ms", offsetof(CellRecord, single_reduce_ms), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "batch_reduce_ms", offsetof(CellRecord, batch_reduce_ms), H5T_NATIVE_DOUBLE);
   return t;
 }
 
@@ -234,6 +239,7 @@ Hid sample_type() {
   H5Tinsert(t, "path", offsetof(SampleRecord, path), H5T_NATIVE_UINT8);
   H5Tinsert(t, "iteration", offsetof(SampleRecord, iteration), H5T_NATIVE_UINT32);
   H5Tinsert(t, "ms", offsetof(SampleRecord, ms), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "reduce_ms", offsetof(SampleRecord, reduce_ms), H5T_NATIVE_DOUBLE);
   return t;
 }
 
@@ -276,6 +282,8 @@ CellRecord to_record(const CellRow& r) {
   c.batch_checksum = r.batch_checksum;
   c.checksum_match = r.checksum_match ? 1 : 0;
   c.bandwidth_gbs = r.bandwidth_gbs;
+  c.single_reduce_ms = r.single_reduce_ms;
+  c.batch_reduce_ms = r.batch_reduce_ms;
   return c;
 }
 
@@ -301,6 +309,8 @@ CellRow from_record(const CellRecord& c) {
   r.batch_checksum = c.batch_checksum;
   r.checksum_match = c.checksum_match != 0;
   r.bandwidth_gbs = c.bandwidth_gbs;
+  r.single_reduce_ms = c.single_reduce_ms;
+  r.batch_reduce_ms = c.batch_reduce_ms;
   return r;
 }
 
@@ -473,6 +483,23 @@ void append_rows(hid_t group, const std::string& path, const char* name, hid_t m
           "writing rows");
 }
 
+// The members of `mem_type` that `file_type` has too, at their offsets: a run
+// written before a column existed reads with that column left as initialised.
+Hid readable_members(hid_t mem_type, hid_t file_type) {
+  Hid out(H5Tcreate(H5T_COMPOUND, H5Tget_size(mem_type)), H5Tclose);
+  const int n = H5Tget_nmembers(mem_type);
+  for (int i = 0; i < n; ++i) {
+    char* name = H5Tget_member_name(mem_type, static_cast<unsigned>(i));
+    if (!name) continue;
+    if (H5Tget_member_index(file_type, name) >= 0) {
+      Hid member(H5Tget_member_type(mem_type, static_cast<unsigned>(i)), H5Tclose);
+      H5Tinsert(out, name, H5Tget_member_offset(mem_type, static_cast<unsigned>(i)), member);
+    }
+    H5free_memory(name);
+  }
+  return out;
+}
+
 template <class Record>
 std::vector<Record> read_rows(hid_t group, const std::string& path, const char* name, hid_t mem_type) {
   std::vector<Record> rows;
@@ -482,8 +509,12 @@ std::vector<Record> read_rows(hid_t group, const std::string& path, const char* 
   Hid space(H5Dget_space(dset), H5Sclose);
   const hssize_t n = H5Sget_simple_extent_npoints(space);
   if (n < 0) fail(path, std::string("cannot read dataset ") + name);
-  rows.resize(static_cast<std::size_t>(n));
-  if (n > 0 && H5Dread(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0)
+  rows.resize(static_cast<std::size_t>(n));  // value-initialised: absent columns read as 0
+  Hid file_type(H5Dget_type(dset), H5Tclose);
+  if (!file_type.valid() || H5Tget_class(file_type) != H5T_COMPOUND)
+    fail(path, std::string("dataset ") + name + " is not a table (not a pagequery sweep layout?)");
+  Hid read_type = readable_members(mem_type, file_type);
+  if (n > 0 && H5Dread(dset, read_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0)
     fail(path, std::string("cannot read dataset ") + name + " (not a pagequery sweep layout?)");
   return rows;
 }
@@ -589,6 +620,11 @@ std::string run_summary_markdown(const RunRecord& run) {
                          ", concurrency=" + run.text("concurrency") + ", seed=" + run.text("seed"));
   line("single loop", run.text("single_policy"));
   line("env switches", run.text("env_switches"));
+  const auto* ranks = run.find("mpi_ranks");
+  const bool scaled_out = ranks && std::holds_alternative<std::int64_t>(*ranks) && std::get<std::int64_t>(*ranks) > 1;
+  if (scaled_out)
+    line("ranks", run.text("mpi_ranks") + " (MPI, answers XOR-reduced into rank 0; shards [first, count] " +
+                      run.text("shard_layout") + ")");
   std::string where = run.text("host");
   if (run.find("slurm_job_id")) where += ", Slurm job " + run.text("slurm_job_id");
   if (run.find("slurm_job_nodelist")) where += " on " + run.text("slurm_job_nodelist");
@@ -600,6 +636,7 @@ std::string run_summary_markdown(const RunRecord& run) {
     status += " (" + std::to_string(run.cells.size()) + " of " + run.text("cells_planned") + " cells)";
   line("status", status);
   out += "\n" + markdown_tables(run.cells);
+  if (scaled_out && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   return out;
 }
 
@@ -684,7 +721,7 @@ void ResultsWriter::commit(RunRecord& run) {
     for (const CellRow& r : run.cells) cells.push_back(to_record(r));
     std::vector<SampleRecord> samples;
     samples.reserve(run.samples.size());
-    for (const Sample& s : run.samples) samples.push_back({s.cell, s.path, s.iteration, s.ms});
+    for (const Sample& s : run.samples) samples.push_back({s.cell, s.path, s.iteration, s.ms, s.reduce_ms});
     Hid ct = cell_type(), st = sample_type();
     append_rows(group, path_, "cells", ct, cells, cells_written_, 64);
     if (abort_midway) {
@@ -742,7 +779,7 @@ RunRecord read_run(const std::string& path, const std::string& id, bool with_sam
   if (with_samples) {
     Hid st = sample_type();
     for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st))
-      run.samples.push_back({s.cell, s.path, s.iteration, s.ms});
+      run.samples.push_back({s.cell, s.path, s.iteration, s.ms, s.reduce_ms});
   }
   return run;
 }

@@ -6,10 +6,12 @@
 // summary on stdout.
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/mpi_context.hpp"
 #include "apps/results_store.hpp"
 #include "apps/sweep_stats.hpp"
 
 #include "core/dpf.hpp"
+#include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
 #include "policies/policy_config.hpp"
 
@@ -22,6 +24,7 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
@@ -217,7 +220,7 @@ Plan make_plan(const SweepArgs& args) {
   // The matrix.
   if (args.matrix_file) {
     plan.spec.file = *args.matrix_file;
-    plan.pages = as_input("--matrix-file: ", [&] { return matrix_file_pages(*args.matrix_file); });
+    plan.pages = as_input("--matrix-file: ", [&] { return page_count_of_file(*args.matrix_file); });
     plan.matrix_text = "file " + *args.matrix_file;
   } else {
     if (args.fill == "hash") plan.spec.fill = MatrixFill::Hash;
@@ -246,7 +249,7 @@ Plan make_plan(const SweepArgs& args) {
     plan.matrix_text = std::string("synthetic (fill ") + args.fill + ", seed " +
                        std::to_string(plan.spec.seed) + ")";
   }
-  plan.domain_bits = as_input("matrix: ", [&] { return domain_bits_for_pages(plan.pages); });
+  plan.domain_bits = as_input("matrix: ", [&] { return domain_bits_for(plan.pages); });
 
   // The axes.
   plan.strategies = resolve_strategies(args.strategies);
@@ -315,10 +318,13 @@ void print_plan(const Plan& plan, std::ostream& out) {
 
 class Progress {
  public:
-  explicit Progress(const Plan& plan) : tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {
+  // `enabled`: this process prints (under MPI, rank 0 only).
+  Progress(const Plan& plan, bool enabled)
+      : enabled_(enabled), tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {
     for (const Cell& c : plan.cells) total_ += weight(c);
   }
   void begin(std::size_t index, std::size_t n, const std::string& strategy, const Cell& cell) {
+    if (!enabled_) return;
     std::string eta = "?";
     const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
     if (done_ > 0) eta = std::to_string(static_cast<long>(std::lround(elapsed / done_ * (total_ - done_)))) + "s";
@@ -338,6 +344,7 @@ class Progress {
 
  private:
   static double weight(const Cell& c) { return 1.0 + double(c.queries) * c.concurrency; }
+  bool enabled_;
   bool tty_;
   bool open_ = false;
   Clock::time_point start_;
@@ -373,7 +380,10 @@ class SignalGuard {
 
 // ------------------------------------------------------------ measuring
 
-struct Interrupted {};
+// A signal stopped the sweep (on some rank: all ranks stop together).
+struct Interrupted {
+  int signal;
+};
 
 // One client: its own queries and, per path, its own session (so that a path
 // keeps its buffer shapes, and graph replays stay valid between iterations).
@@ -384,11 +394,14 @@ struct Client {
   std::vector<std::vector<std::uint8_t>> single_out;
   std::vector<std::uint8_t> batch_out;
   std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
+  int channel = 0;         // MPI: the client's own communicator (MpiContext::open_channels)
+  double reduce_ms = 0;    // MPI: the reduction time of the last path run
   std::exception_ptr error;
 };
 
 struct Measurement {
-  std::vector<double> single_ms, batch_ms;  // measured iterations only
+  std::vector<double> single_ms, batch_ms;  // measured iterations only (reductions included)
+  std::vector<double> single_reduce_ms, batch_reduce_ms;  // their reduction part
   std::uint64_t single_checksum = 0, batch_checksum = 0;
   bool match = true;
 };
@@ -398,17 +411,47 @@ const PolicyConfig& single_policy() {
   return latency;
 }
 
-void run_path(Client& c, int path, const PolicyConfig& batch_config, bool flip_batch) {
+// Runs one path of one client; returns the milliseconds its MPI reductions took.
+// Under MPI every answer is XOR-reduced into rank 0 as soon as it is computed (the
+// single loop: each query alone; the batch: the whole batch), after a barrier on
+// the client's channel, so the reduction time leaves out the wait for the slowest
+// rank's local answer (the iteration time includes it). A failed answer does not
+// skip the collectives (zero bytes stand in for it): every rank runs the same
+// sequence, and the error is rethrown at the end of the path.
+double run_path(Client& c, int path, const PolicyConfig& batch_config, bool flip_batch, const MpiContext& mpi) {
   const std::span<const DpfKey> keys(c.keys);
+  std::exception_ptr error;
+  double reduce_ms = 0;
+  const auto answer = [&](Engine::Session& session, const PolicyConfig& config, std::span<const DpfKey> k) {
+    std::vector<std::uint8_t> out;
+    if (!error) {
+      try {
+        out = session.answer(config, k);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    if (out.size() != k.size() * kPageBytes) out.assign(k.size() * kPageBytes, 0);
+    if (mpi.size() > 1) {
+      mpi.barrier(c.channel);
+      const auto t0 = Clock::now();
+      mpi.reduce_xor(out, c.channel);
+      reduce_ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    }
+    return out;
+  };
   if (path == 0) {
     const std::size_t queries = keys.size() / kKeysPerQuery;
     c.single_out.resize(queries);
     for (std::size_t q = 0; q < queries; ++q)
-      c.single_out[q] = c.single_session->answer(single_policy(), keys.subspan(q * kKeysPerQuery, kKeysPerQuery));
+      c.single_out[q] = answer(*c.single_session, single_policy(), keys.subspan(q * kKeysPerQuery, kKeysPerQuery));
   } else {
-    c.batch_out = c.batch_session->answer(batch_config, keys);
-    if (flip_batch && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;  // test hook
+    c.batch_out = answer(*c.batch_session, batch_config, keys);
+    // Test hook, after the reduction (flipped on every rank, an even count would cancel).
+    if (flip_batch && mpi.root() && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;
   }
+  if (error) std::rethrow_exception(error);
+  return reduce_ms;
 }
 
 void hash_path(Client& c, int path) {
@@ -425,31 +468,54 @@ void hash_path(Client& c, int path) {
 
 // Runs warmup + iterations of both paths. C = clients.size(); with C > 1 every
 // client runs on its own thread and an iteration is timed from the moment all
-// start to the moment all are done.
+// start to the moment all are done. Under MPI all ranks run this in lockstep: a
+// barrier starts every timed path, and before every iteration the ranks agree to
+// go on; a signal on any rank stops all of them (Interrupted), and a failure on
+// any rank makes all throw (MpiContext::agree) once the threads are joined.
 Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_config, int warmup,
-                    int iterations, bool flip_batch) {
+                    int iterations, bool flip_batch, const MpiContext& mpi) {
   Measurement m;
   const int total = warmup + iterations;
-  const auto record = [&](int it, int path, Clock::time_point t0, Clock::time_point t1) {
+  const auto record = [&](int it, int path, Clock::time_point t0, Clock::time_point t1, double reduce_ms) {
     if (it < warmup) return;
     (path == 0 ? m.single_ms : m.batch_ms).push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    (path == 0 ? m.single_reduce_ms : m.batch_reduce_ms).push_back(reduce_ms);
   };
+  // Collective: the largest signal number seen on any rank, or -1 when a rank failed.
+  const auto stop_reason = [&](bool failed) { return mpi.max(failed ? INT_MAX : g_signal.load()); };
+  const auto first_error = [&] {
+    for (const Client& c : clients)
+      if (c.error) return c.error;
+    return std::exception_ptr();
+  };
+  int stop = 0;
 
   if (clients.size() == 1) {
     Client& c = clients.front();
-    for (int it = 0; it < total; ++it) {
-      if (g_signal.load()) throw Interrupted{};
+    for (int it = 0; it < total && stop == 0; ++it) {
+      if ((stop = stop_reason(c.error != nullptr)) != 0) break;
       for (int path = 0; path < 2; ++path) {
+        mpi.barrier();  // all ranks start the timed path together
         const auto t0 = Clock::now();
-        run_path(c, path, batch_config, flip_batch);
+        try {
+          c.reduce_ms = run_path(c, path, batch_config, flip_batch, mpi);
+        } catch (...) {
+          if (!c.error) c.error = std::current_exception();
+        }
         const auto t1 = Clock::now();
-        record(it, path, t0, t1);
-        hash_path(c, path);
+        record(it, path, t0, t1, c.reduce_ms);
+        if (!c.error) {
+          try {
+            hash_path(c, path);
+          } catch (...) {
+            c.error = std::current_exception();
+          }
+        }
       }
     }
   } else {
     std::barrier sync(static_cast<std::ptrdiff_t>(clients.size()) + 1);
-    std::atomic<bool> stop{false}, failed{false};
+    std::atomic<bool> leave{false}, failed{false};
     std::vector<std::thread> threads;
     threads.reserve(clients.size());
     for (Client& c : clients) {
@@ -457,14 +523,13 @@ Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_conf
         for (int it = 0; it < total; ++it)
           for (int path = 0; path < 2; ++path) {
             sync.arrive_and_wait();  // start
-            if (stop.load()) return;
-            if (!client->error) {
-              try {
-                run_path(*client, path, batch_config, flip_batch);
-              } catch (...) {
-                client->error = std::current_exception();
-                failed.store(true);
-              }
+            if (leave.load()) return;
+            // Runs after a failure too: its collectives must match the other ranks'.
+            try {
+              client->reduce_ms = run_path(*client, path, batch_config, flip_batch, mpi);
+            } catch (...) {
+              if (!client->error) client->error = std::current_exception();
+              failed.store(true);
             }
             sync.arrive_and_wait();  // done
             if (!client->error) {
@@ -478,26 +543,28 @@ Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_conf
           }
       });
     }
-    bool interrupted = false;
-    for (int it = 0; it < total && !stop.load(); ++it)
+    for (int it = 0; it < total; ++it) {
+      if ((stop = stop_reason(failed.load())) != 0) {
+        leave.store(true);
+        sync.arrive_and_wait();  // releases the workers, which see `leave` and return
+        break;
+      }
       for (int path = 0; path < 2; ++path) {
-        if (failed.load() || g_signal.load()) {
-          interrupted = !failed.load();
-          stop.store(true);
-          sync.arrive_and_wait();  // releases the workers, which see `stop` and leave
-          break;
-        }
+        mpi.barrier();
         sync.arrive_and_wait();
         const auto t0 = Clock::now();
         sync.arrive_and_wait();
         const auto t1 = Clock::now();
-        record(it, path, t0, t1);
+        double reduce_ms = 0;
+        for (const Client& c : clients) reduce_ms += c.reduce_ms;
+        record(it, path, t0, t1, reduce_ms / static_cast<double>(clients.size()));
       }
+    }
     for (std::thread& t : threads) t.join();
-    for (Client& c : clients)
-      if (c.error) std::rethrow_exception(c.error);
-    if (interrupted) throw Interrupted{};
   }
+  // Every rank, every time: errors raised after the last check are caught here too.
+  mpi.agree(first_error());
+  if (stop > 0) throw Interrupted{stop == INT_MAX ? 0 : stop};
 
   // Both paths, every iteration, every client: the bytes of the first single loop.
   std::vector<std::uint64_t> single_sums, batch_sums;
@@ -543,7 +610,7 @@ std::vector<DpfKey> make_queries(const Engine& engine, std::uint64_t pages, std:
 // ---------------------------------------------------------------- the run
 
 void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& info,
-                           const std::string& started) {
+                           const std::string& started, const MpiContext& mpi, const std::vector<Shard>& layout) {
   run.set("status", std::string("incomplete"));
   run.set("cells_planned", std::uint64_t(plan.cells.size()));
   run.set("cells_done", std::uint64_t(0));
@@ -572,6 +639,9 @@ void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& i
   run.set("size_bytes", info.size_bytes);
   run.set("local_first_page", info.local_first);
   run.set("local_pages", info.local_pages);
+  run.set("mpi_ranks", std::int64_t(mpi.size()));
+  run.set("shard_layout", shard_layout_json(layout));
+  if (MpiContext::compiled()) run.set("mpi_library", MpiContext::library_version());
   run.set("iterations", std::int64_t(plan.iterations));
   run.set("warmup", std::int64_t(plan.warmup));
   run.set("seed", plan.key_seed);
@@ -600,55 +670,93 @@ void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& i
 }
 
 void run_sweep(const SweepArgs& args) {
+  // Under MPI all ranks run the same plan in lockstep: the same cells, the same
+  // queries (the key seed is rank 0's), each answering over its own shard; the
+  // answers are XOR-reduced into rank 0, which alone prints, checks checksums and
+  // writes the HDF5 run. Every step that may fail ends in an agreement, so all
+  // ranks stop together with one line on stderr.
+  MpiContext mpi;
   const std::time_t started_at = std::time(nullptr);
-  Plan plan = make_plan(args);
+  Plan plan;
+  mpi.step([&] {
+    plan = make_plan(args);
+    const int max_c = *std::max_element(plan.concurrency.begin(), plan.concurrency.end());
+    if (mpi.size() > 1 && max_c > 1 && !mpi.thread_multiple())
+      throw InputError("--concurrency " + std::to_string(max_c) +
+                       " with several MPI ranks needs MPI_THREAD_MULTIPLE, which this MPI does not provide");
+  });
+  mpi.broadcast(plan.key_seed);  // a random seed: rank 0's
+  const std::vector<Shard> layout = shard_layout(plan.pages, mpi.size());
   if (args.dry_run) {
-    std::cout << "pagequery sweep: dry run (nothing is measured or written)\n";
-    print_plan(plan, std::cout);
-    for (std::size_t i = 0; i < plan.cells.size(); ++i) {
-      const Cell& c = plan.cells[i];
-      const Strategy& s = plan.strategies[c.strategy];
-      std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << s.name << " Q=" << c.queries
-                << " C=" << c.concurrency << " (" << describe(s.config) << ")\n";
-    }
-    // The output is checked as a real run would check it.
-    as_input("--output ", [&] { check_results_target(plan.output); return 0; });
-    std::error_code ec;
-    std::cout << "output: " << plan.output
-              << (std::filesystem::exists(plan.output, ec)
-                      ? " (appends; " + std::to_string(list_runs(plan.output).size()) + " runs there)"
-                      : std::string(" (a new file)"))
-              << "\n" << std::flush;
+    mpi.step([&] {
+      if (!mpi.root()) return;
+      std::cout << "pagequery sweep: dry run (nothing is measured or written)\n";
+      print_plan(plan, std::cout);
+      if (mpi.size() > 1)
+        std::cout << "ranks: " << mpi.size() << " (MPI), shards [first, count] " << shard_layout_json(layout)
+                  << "\n";
+      for (std::size_t i = 0; i < plan.cells.size(); ++i) {
+        const Cell& c = plan.cells[i];
+        const Strategy& s = plan.strategies[c.strategy];
+        std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << s.name << " Q=" << c.queries
+                  << " C=" << c.concurrency << " (" << describe(s.config) << ")\n";
+      }
+      // The output is checked as a real run would check it.
+      as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+      std::error_code ec;
+      std::cout << "output: " << plan.output
+                << (std::filesystem::exists(plan.output, ec)
+                        ? " (appends; " + std::to_string(list_runs(plan.output).size()) + " runs there)"
+                        : std::string(" (a new file)"))
+                << "\n" << std::flush;
+    });
     return;
   }
-  // Refuse an unusable output before spending device time.
-  as_input("--output ", [&] { check_results_target(plan.output); return 0; });
-  const std::vector<std::string> switches = env_switches();
-  as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
-
+  std::vector<std::string> switches;
   std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
-  if (auto v = env("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
-    fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
-  const bool flip_batch = env("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();  // test hook
+  bool flip_batch = false;                  // test hook
+  mpi.step([&] {
+    // Refuse an unusable output before spending device time.
+    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+    switches = env_switches();
+    as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
+    if (auto v = env("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
+      fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
+    flip_batch = env("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();
+  });
 
-  Runtime runtime;
-  Engine engine(plan.spec);
-  const MatrixInfo info = engine.info();
+  std::optional<Runtime> runtime;
+  std::optional<Engine> engine;
+  mpi.step([&] {
+    runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    MatrixSpec spec = plan.spec;
+    if (mpi.size() > 1) {
+      spec.first_page = layout[static_cast<std::size_t>(mpi.rank())].first;
+      spec.page_count = layout[static_cast<std::size_t>(mpi.rank())].count;
+    }
+    engine.emplace(spec);
+  });
+  const MatrixInfo info = engine->info();  // this rank's shard
   const std::uint64_t local_bytes = info.local_pages * kPageBytes;
-  std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
-            << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix "
-            << info.pages << " pages (" << human_bytes(info.size_bytes) << "); writing " << plan.output << "\n";
-  if (!switches.empty()) {
-    std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
-    for (const std::string& s : switches) std::cerr << ' ' << s;
-    std::cerr << '\n';
+  if (mpi.root()) {
+    std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
+              << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix " << info.pages
+              << " pages (" << human_bytes(info.size_bytes) << ")";
+    if (mpi.size() > 1)
+      std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
+    std::cerr << "; writing " << plan.output << "\n";
+    if (!switches.empty()) {
+      std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
+      for (const std::string& s : switches) std::cerr << ' ' << s;
+      std::cerr << '\n';
+    }
   }
 
   const std::string started = utc_stamp(started_at, false);
   RunRecord run;
   run.id = utc_stamp(started_at, true);
-  set_static_attributes(run, plan, info, started);
-  ResultsWriter writer(plan.output);
+  set_static_attributes(run, plan, info, started, mpi, layout);
+  ResultsWriter writer(plan.output);  // rank 0 alone commits
   const auto commit = [&](const std::string& status) {
     run.set("status", status);
     run.set("cells_done", std::uint64_t(run.cells.size()));
@@ -657,44 +765,51 @@ void run_sweep(const SweepArgs& args) {
   };
 
   SignalGuard signals;
-  Progress progress(plan);
+  Progress progress(plan, mpi.root());
   auto last_commit = Clock::now();
   int sessions_for = 0;
   std::vector<Engine::Session> single_sessions, batch_sessions;
   std::size_t mismatches = 0;
+  int interrupted_by = 0;  // the signal that stopped the sweep (0: none)
   bool interrupted = false;
   try {
     for (std::size_t i = 0; i < plan.cells.size(); ++i) {
-      if (g_signal.load()) {
+      if (const int sig = mpi.max(g_signal.load()); sig != 0) {
         interrupted = true;
+        interrupted_by = sig;
         break;
       }
       const Cell& cell = plan.cells[i];
       const Strategy& strategy = plan.strategies[cell.strategy];
       progress.begin(i, plan.cells.size(), strategy.name, cell);
-      if (sessions_for != cell.concurrency) {  // C == 1: the whole default instance
-        single_sessions.clear();
-        batch_sessions.clear();
-        if (cell.concurrency == 1) {
-          single_sessions.push_back(engine.session());
-          batch_sessions.push_back(engine.session());
-        } else {
-          single_sessions = engine.sessions(cell.concurrency);
-          batch_sessions = engine.sessions(cell.concurrency);
-        }
-        sessions_for = cell.concurrency;
-      }
+      mpi.open_channels(cell.concurrency);  // collective: outside the step below
       std::vector<Client> clients(static_cast<std::size_t>(cell.concurrency));
-      for (int c = 0; c < cell.concurrency; ++c) {
-        clients[c].single_session = &single_sessions.at(c);
-        clients[c].batch_session = &batch_sessions.at(c);
-        clients[c].keys = make_queries(engine, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
-      }
+      mpi.step([&] {
+        if (sessions_for != cell.concurrency) {  // C == 1: the whole default instance
+          single_sessions.clear();
+          batch_sessions.clear();
+          if (cell.concurrency == 1) {
+            single_sessions.push_back(engine->session());
+            batch_sessions.push_back(engine->session());
+          } else {
+            single_sessions = engine->sessions(cell.concurrency);
+            batch_sessions = engine->sessions(cell.concurrency);
+          }
+          sessions_for = cell.concurrency;
+        }
+        for (int c = 0; c < cell.concurrency; ++c) {
+          clients[c].single_session = &single_sessions.at(c);
+          clients[c].batch_session = &batch_sessions.at(c);
+          clients[c].channel = c;
+          clients[c].keys = make_queries(*engine, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
+        }
+      });
       Measurement m;
       try {
-        m = measure(clients, strategy.config, plan.warmup, plan.iterations, flip_batch);
-      } catch (const Interrupted&) {
+        m = measure(clients, strategy.config, plan.warmup, plan.iterations, flip_batch, mpi);
+      } catch (const Interrupted& e) {
         interrupted = true;
+        interrupted_by = e.signal;
         break;
       }
       progress.end(cell);
@@ -712,6 +827,8 @@ void run_sweep(const SweepArgs& args) {
       row.warmup = static_cast<std::uint32_t>(plan.warmup);
       row.single_ms = summarize(m.single_ms);
       row.batch_ms = summarize(m.batch_ms);
+      row.single_reduce_ms = summarize(m.single_reduce_ms).mean;
+      row.batch_reduce_ms = summarize(m.batch_reduce_ms).mean;
       row.single_checksum = m.single_checksum;
       row.batch_checksum = m.batch_checksum;
       row.checksum_match = m.match;
@@ -721,26 +838,32 @@ void run_sweep(const SweepArgs& args) {
       run.cells.push_back(row);
       for (int path = 0; path < 2; ++path) {
         const auto& ms = path == 0 ? m.single_ms : m.batch_ms;
+        const auto& reduce = path == 0 ? m.single_reduce_ms : m.batch_reduce_ms;
         for (std::size_t it = 0; it < ms.size(); ++it)
-          run.samples.push_back({index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it]});
+          run.samples.push_back({index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it],
+                                 reduce[it]});
       }
 
       // Checkpoint: after the first cell, then every --checkpoint-interval seconds.
-      const bool last = i + 1 == plan.cells.size();
-      const bool hook = fail_after && run.cells.size() == *fail_after;
-      if (hook) {
-        progress.finish();
-        writer.abort_midway = true;
-      }
-      if (!last && (hook || run.cells.size() == 1 ||
-                    std::chrono::duration<double>(Clock::now() - last_commit).count() >= plan.checkpoint_seconds)) {
-        commit("incomplete");
-        last_commit = Clock::now();
-      }
+      mpi.step([&] {
+        if (!mpi.root()) return;
+        const bool last = i + 1 == plan.cells.size();
+        const bool hook = fail_after && run.cells.size() == *fail_after;
+        if (hook) {
+          progress.finish();
+          writer.abort_midway = true;
+        }
+        if (!last && (hook || run.cells.size() == 1 ||
+                      std::chrono::duration<double>(Clock::now() - last_commit).count() >= plan.checkpoint_seconds)) {
+          commit("incomplete");
+          last_commit = Clock::now();
+        }
+      });
     }
   } catch (const std::exception& e) {
+    // Every rank gets here together (the failure went through an agreement).
     progress.finish();
-    if (!run.cells.empty()) {
+    if (mpi.root() && !run.cells.empty()) {
       try {
         commit("failed: " + one_line(e.what()));
         std::cerr << "pagequery sweep: the " << run.cells.size() << " cells measured before the failure are in run "
@@ -755,24 +878,28 @@ void run_sweep(const SweepArgs& args) {
   single_sessions.clear();
   batch_sessions.clear();
 
-  const int sig = g_signal.load();
-  std::string status = "complete";
-  if (interrupted) status = std::string("interrupted by ") + (sig == SIGINT ? "SIGINT" : "SIGTERM");
-  else if (mismatches) status = "checksum_mismatch";
-  if (run.cells.empty()) throw CheckFailed("sweep " + status + " before the first cell finished; nothing written");
-  commit(status);
+  // Rank 0 decides the outcome (only it holds the reduced answers); the others
+  // leave with its exit code.
+  mpi.step([&] {
+    if (!mpi.root()) return;
+    std::string status = "complete";
+    if (interrupted) status = std::string("interrupted by ") + (interrupted_by == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (mismatches) status = "checksum_mismatch";
+    if (run.cells.empty()) throw CheckFailed("sweep " + status + " before the first cell finished; nothing written");
+    commit(status);
 
-  std::cout << run_summary_markdown(run) << std::flush;
-  std::cerr << "pagequery sweep: run " << run.id << " (" << run.cells.size() << " cells) written to "
-            << plan.output << "\n";
-  if (interrupted)
-    throw CheckFailed("sweep " + status + " after " + std::to_string(run.cells.size()) + " of " +
-                      std::to_string(plan.cells.size()) + " cells; the partial run " + run.id +
-                      " is in " + plan.output);
-  if (mismatches)
-    throw CheckFailed("checksum mismatch between the single loop and the batch in " +
-                      std::to_string(mismatches) + " of " + std::to_string(run.cells.size()) +
-                      " cells (run " + run.id + " in " + plan.output + ")");
+    std::cout << run_summary_markdown(run) << std::flush;
+    std::cerr << "pagequery sweep: run " << run.id << " (" << run.cells.size() << " cells) written to "
+              << plan.output << "\n";
+    if (interrupted)
+      throw CheckFailed("sweep " + status + " after " + std::to_string(run.cells.size()) + " of " +
+                        std::to_string(plan.cells.size()) + " cells; the partial run " + run.id +
+                        " is in " + plan.output);
+    if (mismatches)
+      throw CheckFailed("checksum mismatch between the single loop and the batch in " +
+                        std::to_string(mismatches) + " of " + std::to_string(run.cells.size()) +
+                        " cells (run " + run.id + " in " + plan.output + ")");
+  });
 }
 
 }  // namespace
@@ -830,7 +957,11 @@ void add_sweep(CLI::App& app) {
       "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
       "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"
       "partial run. Exit codes: 0 ok, 1 checksum mismatch or interrupted (all measured data\n"
-      "written), 2 refused input.\n");
+      "written), 2 refused input.\n"
+      "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): all ranks run the cells in lockstep, each\n"
+      "over its shard of the matrix; every answer is XOR-reduced into rank 0, which checks, prints and\n"
+      "writes (mpi_ranks, shard_layout). Times include the reduction, also reported alone\n"
+      "(single_reduce_ms, batch_reduce_ms).\n");
   cmd->callback([args] { run_sweep(*args); });
 }
 

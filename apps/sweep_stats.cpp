@@ -112,8 +112,17 @@ std::string hex64(std::uint64_t value) {
   return buf;
 }
 
-std::string markdown_tables(const std::vector<CellRow>& rows) {
-  std::vector<std::string> strategies;  // in order of first appearance
+namespace {
+
+struct Table {
+  const char* title;
+  std::string (*cell)(const CellRow&);
+};
+
+// Per concurrency, per table: rows Q, columns strategies (in order of first appearance).
+template <std::size_t N>
+std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[N]) {
+  std::vector<std::string> strategies;
   std::set<std::uint32_t> concurrencies, batch_sizes;
   std::map<std::tuple<std::uint32_t, std::string, std::uint32_t>, const CellRow*> by_key;
   for (const CellRow& r : rows) {
@@ -123,22 +132,9 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
     batch_sizes.insert(r.queries);
     by_key[{r.concurrency, r.strategy, r.queries}] = &r;
   }
-  if (rows.empty()) return "No cells were measured.\n";
-
-  struct Table {
-    const char* title;
-    std::string (*cell)(const CellRow&);
-  };
-  const Table tables[] = {
-      {"Batch-vs-single speedup (`batch_vs_single_speedup`)",
-       [](const CellRow& r) { return fixed(r.speedup, 2) + "x"; }},
-      {"Batch latency (`batch_ms_per_batch`)",
-       [](const CellRow& r) { return fixed(r.batch_ms.mean, 2); }},
-      {"Batch throughput (`batch_qps`)", [](const CellRow& r) { return fixed(r.batch_qps, 2); }},
-  };
-
-  const bool label_concurrency = concurrencies.size() > 1 || *concurrencies.begin() != 1;
   std::string out;
+  if (rows.empty()) return out;
+  const bool label_concurrency = concurrencies.size() > 1 || *concurrencies.begin() != 1;
   for (std::uint32_t c : concurrencies) {
     for (const Table& t : tables) {
       out += "### ";
@@ -160,6 +156,33 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
       out += "\n";
     }
   }
+  return out;
+}
+
+}  // namespace
+
+std::string reduction_tables(const std::vector<CellRow>& rows) {
+  const Table tables[] = {
+      {"MPI reduction per batch, ms (`batch_reduce_ms`; part of `batch_ms_per_batch`)",
+       [](const CellRow& r) { return fixed(r.batch_reduce_ms, 3); }},
+      {"MPI reduction per query in the single loop, ms (`single_reduce_ms` / Q)",
+       [](const CellRow& r) { return fixed(r.queries ? r.single_reduce_ms / r.queries : 0.0, 3); }},
+  };
+  return grid_tables(rows, tables);
+}
+
+std::string markdown_tables(const std::vector<CellRow>& rows) {
+  if (rows.empty()) return "No cells were measured.\n";
+
+  const Table tables[] = {
+      {"Batch-vs-single speedup (`batch_vs_single_speedup`)",
+       [](const CellRow& r) { return fixed(r.speedup, 2) + "x"; }},
+      {"Batch latency (`batch_ms_per_batch`)",
+       [](const CellRow& r) { return fixed(r.batch_ms.mean, 2); }},
+      {"Batch throughput (`batch_qps`)", [](const CellRow& r) { return fixed(r.batch_qps, 2); }},
+  };
+
+  std::string out = grid_tables(rows, tables);
 
   out += "### Correctness parity\n\n";
   std::vector<const CellRow*> mismatched;
@@ -183,7 +206,8 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run) {
       "run,strategy,mode,streams,cuda_graph,tile,threshold,queries,concurrency,iterations,warmup,"
       "single_ms_min,single_ms_median,single_ms_mean,single_ms_stddev,single_ms_max,"
       "batch_ms_min,batch_ms_median,batch_ms_mean,batch_ms_stddev,batch_ms_max,"
-      "single_qps,batch_qps,speedup,single_checksum,batch_checksum,checksum_match,bandwidth_gbs\n";
+      "single_qps,batch_qps,speedup,single_checksum,batch_checksum,checksum_match,bandwidth_gbs,"
+      "single_reduce_ms,batch_reduce_ms\n";
   const auto stats = [](const Stats& s) {
     return number(s.min) + "," + number(s.median) + "," + number(s.mean) + "," + number(s.stddev) +
            "," + number(s.max);
@@ -196,7 +220,8 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run) {
            std::to_string(r.warmup) + "," + stats(r.single_ms) + "," + stats(r.batch_ms) + "," +
            number(r.single_qps) + "," + number(r.batch_qps) + "," + number(r.speedup) + "," +
            hex64(r.single_checksum) + "," + hex64(r.batch_checksum) + "," +
-           (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "\n";
+           (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "," +
+           number(r.single_reduce_ms) + "," + number(r.batch_reduce_ms) + "\n";
   }
   return out;
 }

@@ -43,17 +43,23 @@ struct CellRow {
   std::uint64_t batch_checksum = 0;
   bool checksum_match = false;
   double bandwidth_gbs = 0;  // local matrix bytes * C * Q / single mean, in GB/s (1e9)
+  // MPI: the part of an iteration spent in the XOR reduction into rank 0 (mean ms;
+  // single: the Q per-query reductions summed; C > 1: mean over clients). 0 for one rank.
+  double single_reduce_ms = 0;
+  double batch_reduce_ms = 0;
 };
 
 // Derives qps, speedup and bandwidth from the stats (means).
 void finish_row(CellRow& row, std::uint64_t local_matrix_bytes);
 
-// One raw sample: path 0 = single loop, 1 = batch.
+// One raw sample: path 0 = single loop, 1 = batch. reduce_ms: the MPI reduction's
+// part of ms (0 for one rank).
 struct Sample {
   std::uint32_t cell = 0;
   std::uint8_t path = 0;
   std::uint32_t iteration = 0;
   double ms = 0;
+  double reduce_ms = 0;
 };
 
 // "1,2,4" -> {1, 2, 4}; each value in [lo, hi]; duplicates refused. Throws
@@ -65,6 +71,9 @@ std::vector<std::string> split_list(std::string_view text, std::string_view flag
 // The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
 // strategies), one set per concurrency, then a checksum parity line.
 std::string markdown_tables(const std::vector<CellRow>& rows);
+// The MPI reduction's share of the single loop and the batch (reduce ms per
+// query and per batch, rows Q, columns strategies), one set per concurrency.
+std::string reduction_tables(const std::vector<CellRow>& rows);
 // One CSV line per row (header first); `run` fills the first column.
 std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run);
 

@@ -18,10 +18,26 @@ using Mem = Exec::memory_space;
 SyntheticFill to_fill(MatrixFill f) {
   return f == MatrixFill::Hash ? SyntheticFill::Hash : SyntheticFill::Morphogen;
 }
+
+// GPUs visible to this process; 0 on host backends.
+int visible_gpus() {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) {
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+  }
+#endif
+  return 0;
+}
 }  // namespace
 
 // Kokkos's OMP_PROC_BIND advice would break the one-line error contract of the CLI.
-Runtime::Runtime() { Kokkos::initialize(Kokkos::InitializationSettings().set_disable_warnings(true)); }
+Runtime::Runtime(std::optional<int> device_index) {
+  auto settings = Kokkos::InitializationSettings().set_disable_warnings(true);
+  if (device_index && *device_index >= 0)
+    if (const int gpus = visible_gpus(); gpus > 0) settings.set_device_id(*device_index % gpus);
+  Kokkos::initialize(settings);
+}
 Runtime::~Runtime() { Kokkos::finalize(); }
 std::string Runtime::backend() { return Exec::name(); }
 int Runtime::concurrency() { return Exec().concurrency(); }
@@ -43,8 +59,6 @@ std::string Runtime::device() {
     if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
   return "host";
 }
-
-std::uint64_t matrix_file_pages(const std::string& path) { return page_count_of_file(path); }
 
 struct Engine::Impl {
   PageMatrix<Mem> matrix;
@@ -136,6 +150,14 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
     out.push_back(session());
     return out;
   }
+#ifdef KOKKOS_ENABLE_OPENMP
+  if constexpr (std::is_same_v<Exec, Kokkos::OpenMP>) {
+    const int threads = Exec().impl_thread_pool_size();
+    if (count > threads)  // an OpenMP partition needs a thread of its own
+      throw ConfigError(std::to_string(count) + " concurrent sessions need as many OpenMP threads, " +
+                        "the backend has " + std::to_string(threads) + " (raise OMP_NUM_THREADS)");
+  }
+#endif
   for (const Exec& exec : Kokkos::Experimental::partition_space(Exec(), std::vector<int>(count, 1)))
     out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, {}, {}, {}})));
   return out;

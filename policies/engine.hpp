@@ -14,9 +14,12 @@
 namespace pagequery {
 
 // Initialises Kokkos for the process lifetime of the object (one per process).
+// `device_index` (an MPI rank's local rank) picks the GPU: device_index modulo the
+// GPUs this process sees (Kokkos device id); host backends ignore it. nullopt:
+// Kokkos's own choice (KOKKOS_DEVICE_ID, or its default).
 class Runtime {
  public:
-  Runtime();
+  explicit Runtime(std::optional<int> device_index = std::nullopt);
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
@@ -47,8 +50,6 @@ struct MatrixInfo {
   std::string source;
 };
 
-// Pages in a matrix file (Morphogen's rule); throws std::runtime_error.
-std::uint64_t matrix_file_pages(const std::string& path);
 
 // A loaded matrix plus reusable device buffers. answer() is synchronous and
 // returns host bytes: keys.size() answers of 4096 bytes, in key order.

@@ -69,22 +69,6 @@ TEST(ParseU64, RefusesEverythingElseNamingTheSource) {
   }
 }
 
-TEST(DomainBits, FollowsMorphogensRule) {
-  EXPECT_EQ(domain_bits_for_pages(1), 1);
-  EXPECT_EQ(domain_bits_for_pages(2), 1);
-  EXPECT_EQ(domain_bits_for_pages(3), 2);
-  EXPECT_EQ(domain_bits_for_pages(4), 2);
-  EXPECT_EQ(domain_bits_for_pages(5), 3);
-  EXPECT_EQ(domain_bits_for_pages(6), 3);
-  EXPECT_EQ(domain_bits_for_pages(8), 3);
-  EXPECT_EQ(domain_bits_for_pages(9), 4);
-  EXPECT_EQ(domain_bits_for_pages(16'777'216), 24);
-  EXPECT_EQ(domain_bits_for_pages(16'777'217), 25);
-  EXPECT_EQ(domain_bits_for_pages(std::uint64_t{1} << 32), 32);
-  EXPECT_THROW(domain_bits_for_pages(0), FormatError);
-  EXPECT_THROW(domain_bits_for_pages((std::uint64_t{1} << 32) + 1), FormatError);
-}
-
 TEST(OneLine, ReplacesControlCharacters) {
   EXPECT_EQ(one_line("a\nb\r\tc"), "a b  c");
   EXPECT_EQ(one_line("plain"), "plain");

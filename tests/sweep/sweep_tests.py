@@ -419,6 +419,37 @@ def case_plot(ctx):
     check("cannot run /nonexistent/python3" in p.stderr.splitlines()[-1], p.stderr)
 
 
+def case_old_layout(ctx):
+    """A run written before the MPI columns existed (no single_reduce_ms, batch_reduce_ms,
+    reduce_ms, mpi_ranks) still reads: the columns come back as 0, no reduction tables."""
+    h5py = need_h5py()
+    import numpy as np
+    out = ctx.path("o.h5")
+    ctx.run("sweep", *SMALL, "--output", out, expect=0)
+    before = ctx.run("report", out, "--csv", expect=0).stdout.splitlines()
+    with h5py.File(out, "r+") as f:
+        g = f["runs"][list(f["runs"])[0]]
+        for name, drop in (("cells", ("single_reduce_ms", "batch_reduce_ms")), ("samples", ("reduce_ms",))):
+            rows = g[name][()]
+            keep = [n for n in rows.dtype.names if n not in drop]
+            old = np.empty(len(rows), dtype=[(n, rows.dtype[n]) for n in keep])
+            for n in keep:
+                old[n] = rows[n]
+            del g[name]
+            g.create_dataset(name, data=old, maxshape=(None,), chunks=True)
+        for attr in ("mpi_ranks", "shard_layout", "mpi_library"):
+            if attr in g.attrs:
+                del g.attrs[attr]
+    p = ctx.run("report", out, "--csv", expect=0)
+    after = p.stdout.splitlines()
+    check(after[0] == before[0] and after[0].endswith(",single_reduce_ms,batch_reduce_ms"), after[0])
+    check(len(after) == len(before) == 3, p.stdout)
+    for a, b in zip(after[1:], before[1:]):
+        check(a.split(",")[:-2] == b.split(",")[:-2] and a.endswith(",0,0"), f"{a} vs {b}")
+    p = ctx.run("report", out, expect=0)
+    check("MPI reduction" not in p.stdout and "- ranks:" not in p.stdout, p.stdout)
+
+
 def sbatch_sweep_command(sbatch, binary, env):
     """The sbatch script's `pagequery sweep` line, variables expanded, as argv."""
     with open(sbatch) as f:
@@ -458,6 +489,54 @@ def case_sbatch_dry_run(ctx):
     with open(ctx.sbatch) as f:
         script = f.read()
     for directive in ("#SBATCH --gpus=1", "#SBATCH --time=00:45:00"):
+        check(directive in script, f"missing {directive}")
+    check("spack env activate" in script and "PAGEQUERY_SPACK_ENV" in script, "spack activation")
+
+
+def sbatch_srun_sweep(sbatch, binary, env):
+    """The MPI sbatch script's `srun ... "$PAGEQUERY_BIN" sweep ...` line: (srun argv, sweep argv)."""
+    with open(sbatch) as f:
+        logical, current = [], ""
+        for line in f:
+            line = line.rstrip("\n")
+            if line.endswith("\\"):
+                current += line[:-1] + " "
+                continue
+            logical.append(current + line)
+            current = ""
+    lines = [l.strip() for l in logical if re.match(r"\s*srun ", l) and '"$PAGEQUERY_BIN" sweep ' in l]
+    check(len(lines) == 1, f"expected one srun ... sweep line, found {lines}")
+    line = re.sub(r"\s*\|\|.*$", "", lines[0])
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        argv = shlex.split(os.path.expandvars(line))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    at = argv.index("sweep")
+    check(argv[at - 1] == env["PAGEQUERY_BIN"], argv)
+    return argv[:at - 1], [binary] + argv[at:]
+
+
+def case_sbatch_mpi_dry_run(ctx):
+    """apps/slurm/sweep_mpi.sbatch (passed as --sbatch): 2 nodes x 4 GPUs, the sweep line dry-run."""
+    env = {"SLURM_SUBMIT_DIR": ctx.dir, "SLURM_JOB_ID": "12345", "PAGEQUERY_BIN": "/opt/pq/bin/pagequery",
+           "PAGEQUERY_SRUN_MPI": "pmix",
+           "PAGEQUERY_RESULTS": os.path.join(ctx.dir, "pagequery-sweep-mpi-12345.h5")}
+    srun, argv = sbatch_srun_sweep(ctx.sbatch, ctx.bin, env)
+    for flag in ("--nodes=2", "--ntasks-per-node=4", "--gpus-per-task=1", "--mpi=pmix"):
+        check(flag in srun, f"srun lacks {flag}: {srun}")
+    p = subprocess.run(argv + ["--dry-run"], cwd=ctx.dir, capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "OMPI_", "PMI_"))})
+    check(p.returncode == 0, f"{argv}: exit {p.returncode}\n{p.stderr}")
+    check("16829645 pages, d = 25, 68934225920 bytes (64.20 GiB)" in p.stdout, p.stdout)
+    check("cells: 36" in p.stdout, p.stdout)
+    check("[cell 36/36] fused Q=32 C=1" in p.stdout, p.stdout)
+    check("output: " + env["PAGEQUERY_RESULTS"] + " (a new file)" in p.stdout, p.stdout)
+    with open(ctx.sbatch) as f:
+        script = f.read()
+    for directive in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-task=1"):
         check(directive in script, f"missing {directive}")
     check("spack env activate" in script and "PAGEQUERY_SPACK_ENV" in script, "spack activation")
 
