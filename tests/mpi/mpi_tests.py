@@ -19,34 +19,12 @@ import subprocess
 import sys
 import time
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testsupport import Failure, check, need_h5py, text  # noqa: E402
+
 PAGE = 4096
 POLICIES = [[], ["--policy", "fused"], ["--streams", "2"], ["--graph", "on"],
             ["--policy", "baseline_full_batch"], ["--policy", "throughput"], ["--policy", "tiled_tile4"]]
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def need_h5py():
-    try:
-        import h5py  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {sys.executable} cannot import h5py/numpy ({e})")
-        sys.exit(SKIP)
-    import h5py
-    return h5py
-
-
-def text(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 class Ctx:

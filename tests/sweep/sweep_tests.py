@@ -18,7 +18,9 @@ import subprocess
 import sys
 import time
 
-SKIP = 77
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text  # noqa: E402
+
 
 # 3 strategies x 2 batch sizes x 2 concurrency values = 12 cells, in seconds.
 TINY = ["--synthetic-pages", "300", "--batch-sizes", "1,3",
@@ -27,26 +29,6 @@ TINY = ["--synthetic-pages", "300", "--batch-sizes", "1,3",
 TINY_CELLS = 12
 SMALL = ["--synthetic-pages", "64", "--batch-sizes", "2", "--strategies", "fused,tiled_tile4",
          "--iterations", "2", "--warmup", "0", "--concurrency", "1", "--seed", "3"]
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def need_h5py():
-    try:
-        import h5py  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {sys.executable} cannot import h5py/numpy ({e})")
-        sys.exit(SKIP)
-    import h5py
-    return h5py
 
 
 class Ctx:
@@ -80,10 +62,6 @@ def one_line_error(p, pattern):
     lines = p.stderr.strip("\n").split("\n")
     check(len(lines) == 1, f"expected one stderr line, got {lines!r}")
     check(re.search(pattern, lines[0]), f"stderr {lines[0]!r} does not match {pattern!r}")
-
-
-def text(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def sha256(path):
@@ -452,26 +430,10 @@ def case_old_layout(ctx):
 
 def sbatch_sweep_command(sbatch, binary, env):
     """The sbatch script's `pagequery sweep` line, variables expanded, as argv."""
-    with open(sbatch) as f:
-        logical, current = [], ""
-        for line in f:
-            line = line.rstrip("\n")
-            if line.endswith("\\"):
-                current += line[:-1] + " "
-                continue
-            logical.append(current + line)
-            current = ""
-    lines = [l.strip() for l in logical if re.match(r"\s*pagequery sweep ", l)]
+    lines = [l.strip() for l in logical_lines(sbatch) if re.match(r"\s*pagequery sweep ", l)]
     check(len(lines) == 1, f"expected one `pagequery sweep` line, found {lines}")
     line = re.sub(r"\s*\|\|.*$", "", lines[0])  # `|| status=$?`
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        expanded = os.path.expandvars(line)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    argv = shlex.split(expanded)
+    argv = expanded_argv(line, env)
     check(argv[:2] == ["pagequery", "sweep"], argv)
     return [binary] + argv[1:]
 
@@ -495,25 +457,10 @@ def case_sbatch_dry_run(ctx):
 
 def sbatch_srun_sweep(sbatch, binary, env):
     """The MPI sbatch script's `srun ... "$PAGEQUERY_BIN" sweep ...` line: (srun argv, sweep argv)."""
-    with open(sbatch) as f:
-        logical, current = [], ""
-        for line in f:
-            line = line.rstrip("\n")
-            if line.endswith("\\"):
-                current += line[:-1] + " "
-                continue
-            logical.append(current + line)
-            current = ""
-    lines = [l.strip() for l in logical if re.match(r"\s*srun ", l) and '"$PAGEQUERY_BIN" sweep ' in l]
+    lines = [l.strip() for l in logical_lines(sbatch)
+             if re.match(r"\s*srun ", l) and '"$PAGEQUERY_BIN" sweep ' in l]
     check(len(lines) == 1, f"expected one srun ... sweep line, found {lines}")
-    line = re.sub(r"\s*\|\|.*$", "", lines[0])
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        argv = shlex.split(os.path.expandvars(line))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    argv = expanded_argv(re.sub(r"\s*\|\|.*$", "", lines[0]), env)
     at = argv.index("sweep")
     check(argv[at - 1] == env["PAGEQUERY_BIN"], argv)
     return argv[:at - 1], [binary] + argv[at:]

@@ -1,0 +1,55 @@
+"""Helpers shared by the Python-driven ctest suites (tests/sweep, tests/mpi)."""
+import os
+import shlex
+import sys
+
+SKIP = 77  # ctest SKIP_RETURN_CODE
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def need_h5py():
+    try:
+        import h5py  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as e:
+        print(f"SKIP: {sys.executable} cannot import h5py/numpy ({e})")
+        sys.exit(SKIP)
+    import h5py
+    return h5py
+
+
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def logical_lines(path):
+    """The lines of a shell script with backslash continuations joined."""
+    with open(path) as f:
+        logical, current = [], ""
+        for line in f:
+            line = line.rstrip("\n")
+            if line.endswith("\\"):
+                current += line[:-1] + " "
+                continue
+            logical.append(current + line)
+            current = ""
+    return logical
+
+
+def expanded_argv(line, env):
+    """A shell line as argv, with $VARIABLES expanded from os.environ plus `env`."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return shlex.split(os.path.expandvars(line))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
