@@ -5,7 +5,6 @@
 
 #include <Kokkos_Core.hpp>
 
-#include <cstring>
 #include <fstream>
 #include <map>
 

@@ -53,3 +53,14 @@ def expanded_argv(line, env):
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def run_case(cases, ctx, name):
+    """Runs one named case of a driver: PASS/FAIL line, exit status 0/1."""
+    try:
+        cases[name](ctx)
+    except Failure as e:
+        print(f"FAIL {name}: {e}")
+        return 1
+    print(f"PASS {name}")
+    return 0

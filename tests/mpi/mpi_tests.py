@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import Failure, check, need_h5py, text  # noqa: E402
+from testsupport import Failure, check, need_h5py, text, run_case  # noqa: E402
 
 PAGE = 4096
 POLICIES = [[], ["--policy", "fused"], ["--streams", "2"], ["--graph", "on"],
@@ -370,14 +370,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    ctx = Ctx(args)
-    try:
-        CASES[args.case](ctx)
-    except Failure as e:
-        print(f"FAIL {args.case}: {e}")
-        return 1
-    print(f"PASS {args.case}")
-    return 0
+    return run_case(CASES, Ctx(args), args.case)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text  # noqa: E402
+from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text, run_case  # noqa: E402
 
 
 # 3 strategies x 2 batch sizes x 2 concurrency values = 12 cells, in seconds.
@@ -531,14 +531,7 @@ def main():
     ap.add_argument("--sbatch", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    ctx = Ctx(args)
-    try:
-        CASES[args.case](ctx)
-    except Failure as e:
-        print(f"FAIL {args.case}: {e}")
-        return 1
-    print(f"PASS {args.case}")
-    return 0
+    return run_case(CASES, Ctx(args), args.case)
 
 
 if __name__ == "__main__":
