@@ -1,4 +1,5 @@
 // pagequery answer: one server's side of Morphogen's POST /query/page/gpu/batch.
+#include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
 #include "apps/mpi_context.hpp"
@@ -29,6 +30,7 @@ struct AnswerArgs {
   std::optional<std::string> matrix_file;
   std::string request = "-";
   PolicyFlags policy;
+  Accumulate accumulate = Accumulate::Lop3;
 };
 
 std::string read_request(const std::string& path) {
@@ -134,6 +136,10 @@ void run_answer(const AnswerArgs& args) {
   int domain_bits = 0;
   mpi.step([&] {
     config = resolve(args.policy);
+    if (args.accumulate == Accumulate::Mma && replays_graph(config))
+      throw InputError("graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels "
+                       "only (the policy replays one: --policy cuda_graph_replay, --graph or " +
+                       std::string(kEnvGraph) + ")");
     if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
     path = *args.matrix_file;
     try {
@@ -155,6 +161,7 @@ void run_answer(const AnswerArgs& args) {
     runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
     MatrixSpec spec;
     spec.file = path;
+    spec.accumulate = args.accumulate;
     if (mpi.size() > 1) {
       const Shard shard = shard_of(pages, mpi.rank(), mpi.size());
       spec.first_page = shard.first;
@@ -193,13 +200,15 @@ void add_answer(CLI::App& app) {
                   "the request JSON; '-' or absent: stdin")
       ->type_name("FILE");
   add_policy_flags(cmd, args->policy);
+  add_accumulate_flag(cmd, args->accumulate);
   cmd->footer(
       "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: 1..32 queries of exactly 3\n"
       "DPF keys (Morphogen key bytes in hex, with or without 0x, either case; their domain bits\n"
       "must be the matrix's). Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",\n"
       "x3]}, ...]} in query order. The XOR of both servers' pages is the target page.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
-      "overrides is ignored (not validated). All policies return identical bytes.\n"
+      "overrides is ignored (not validated). All policies, with either --accumulate, return\n"
+      "identical bytes.\n"
       "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): each rank scans its contiguous shard\n"
       "of the matrix on its own device; rank 0 reads the request and prints the XOR-reduced\n"
       "answers, byte-identical to one process.\n"

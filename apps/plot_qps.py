@@ -81,7 +81,8 @@ def main(argv):
         size = int(size)
         human = f"{size / 2**30:.2f} GiB" if size >= 2**30 else f"{size / 2**20:.2f} MiB"
         matrix = f", {int(pages)} pages ({human})"
-    fig.suptitle(f"pagequery sweep {run}\n{device}{matrix}", fontsize="medium")
+    accumulate = text(attrs.get("accumulate", "lop3"))  # runs before --accumulate ran lop3
+    fig.suptitle(f"pagequery sweep {run}, accumulate {accumulate}\n{device}{matrix}", fontsize="medium")
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     return 0

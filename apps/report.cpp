@@ -98,7 +98,7 @@ void run_report(const ReportArgs& args) {
     for (const std::string& id : runs) {
       const RunRecord r = read_run(args.file, id, false);
       std::cout << id << "  " << r.text("status", "unknown") << "  " << r.cells.size() << " cells  "
-                << one_line(r.text("device", "?")) << "\n";
+                << accumulate_of(r) << "  " << one_line(r.text("device", "?")) << "\n";
     }
     std::cout << std::flush;
     return;
@@ -116,7 +116,7 @@ void run_report(const ReportArgs& args) {
     id = *args.run;
   }
   const RunRecord run = read_run(args.file, id, false);
-  if (args.csv) std::cout << csv_rows(run.cells, run.id);
+  if (args.csv) std::cout << csv_rows(run.cells, run.id, accumulate_of(run));
   else std::cout << run_summary_markdown(run);
   std::cout << std::flush;
   if (!std::cout) throw std::runtime_error("report: cannot write to stdout");
@@ -139,7 +139,7 @@ void add_report(CLI::App& app) {
          "--run", [args](const std::string& v) { args->run = v; }, "run id (a /runs group; default: the latest)")
       ->type_name("ID");
   cmd->add_flag("--csv", args->csv, "one CSV row per cell instead of the markdown tables");
-  cmd->add_flag("--list", args->list, "list the runs (id, status, cells, device) and exit");
+  cmd->add_flag("--list", args->list, "list the runs (id, status, cells, accumulate, device) and exit");
   cmd->add_option_function<std::string>(
          "--plot", [args](const std::string& v) { args->plot = v; },
          "also draw QPS vs Q per strategy into a PNG (python3 with h5py and matplotlib;\n"

@@ -58,6 +58,8 @@ std::string RunRecord::text(std::string_view name, std::string_view fallback) co
   return std::visit(Visit{}, *v);
 }
 
+std::string accumulate_of(const RunRecord& run) { return run.text("accumulate", "lop3"); }
+
 namespace {
 
 // ------------------------------------------------------------ HDF5 helpers
@@ -608,6 +610,7 @@ std::string run_summary_markdown(const RunRecord& run) {
   if (run.find("kokkos_backend"))
     device += " (Kokkos " + run.text("kokkos_version") + ", " + run.text("kokkos_backend") + ")";
   line("device", device);
+  line("accumulate", accumulate_of(run));
   std::string matrix = run.text("matrix", run.text("matrix_source"));
   if (run.find("pages")) {
     matrix += ", " + run.text("pages") + " pages, d = " + run.text("domain_bits");

@@ -47,6 +47,10 @@ struct RunRecord {
   std::string text(std::string_view name, std::string_view fallback = "") const;
 };
 
+// The run's `accumulate` attribute ("lop3" or "mma"); runs written before the
+// option existed ran the lop3 kernel, the only one there was.
+std::string accumulate_of(const RunRecord& run);
+
 // Throws StoreError unless `path` may take a new run: absent (in a writable
 // directory), or an HDF5 file with a /runs group.
 void check_results_target(const std::string& path);

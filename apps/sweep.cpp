@@ -4,9 +4,11 @@
 // (the strategy), checks that both return the same bytes, and the whole run
 // goes into an HDF5 results file (apps/results_store.hpp) plus a markdown
 // summary on stdout.
+#include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
 #include "apps/mpi_context.hpp"
+#include "apps/policy_flags.hpp"
 #include "apps/results_store.hpp"
 #include "apps/sweep_stats.hpp"
 
@@ -73,6 +75,7 @@ struct SweepArgs {
   std::optional<std::string> seed;
   std::string checkpoint_seconds = "60";
   std::optional<std::string> output;
+  Accumulate accumulate = Accumulate::Lop3;
   bool dry_run = false;
 };
 
@@ -93,6 +96,7 @@ struct Plan {
   std::uint64_t pages = 0;
   int domain_bits = 0;
   std::vector<Strategy> strategies;
+  std::vector<std::string> left_out;  // graph strategies that `seed` / `all` lose under mma
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
   int iterations = 0;
@@ -192,19 +196,33 @@ auto as_input(const char* what, F&& f) -> decltype(f()) {
 
 // ------------------------------------------------------------- the plan
 
-std::vector<Strategy> resolve_strategies(const std::string& text) {
+// An mma engine cannot replay graphs (policies/graph_replay.hpp): the groups `seed`
+// and `all` leave their graph strategies out (into `left_out`), and a graph
+// strategy named on its own is refused, all before the matrix is loaded.
+std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
+                                         std::vector<std::string>& left_out) {
   std::vector<Strategy> out;
   const auto add = [&](const std::string& name, const PolicyConfig& config) {
     for (const Strategy& s : out)
       if (s.name == name) return;  // "seed,baseline_full_batch": listed once
     if (name.size() >= kStrategyChars)
       throw InputError("--strategies: the name '" + name + "' is too long");
+    if (accumulate == Accumulate::Mma && replays_graph(config))
+      throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
+                       ": graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos "
+                       "kernels only");
     out.push_back({name, config});
   };
   for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
     if (item == "seed" || item == "all") {
-      for (const std::string& name : item == "seed" ? seed_strategies() : all_strategies())
-        add(name, strategy_config(name));
+      for (const std::string& name : item == "seed" ? seed_strategies() : all_strategies()) {
+        const PolicyConfig config = strategy_config(name);
+        if (accumulate == Accumulate::Mma && replays_graph(config)) {
+          if (std::find(left_out.begin(), left_out.end(), name) == left_out.end()) left_out.push_back(name);
+        } else {
+          add(name, config);
+        }
+      }
     } else if (item == "env") {
       // The configuration Morphogen's MORPHOGEN_GPU_* switches select.
       add("env", as_input("", [] { return apply_env(PolicyConfig{}); }));
@@ -252,7 +270,8 @@ Plan make_plan(const SweepArgs& args) {
   plan.domain_bits = as_input("matrix: ", [&] { return domain_bits_for(plan.pages); });
 
   // The axes.
-  plan.strategies = resolve_strategies(args.strategies);
+  plan.spec.accumulate = args.accumulate;
+  plan.strategies = resolve_strategies(args.strategies, args.accumulate, plan.left_out);
   plan.batch_sizes = as_input("", [&] {
     return parse_int_list(args.batch_sizes, "--batch-sizes", 1, kMaxBatchQueries);
   });
@@ -301,6 +320,14 @@ std::string join(const std::vector<int>& v) {
   return out;
 }
 
+// What --accumulate mma took out of `seed` / `all` ("" when nothing).
+std::string left_out_note(const Plan& plan) {
+  if (plan.left_out.empty()) return "";
+  std::string names;
+  for (const std::string& name : plan.left_out) names += (names.empty() ? "" : ",") + name;
+  return " (" + names + " left out: graph_replay runs only with --accumulate lop3)";
+}
+
 void print_plan(const Plan& plan, std::ostream& out) {
   const std::uint64_t bytes = plan.pages * kPageBytes;
   out << "matrix: " << plan.matrix_text << ", " << plan.pages << " pages, d = " << plan.domain_bits
@@ -309,6 +336,7 @@ void print_plan(const Plan& plan, std::ostream& out) {
   for (const Strategy& s : plan.strategies) names += (names.empty() ? "" : ",") + s.name;
   out << "axes: strategies " << names << "; batch sizes " << join(plan.batch_sizes)
       << "; concurrency " << join(plan.concurrency) << "\n";
+  out << "accumulate: " << to_string(plan.spec.accumulate) << left_out_note(plan) << "\n";
   out << "iterations " << plan.iterations << ", warmup " << plan.warmup << ", key seed "
       << plan.key_seed << (plan.key_seed_given ? "" : " (random)") << "\n";
   out << "cells: " << plan.cells.size() << "\n";
@@ -627,6 +655,7 @@ void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& i
   run.set("kokkos_backend", Runtime::backend());
   run.set("kokkos_concurrency", std::int64_t(Runtime::concurrency()));
   run.set("matrix_source", info.source);
+  run.set("accumulate", to_string(info.accumulate));  // what the engine runs, not only what was asked
   run.set("matrix", plan.matrix_text);
   if (!plan.spec.file.empty()) {
     run.set("matrix_file", plan.spec.file);
@@ -744,7 +773,8 @@ void run_sweep(const SweepArgs& args) {
               << " pages (" << human_bytes(info.size_bytes) << ")";
     if (mpi.size() > 1)
       std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
-    std::cerr << "; writing " << plan.output << "\n";
+    std::cerr << "; accumulate " << to_string(info.accumulate) << left_out_note(plan) << "; writing "
+              << plan.output << "\n";
     if (!switches.empty()) {
       std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
       for (const std::string& s : switches) std::cerr << ' ' << s;
@@ -934,7 +964,8 @@ void add_sweep(CLI::App& app) {
   opt("--strategies", args->strategies,
       "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
       "cuda_graph_replay, tiled_tile4, fused), `seed` (the seed's five), `all`, or `env`\n"
-      "(what the MORPHOGEN_GPU_* variables select)")
+      "(what the MORPHOGEN_GPU_* variables select); with --accumulate mma, seed and all leave out\n"
+      "cuda_graph_replay")
       ->type_name("LIST");
   opt("--concurrency", args->concurrency, "client threads submitting at once, each with its own session")
       ->type_name("LIST");
@@ -948,6 +979,7 @@ void add_sweep(CLI::App& app) {
   opt("--checkpoint-interval", args->checkpoint_seconds,
       "write the measured cells at most every SECONDS (0: after every cell)")
       ->type_name("SECONDS");
+  add_accumulate_flag(cmd, args->accumulate);
   cmd->add_flag("--dry-run", args->dry_run, "print the cells and the matrix size; measure nothing");
   cmd->footer(
       "Per cell: single = Q queries one by one (3 keys each, latency policy); batch = one call with\n"

@@ -201,9 +201,9 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
   return out;
 }
 
-std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run) {
+std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate) {
   std::string out =
-      "run,strategy,mode,streams,cuda_graph,tile,threshold,queries,concurrency,iterations,warmup,"
+      "run,accumulate,strategy,mode,streams,cuda_graph,tile,threshold,queries,concurrency,iterations,warmup,"
       "single_ms_min,single_ms_median,single_ms_mean,single_ms_stddev,single_ms_max,"
       "batch_ms_min,batch_ms_median,batch_ms_mean,batch_ms_stddev,batch_ms_max,"
       "single_qps,batch_qps,speedup,single_checksum,batch_checksum,checksum_match,bandwidth_gbs,"
@@ -213,8 +213,8 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run) {
            "," + number(s.max);
   };
   for (const CellRow& r : rows) {
-    out += std::string(run) + "," + r.strategy + "," + r.mode + "," + std::to_string(r.streams) +
-           "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," +
+    out += std::string(run) + "," + std::string(accumulate) + "," + r.strategy + "," + r.mode + "," +
+           std::to_string(r.streams) + "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," +
            std::to_string(r.threshold) + "," + std::to_string(r.queries) + "," +
            std::to_string(r.concurrency) + "," + std::to_string(r.iterations) + "," +
            std::to_string(r.warmup) + "," + stats(r.single_ms) + "," + stats(r.batch_ms) + "," +

@@ -74,8 +74,9 @@ std::string markdown_tables(const std::vector<CellRow>& rows);
 // The MPI reduction's share of the single loop and the batch (reduce ms per
 // query and per batch, rows Q, columns strategies), one set per concurrency.
 std::string reduction_tables(const std::vector<CellRow>& rows);
-// One CSV line per row (header first); `run` fills the first column.
-std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run);
+// One CSV line per row (header first); `run` and `accumulate` (the run's) fill the
+// first two columns.
+std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate);
 
 // Shortest round-trip text of a double ("0.1", "1e-05", "nan").
 std::string number(double value);

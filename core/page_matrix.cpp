@@ -52,6 +52,92 @@ void check_range(const PageRange& r) {
                       std::to_string(r.total_pages) + " pages");
 }
 
+// Where a matrix of `r` lives in its view: rows of the stored pages and the row
+// of its first page. Bit-sliced matrices round out to whole blocks (zero pages).
+struct RowPlan {
+  std::uint64_t rows;
+  std::uint64_t first_row;
+};
+
+RowPlan plan_rows(const PageRange& r, PageLayout layout) {
+  if (layout == PageLayout::Vectors || r.count == 0) return {r.count, 0};
+  const std::uint64_t first_row = r.first_page % kSlicePages;
+  return {(first_row + r.count + kSlicePages - 1) / kSlicePages * kSlicePages, first_row};
+}
+
+// Blocks sliced per pass: the pass's pages are copied aside first (64 MiB).
+constexpr std::uint64_t kSliceBatchBlocks = 64;
+
+std::uint64_t slice_copy_pages(const RowPlan& plan, PageLayout layout) {
+  return layout == PageLayout::Vectors ? 0 : std::min(plan.rows, kSliceBatchBlocks * kSlicePages);
+}
+
+template <class ExecSpace>
+typename PageMatrix<typename ExecSpace::memory_space>::view_type allocate_rows(
+    const ExecSpace& exec, const RowPlan& plan, PageLayout layout) {
+  using View = typename PageMatrix<typename ExecSpace::memory_space>::view_type;
+  // Bit-sliced blocks need their padding pages zero; vector rows are all written.
+  if (layout == PageLayout::BitSliced)
+    return View(Kokkos::view_alloc(exec, "pagequery::pages"), plan.rows, kVectorsPerPage);
+  return View(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::pages"), plan.rows,
+              kVectorsPerPage);
+}
+
+// Rewrites whole 256-page blocks of vector rows as bit-sliced blocks, in place.
+template <class ExecSpace>
+void slice_blocks(const ExecSpace& exec,
+                  const typename PageMatrix<typename ExecSpace::memory_space>::view_type& rows) {
+  using Rows = typename PageMatrix<typename ExecSpace::memory_space>::view_type;
+  const std::uint64_t blocks = rows.extent(0) / kSlicePages;
+  if (blocks == 0) return;
+  const std::uint64_t batch = std::min(blocks, kSliceBatchBlocks);
+  Rows copy(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::slice_copy"),
+            batch * kSlicePages, kVectorsPerPage);
+  for (std::uint64_t first = 0; first < blocks; first += batch) {
+    const std::uint64_t n = std::min(batch, blocks - first);
+    const auto span = std::make_pair(first * kSlicePages, (first + n) * kSlicePages);
+    const auto from = Kokkos::subview(copy, std::make_pair(std::uint64_t{0}, n * kSlicePages), Kokkos::ALL);
+    Kokkos::deep_copy(exec, from, Kokkos::subview(rows, span, Kokkos::ALL));
+    std::uint32_t* out = reinterpret_cast<std::uint32_t*>(rows.data()) + first * kSliceWords;
+    // One thread per (block, vector, half, t, word): 32 pages' words in, 32 slices out.
+    Kokkos::parallel_for(
+        "pagequery::slice_blocks",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(
+            exec, 0, static_cast<std::int64_t>(n) * kVectorsPerPage * 32),
+        KOKKOS_LAMBDA(std::int64_t item) {
+          const int w = static_cast<int>(item & 3);
+          const int t = static_cast<int>((item >> 2) & 3);
+          const int half = static_cast<int>((item >> 4) & 1);
+          const int v = static_cast<int>((item >> 5) & 255);
+          const std::int64_t block = item >> 13;
+          std::uint32_t m[32];
+          for (int i = 0; i < 32; ++i)
+            m[i] = from(block * kSlicePages + half * 128 + t * 32 + i, v).w[w];
+          transpose32(m);
+          std::uint32_t* dst = out + block * kSliceWords;
+          for (int b = 0; b < 32; ++b) dst[slice_word_index(v, 32 * w + b, half, t)] = m[b];
+        });
+  }
+}
+
+// Fills rows [first_row, first_row + count) with the synthetic pages first_page...
+template <class ExecSpace>
+void fill_rows(const ExecSpace& exec,
+               const typename PageMatrix<typename ExecSpace::memory_space>::view_type& rows,
+               std::uint64_t first_row, std::uint64_t count, std::uint64_t first_page,
+               SyntheticFill fill, std::uint64_t seed) {
+  Kokkos::parallel_for(
+      "pagequery::fill_synthetic",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<std::int64_t>>(
+          exec, {0, 0}, {static_cast<std::int64_t>(count), kVectorsPerPage}),
+      KOKKOS_LAMBDA(std::int64_t p, std::int64_t v) {
+        Bits128 value;
+        for (int w = 0; w < 4; ++w)
+          value.w[w] = synthetic_word(fill, seed, first_page + p, static_cast<int>(v), w);
+        rows(first_row + p, v) = value;
+      });
+}
+
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -62,6 +148,7 @@ template <class ExecSpace>
 PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& exec,
                                                               const std::string& path,
                                                               const PageRange* range,
+                                                              PageLayout layout,
                                                               std::size_t staging_bytes) {
   using MemorySpace = typename ExecSpace::memory_space;
   const std::uint64_t total = page_count_of_file(path);
@@ -70,7 +157,8 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
     throw MatrixError("matrix file " + path + " has " + std::to_string(total) +
                       " pages, expected " + std::to_string(r.total_pages));
   check_range(r);
-  check_fits<MemorySpace>(r.count, "matrix file " + path);
+  const RowPlan plan = plan_rows(r, layout);
+  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout), "matrix file " + path);
 
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) throw MatrixError("cannot open matrix file " + path + ": " + std::strerror(errno));
@@ -78,9 +166,7 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
       fseeko(file.get(), static_cast<off_t>(r.first_page * kPageBytes), SEEK_SET) != 0)
     throw MatrixError("cannot seek in matrix file " + path + ": " + std::strerror(errno));
 
-  typename PageMatrix<MemorySpace>::view_type pages(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::pages"), r.count,
-      kVectorsPerPage);
+  const auto pages = allocate_rows(exec, plan, layout);
   // Two pinned staging buffers: the next chunk is read while the last one copies.
   const std::uint64_t chunk =
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(staging_bytes / kPageBytes, r.count));
@@ -105,56 +191,52 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
     }
     // The previous chunk's copy (other buffer) ran while this one was read.
     exec.fence("pagequery::load_page_matrix: previous chunk copied");
-    const auto rows = std::make_pair(done, done + n);
+    const auto rows = std::make_pair(plan.first_row + done, plan.first_row + done + n);
     Kokkos::deep_copy(exec, Kokkos::subview(pages, rows, Kokkos::ALL),
                       Kokkos::subview(staging[buf], std::make_pair(std::uint64_t{0}, n),
                                       Kokkos::ALL));
   }
+  if (layout == PageLayout::BitSliced) slice_blocks(exec, pages);
   exec.fence("pagequery::load_page_matrix: done");
-  return {pages, r.first_page, domain_bits_for(total), "file:" + path};
+  return {pages, r.first_page, r.count, domain_bits_for(total), "file:" + path, layout};
 }
 
 template <class ExecSpace>
 void fill_synthetic(const ExecSpace& exec,
                     const PageMatrix<typename ExecSpace::memory_space>& matrix,
                     SyntheticFill fill, std::uint64_t seed) {
-  const auto pages = matrix.view();
-  const std::uint64_t first = matrix.first_page();
-  Kokkos::parallel_for(
-      "pagequery::fill_synthetic",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<std::int64_t>>(
-          exec, {0, 0}, {static_cast<std::int64_t>(pages.extent(0)), kVectorsPerPage}),
-      KOKKOS_LAMBDA(std::int64_t p, std::int64_t v) {
-        Bits128 value;
-        for (int w = 0; w < 4; ++w)
-          value.w[w] = synthetic_word(fill, seed, first + p, static_cast<int>(v), w);
-        pages(p, v) = value;
-      });
+  const bool sliced = matrix.layout() == PageLayout::BitSliced;
+  // Padding pages of sliced blocks must read as zero before slicing again.
+  if (sliced) Kokkos::deep_copy(exec, matrix.view(), Bits128{{0, 0, 0, 0}});
+  const std::uint64_t first_row = sliced ? matrix.first_page() % kSlicePages : 0;
+  fill_rows(exec, matrix.view(), first_row, matrix.pages(), matrix.first_page(), fill, seed);
+  if (sliced) slice_blocks(exec, matrix.view());
 }
 
 template <class ExecSpace>
 PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(const ExecSpace& exec,
                                                                     const PageRange& range,
                                                                     SyntheticFill fill,
-                                                                    std::uint64_t seed) {
+                                                                    std::uint64_t seed,
+                                                                    PageLayout layout) {
   using MemorySpace = typename ExecSpace::memory_space;
   check_range(range);
-  check_fits<MemorySpace>(range.count, "a synthetic matrix of " +
-                                           std::to_string(range.count) + " pages");
-  typename PageMatrix<MemorySpace>::view_type pages(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::pages"), range.count,
-      kVectorsPerPage);
-  PageMatrix<MemorySpace> matrix(pages, range.first_page, domain_bits_for(range.total_pages),
-                                 "synthetic:" + to_string(fill) + ":seed=" + std::to_string(seed));
+  const RowPlan plan = plan_rows(range, layout);
+  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout),
+                          "a synthetic matrix of " + std::to_string(range.count) + " pages");
+  PageMatrix<MemorySpace> matrix(allocate_rows(exec, plan, layout), range.first_page, range.count,
+                                 domain_bits_for(range.total_pages),
+                                 "synthetic:" + to_string(fill) + ":seed=" + std::to_string(seed),
+                                 layout);
   fill_synthetic(exec, matrix, fill, seed);
   return matrix;
 }
 
 #define PAGEQUERY_INSTANTIATE_PAGE_MATRIX(ExecSpace)                                      \
   template PageMatrix<ExecSpace::memory_space> load_page_matrix(                          \
-      const ExecSpace&, const std::string&, const PageRange*, std::size_t);               \
+      const ExecSpace&, const std::string&, const PageRange*, PageLayout, std::size_t);   \
   template PageMatrix<ExecSpace::memory_space> synthesize_page_matrix(                    \
-      const ExecSpace&, const PageRange&, SyntheticFill, std::uint64_t);                  \
+      const ExecSpace&, const PageRange&, SyntheticFill, std::uint64_t, PageLayout);      \
   template void fill_synthetic(const ExecSpace&, const PageMatrix<ExecSpace::memory_space>&, \
                                SyntheticFill, std::uint64_t);
 PAGEQUERY_FOR_EACH_BACKEND(PAGEQUERY_INSTANTIATE_PAGE_MATRIX)

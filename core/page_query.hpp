@@ -16,6 +16,9 @@
 //   for the whole range and are XORed into the answers atomically at the end.
 #include "dpf.hpp"
 #include "page_matrix.hpp"
+#ifdef KOKKOS_ENABLE_CUDA
+#include "page_query_mma.hpp"
+#endif
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Graph.hpp>
@@ -45,6 +48,17 @@ using AnswerView = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
 // registers and more teams fit on a GPU multiprocessor.
 inline constexpr int kKeyGroups[] = {4, 8, 12, 16};
 inline constexpr int kMaxKeyGroup = 8;  // 8: 127 queries/s at Q = 32 on an H100, 12: 116, 16: 92
+
+// Whether instances of ExecSpace can run the tensor-core kernel (bit-sliced
+// matrices): CUDA devices of compute capability 8.0 or newer.
+template <class ExecSpace>
+bool mma_available(const ExecSpace& exec = ExecSpace()) {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return mma_device_supported(exec.cuda_device());
+#endif
+  (void)exec;
+  return false;
+}
 
 struct PageQueryTuning {
   int chunk_log2 = 0;  // pages per subtree as a power of two; 0: by key group
@@ -267,7 +281,8 @@ struct ZeroAnswers {
 };
 
 // One launch of the kernel family: zero the answers, then scan. Policies run it
-// eagerly on an instance or add it to a Kokkos Graph.
+// eagerly on an instance or add it to a Kokkos Graph. Bit-sliced matrices go to
+// the tensor-core kernel (CUDA only, not in graphs); the rest to the portable one.
 template <class ExecSpace>
 class PageQuery {
  public:
@@ -280,6 +295,16 @@ class PageQuery {
     const int K = static_cast<int>(keys.extent(0));
     if (answers.extent(0) != keys.extent(0) || answers.extent(1) != kVectorsPerPage)
       throw std::invalid_argument("page query: answers must be (keys x 256) vectors");
+    if (matrix.layout() == PageLayout::BitSliced) {
+      if (!mma_available(exec))
+        throw std::invalid_argument("page query: a bit-sliced matrix needs a CUDA GPU of compute capability 8.0+");
+      sliced_ = true;
+      shape_.first_chunk = matrix.first_block();
+      shape_.chunks = matrix.blocks();
+      shape_.domain_bits = matrix.domain_bits();
+      teams_ = tuning.teams;
+      return;
+    }
     key_group_ = tuning.key_group;
     if (key_group_ == 0) {
       key_group_ = kMaxKeyGroup;
@@ -315,6 +340,7 @@ class PageQuery {
 
   void launch(const ExecSpace& exec) const {
     Kokkos::parallel_for("pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
+    if (sliced_) return launch_sliced(exec);
     if (league_ == 0) return;
     with_functor([&](const auto& f) {
       Kokkos::parallel_for("pagequery::page_query", team_policy(exec, f), f);
@@ -324,6 +350,7 @@ class PageQuery {
   // Appends this launch to a graph node; returns the last node.
   template <class Node>
   Kokkos::Experimental::GraphNodeRef<ExecSpace> then(const Node& node) const {
+    if (sliced_) throw std::invalid_argument("page query: the tensor-core kernel cannot join a Kokkos graph");
     const ExecSpace exec;
     Kokkos::Experimental::GraphNodeRef<ExecSpace> zeroed = node.then_parallel_for(
         "pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
@@ -336,6 +363,21 @@ class PageQuery {
   }
 
  private:
+  void launch_sliced([[maybe_unused]] const ExecSpace& exec) const {
+#ifdef KOKKOS_ENABLE_CUDA
+    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+      const MmaPageQuery query{reinterpret_cast<const std::uint32_t*>(pages_.data()),
+                               shape_.first_chunk,
+                               shape_.chunks,
+                               shape_.domain_bits,
+                               keys_.data(),
+                               static_cast<int>(keys_.extent(0)),
+                               answers_.data()};
+      launch_mma_page_query(exec.cuda_stream(), query, teams_);
+    }
+#endif
+  }
+
   template <class Body>
   void with_functor(Body&& body) const {
     switch (key_group_) {
@@ -381,6 +423,8 @@ class PageQuery {
   PageQueryShape shape_{};
   int key_group_ = kMaxKeyGroup;
   int league_ = 0;
+  bool sliced_ = false;  // bit-sliced matrix: shape_ holds its blocks, teams_ the tuning
+  int teams_ = 0;
 };
 
 // Answers every key in one launch on `exec`; asynchronous like any Kokkos launch.

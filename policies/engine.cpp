@@ -18,6 +18,14 @@ SyntheticFill to_fill(MatrixFill f) {
   return f == MatrixFill::Hash ? SyntheticFill::Hash : SyntheticFill::Morphogen;
 }
 
+PageLayout layout_for(Accumulate accumulate) {
+  if (accumulate == Accumulate::Lop3) return PageLayout::Vectors;
+  if (!mma_available<Exec>())
+    throw ConfigError(std::string("--accumulate mma needs a CUDA GPU of compute capability 8.0 or newer; "
+                                  "this build runs on ") + Exec::name());
+  return PageLayout::BitSliced;
+}
+
 // GPUs visible to this process; 0 on host backends.
 int visible_gpus() {
 #ifdef KOKKOS_ENABLE_CUDA
@@ -29,6 +37,16 @@ int visible_gpus() {
   return 0;
 }
 }  // namespace
+
+std::string to_string(Accumulate accumulate) {
+  return accumulate == Accumulate::Lop3 ? "lop3" : "mma";
+}
+
+Accumulate parse_accumulate(const std::string& name) {
+  if (name == "lop3") return Accumulate::Lop3;
+  if (name == "mma") return Accumulate::Mma;
+  throw ConfigError("unknown accumulation '" + name + "' (expected lop3 or mma)");
+}
 
 // Kokkos's OMP_PROC_BIND advice would break the one-line error contract of the CLI.
 Runtime::Runtime(std::optional<int> device_index) {
@@ -68,8 +86,9 @@ namespace {
 PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
   const std::uint64_t first = spec.first_page.value_or(0);
   const PageRange range{total, first, spec.page_count.value_or(total > first ? total - first : 0)};
-  if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range);
-  return synthesize_page_matrix(Exec(), range, to_fill(spec.fill), spec.seed);
+  const PageLayout layout = layout_for(spec.accumulate);
+  if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range, layout);
+  return synthesize_page_matrix(Exec(), range, to_fill(spec.fill), spec.seed, layout);
 }
 std::uint64_t total_pages_of(const MatrixSpec& spec) {
   if (!spec.file.empty()) return page_count_of_file(spec.file);
@@ -90,7 +109,8 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 MatrixInfo Engine::info() const {
   const auto& m = impl_->matrix;
   return {impl_->total_pages, m.first_page(), m.pages(), m.domain_bits(),
-          impl_->total_pages * kPageBytes, m.source()};
+          impl_->total_pages * kPageBytes, m.source(),
+          m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3};
 }
 
 DpfKeyPair Engine::make_keys(std::uint64_t target, KeyRng& rng) const {

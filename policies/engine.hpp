@@ -31,6 +31,15 @@ class Runtime {
 
 enum class MatrixFill { Hash, Morphogen };
 
+// How the kernel sums page AND mask over the pages. Lop3: the portable kernel
+// (integer AND/XOR, every backend). Mma: binary tensor-core products over a
+// bit-sliced copy of the matrix (CUDA builds on sm_80 or newer); the matrix is
+// stored that way, so every launch on the engine uses it.
+enum class Accumulate { Lop3, Mma };
+std::string to_string(Accumulate accumulate);
+// "lop3" or "mma"; anything else is a ConfigError naming the value.
+Accumulate parse_accumulate(const std::string& name);
+
 struct MatrixSpec {
   std::string file;                   // raw matrix file; empty: synthetic
   std::uint64_t synthetic_pages = 0;  // pages of the synthetic matrix
@@ -39,6 +48,7 @@ struct MatrixSpec {
   // A shard [first_page, first_page + page_count) of the whole; nullopt: all pages.
   std::optional<std::uint64_t> first_page;
   std::optional<std::uint64_t> page_count;
+  Accumulate accumulate = Accumulate::Lop3;
 };
 
 struct MatrixInfo {
@@ -48,6 +58,7 @@ struct MatrixInfo {
   int domain_bits;
   std::uint64_t size_bytes;  // pages * 4096
   std::string source;
+  Accumulate accumulate;
 };
 
 

@@ -22,6 +22,8 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
 
   void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
            KeyView<memory_space> keys, AnswerView<memory_space> answers) override {
+    if (matrix.layout() == PageLayout::BitSliced)
+      throw ConfigError("graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only");
     const Shape shape{keys.extent(0), keys.data(), answers.data(), matrix.view().data(),
                       matrix.pages()};
     if (!graph_ || shape != shape_) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of the pagequery binary, one case per ctest test.
 #   cli_test.sh CASE PAGEQUERY DATA_DIR WORK_DIR
-# Cases: fixture xor refusals keygen info help env policies.
+# Cases: fixture xor refusals keygen info help env policies accumulate.
 # Needs bash, coreutils and grep only (hex XOR and page extraction are done here).
 set -uo pipefail
 
@@ -352,10 +352,13 @@ case_help() {
     grep -q "Usage:" "$sub.out" || fail "$sub --help has no usage"
   done
   for opt in --domain-bits --index --seed; do check; grep -q -- "$opt" keygen.out || fail "keygen help lacks $opt"; done
-  for opt in --matrix-file --request --policy --streams --graph --tile --threshold MORPHOGEN_GPU_STREAMS; do
+  for opt in --matrix-file --request --policy --streams --graph --tile --threshold --accumulate \
+    MORPHOGEN_GPU_STREAMS; do
     check; grep -q -- "$opt" answer.out || fail "answer help lacks $opt"
   done
   for opt in --matrix-file --json; do check; grep -q -- "$opt" info.out || fail "info help lacks $opt"; done
+  expect_ok sweep -- sweep --help
+  for opt in --strategies --accumulate --dry-run; do check; grep -q -- "$opt" sweep.out || fail "sweep help lacks $opt"; done
 }
 
 case_env() {
@@ -423,8 +426,47 @@ case_policies() {
   done
 }
 
+case_accumulate() {
+  local A="answer --matrix-file $MATRIX --request $REQUEST"
+  local S="sweep --synthetic-pages 64 --batch-sizes 1 --iterations 1 --warmup 0 --seed 1 --output acc.h5"
+  local graph="graph_replay runs only with --accumulate lop3"
+  # A bad value is a usage error that names it, on both commands.
+  expect_refused answer_bogus "--accumulate: unknown accumulation 'bogus' \\(expected lop3 or mma\\)" -- $A --accumulate bogus
+  expect_refused sweep_bogus "--accumulate: unknown accumulation 'bogus' \\(expected lop3 or mma\\)" -- $S --accumulate bogus
+  expect_refused answer_case "unknown accumulation 'MMA'" -- $A --accumulate MMA
+  expect_refused sweep_dry_bogus "unknown accumulation 'x'" -- sweep --dry-run --accumulate x
+  # lop3, the default, answers the fixture.
+  expect_ok lop3 -- $A --accumulate lop3 && same_file lop3 lop3.out "$RESPONSE"
+  # Graph replay cannot run on an mma engine. The check comes before the engine is built,
+  # so every backend gives this message, not the engine's.
+  expect_refused answer_graph "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" -- $A --accumulate mma --policy cuda_graph_replay
+  expect_refused answer_graph_flag "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" -- $A --accumulate mma --graph on
+  expect_refused answer_graph_env "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" MORPHOGEN_GPU_CUDA_GRAPH=1 -- $A --accumulate mma
+  expect_refused sweep_graph "--strategies: cuda_graph_replay: $graph" -- $S --accumulate mma --strategies cuda_graph_replay
+  expect_refused sweep_graph_late "--strategies: cuda_graph_replay: $graph" -- $S --accumulate mma --strategies seed,cuda_graph_replay
+  expect_refused sweep_graph_env "--strategies: env \\(MORPHOGEN_GPU_CUDA_GRAPH\\): $graph" MORPHOGEN_GPU_CUDA_GRAPH=on -- \
+    $S --accumulate mma --strategies env
+  check
+  [ -e acc.h5 ] && fail "a refused sweep wrote acc.h5"
+  # mma needs a CUDA GPU of compute capability 8.0 or newer; there it returns the same bytes.
+  local backend
+  backend=$("$PQ" info --matrix-file "$MATRIX" | sed -n 's/^backend: //p')
+  run answer_mma -- $A --accumulate mma
+  if [ "$backend" = Cuda ] && [ "$RC" -eq 0 ]; then
+    same_file answer_mma answer_mma.out "$RESPONSE"
+  else
+    expect_refused answer_mma "--accumulate mma needs a CUDA GPU of compute capability 8\\.0 or newer" -- $A --accumulate mma
+    # More streams win over graph (no replay): the engine is what refuses it.
+    expect_refused answer_mma_streams "compute capability 8\\.0" -- $A --accumulate mma --streams 3 --graph on
+    expect_refused sweep_mma "--accumulate mma needs a CUDA GPU of compute capability 8\\.0 or newer" -- \
+      $S --accumulate mma --strategies fused
+    check
+    [ -e acc.h5 ] && fail "a refused sweep wrote acc.h5"
+  fi
+}
+
 case "$CASE" in
-  fixture | xor | refusals | keygen | info | help | env | policies) "case_$CASE" ;;
+  fixture | xor | refusals | keygen | info | help | env | policies | accumulate) "case_$CASE" ;;
   *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 

@@ -60,7 +60,7 @@ pagequery::PageMatrix<typename ExecSpace::memory_space> matrix_from_bytes(
   if (count) std::memcpy(host.data(), bytes.data(), bytes.size());
   Kokkos::deep_copy(exec, pages, host);
   exec.fence();
-  return {pages, first_page, pagequery::domain_bits_for(total_pages), "test-bytes"};
+  return {pages, first_page, count, pagequery::domain_bits_for(total_pages), "test-bytes"};
 }
 
 // The matrix's pages as host bytes (count * 4096).

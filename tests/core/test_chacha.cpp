@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 
 namespace {
 
@@ -106,6 +107,29 @@ TEST(ChaCha8, ZeroKeyKeystream) {
   expect_bytes(out, kChaCha8ZeroKeyBlock0);
   chacha_block<8>(key, 1, nonce, out);
   expect_bytes(out, kChaCha8ZeroKeyBlock1);
+}
+
+// The pair of blocks the PRG draws (shared first-round quarter rounds) is the
+// two blocks computed separately: the zero-key vectors, then random keys,
+// nonces and counters (including the wrap of counter + 1).
+TEST(ChaCha8, BlockPairIsTwoBlocks) {
+  const std::uint32_t zero_key[8] = {};
+  const std::uint32_t zero_nonce[3] = {};
+  std::uint32_t b0[16], b1[16];
+  pagequery::chacha_block_pair<8>(zero_key, 0, zero_nonce, b0, b1);
+  expect_bytes(b0, kChaCha8ZeroKeyBlock0);
+  expect_bytes(b1, kChaCha8ZeroKeyBlock1);
+  std::mt19937 gen(11);
+  for (std::uint32_t counter : {0u, 1u, 77u, 0xffffffffu}) {
+    std::uint32_t key[8], nonce[3], want0[16], want1[16];
+    for (auto& k : key) k = gen();
+    for (auto& n : nonce) n = gen();
+    chacha_block<8>(key, counter, nonce, want0);
+    chacha_block<8>(key, counter + 1, nonce, want1);
+    pagequery::chacha_block_pair<8>(key, counter, nonce, b0, b1);
+    EXPECT_EQ(std::memcmp(b0, want0, sizeof b0), 0) << "counter " << counter;
+    EXPECT_EQ(std::memcmp(b1, want1, sizeof b1), 0) << "counter " << counter;
+  }
 }
 
 // The round count is a real parameter: 8, 12 and 20 rounds give different blocks.

@@ -2,6 +2,7 @@
 // shards, errors) and the synthetic fills, on every enabled backend.
 #include "core_test_support.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -15,8 +16,10 @@
 namespace {
 
 using pagequery::MatrixError;
+using pagequery::PageLayout;
 using pagequery::PageRange;
 using pagequery::SyntheticFill;
+using pqtest::Bits128;
 using pqtest::kPageBytes;
 using pqtest::kVectorsPerPage;
 
@@ -130,7 +133,7 @@ TYPED_TEST(PageMatrixLoad, TenAndAHalfPagesByteExact) {
   for (std::size_t staging : {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 3 + 100,
                               std::size_t{1}, std::size_t{0}, std::size_t{kPageBytes},
                               std::size_t{kPageBytes} * 2, std::size_t{1} << 20}) {
-    const auto m = pagequery::load_page_matrix(exec, file.str(), nullptr, staging);
+    const auto m = pagequery::load_page_matrix(exec, file.str(), nullptr, PageLayout::Vectors, staging);
     EXPECT_EQ(m.pages(), 11u) << staging;
     EXPECT_EQ(m.first_page(), 0u);
     EXPECT_EQ(m.domain_bits(), 4);
@@ -160,7 +163,7 @@ TYPED_TEST(PageMatrixLoad, SizesAndPadding) {
                        Case{9 * kPageBytes, 9, 4}}) {
     const std::vector<std::uint8_t> bytes = pqtest::random_bytes(c.bytes, c.bytes);
     const TempPath file(bytes);
-    const auto m = pagequery::load_page_matrix(exec, file.str(), nullptr, 2 * kPageBytes);
+    const auto m = pagequery::load_page_matrix(exec, file.str(), nullptr, PageLayout::Vectors, 2 * kPageBytes);
     EXPECT_EQ(m.pages(), c.pages) << c.bytes;
     EXPECT_EQ(m.domain_bits(), c.d) << c.bytes;
     EXPECT_TRUE(pqtest::matrix_bytes(m) == padded(bytes)) << c.bytes;
@@ -179,7 +182,7 @@ TYPED_TEST(PageMatrixLoad, Shards) {
                             PageRange{11, 1, 9}}) {
     for (std::size_t staging : {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 2,
                                 std::size_t{1} << 20}) {
-      const auto m = pagequery::load_page_matrix(exec, file.str(), &r, staging);
+      const auto m = pagequery::load_page_matrix(exec, file.str(), &r, PageLayout::Vectors, staging);
       EXPECT_EQ(m.first_page(), r.first_page);
       EXPECT_EQ(m.pages(), r.count);
       EXPECT_EQ(m.domain_bits(), 4);
@@ -195,7 +198,7 @@ TYPED_TEST(PageMatrixLoad, RejectsBadShards) {
   for (const PageRange r : {PageRange{12, 0, 12}, PageRange{10, 0, 10}, PageRange{11, 5, 7},
                             PageRange{11, 0, 12}, PageRange{11, 12, 0}, PageRange{11, 11, 1},
                             PageRange{11, 1, ~std::uint64_t{0}}}) {
-    EXPECT_THROW(pagequery::load_page_matrix(exec, file.str(), &r, kPageBytes * 3), MatrixError)
+    EXPECT_THROW(pagequery::load_page_matrix(exec, file.str(), &r, PageLayout::Vectors, kPageBytes * 3), MatrixError)
         << "total " << r.total_pages << " range [" << r.first_page << ", +" << r.count << ")";
   }
 }
@@ -207,7 +210,7 @@ TYPED_TEST(PageMatrixLoad, Errors) {
   EXPECT_THROW(pagequery::load_page_matrix(exec, missing.str() + "/nested/matrix.bin"), MatrixError);
   TempPath empty(std::vector<std::uint8_t>{});
   EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str()), MatrixError);
-  EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str(), nullptr, kPageBytes * 3), MatrixError);
+  EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str(), nullptr, PageLayout::Vectors, kPageBytes * 3), MatrixError);
   TempPath dir;
   fs::create_directory(dir.str());
   EXPECT_THROW(pagequery::load_page_matrix(exec, dir.str()), MatrixError);
@@ -312,6 +315,96 @@ TYPED_TEST(PageMatrixSynthetic, RejectsBadRanges) {
     EXPECT_THROW(pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 0), MatrixError)
         << "total " << r.total_pages << " range [" << r.first_page << ", +" << r.count << ")";
   }
+}
+
+// --- Bit-sliced layout --------------------------------------------------------
+
+TEST(BitSlice, Transpose32MovesBitBOfWordIToBitIOfWordB) {
+  std::mt19937 gen(3);
+  for (int round = 0; round < 20; ++round) {
+    std::uint32_t in[32], out[32];
+    for (int i = 0; i < 32; ++i) in[i] = out[i] = gen();
+    pagequery::transpose32(out);
+    for (int i = 0; i < 32; ++i)
+      for (int b = 0; b < 32; ++b)
+        ASSERT_EQ((out[b] >> i) & 1u, (in[i] >> b) & 1u) << "word " << i << " bit " << b;
+  }
+}
+
+TEST(BitSlice, WordIndexCoversTheBlockOnce) {
+  std::vector<int> seen(pagequery::kSliceWords, 0);
+  for (int v = 0; v < kVectorsPerPage; ++v)
+    for (int bit = 0; bit < 128; ++bit)
+      for (int half = 0; half < 2; ++half)
+        for (int t = 0; t < 4; ++t) {
+          const std::uint32_t i = pagequery::slice_word_index(v, bit, half, t);
+          ASSERT_LT(i, seen.size());
+          ++seen[i];
+        }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), pagequery::kSliceWords);
+}
+
+// A bit-sliced matrix holds the pages `pages` (its local pages, 4096 bytes each)
+// and zeros elsewhere in its blocks, at the places bit_slice.hpp defines.
+template <class MemorySpace>
+void expect_sliced(const pagequery::PageMatrix<MemorySpace>& m, const std::vector<std::uint8_t>& pages) {
+  ASSERT_EQ(m.layout(), PageLayout::BitSliced);
+  ASSERT_EQ(pages.size(), m.pages() * kPageBytes);
+  const std::uint64_t first_row = m.first_page() - m.first_block() * pagequery::kSlicePages;
+  ASSERT_EQ(m.blocks(), (first_row + m.pages() + 255) / 256);
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), m.view());
+  const auto* words = reinterpret_cast<const std::uint32_t*>(host.data());
+  for (std::uint64_t block = 0; block < m.blocks(); ++block)
+    for (int q = 0; q < pagequery::kSlicePages; ++q) {
+      const std::uint64_t row = block * pagequery::kSlicePages + q;
+      const bool present = row >= first_row && row < first_row + m.pages();
+      for (int v = 0; v < kVectorsPerPage; ++v) {
+        const Bits128 want = present ? pqtest::vector_of(pages.data() + (row - first_row) * kPageBytes, v)
+                                     : Bits128{{0, 0, 0, 0}};
+        for (int bit = 0; bit < 128; ++bit) {
+          const std::uint32_t word =
+              words[block * pagequery::kSliceWords +
+                    pagequery::slice_word_index(v, bit, q / 128, (q % 128) / 32)];
+          ASSERT_EQ((word >> (q % 32)) & 1u, (want.w[bit / 32] >> (bit % 32)) & 1u)
+              << "block " << block << " page " << q << " vector " << v << " bit " << bit;
+        }
+      }
+    }
+}
+
+TYPED_TEST(PageMatrixSynthetic, BitSlicedHoldsThePagesOfEveryShard) {
+  const TypeParam exec;
+  for (const PageRange r : {PageRange{1, 0, 1}, PageRange{300, 0, 300}, PageRange{1000, 300, 500},
+                            PageRange{1000, 999, 1}, PageRange{600, 256, 256}}) {
+    const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 9);
+    const auto sliced =
+        pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 9, PageLayout::BitSliced);
+    exec.fence();
+    EXPECT_EQ(sliced.first_page(), r.first_page);
+    EXPECT_EQ(sliced.pages(), r.count);
+    expect_sliced(sliced, pqtest::matrix_bytes(vectors));
+    if (::testing::Test::HasFailure()) return;
+  }
+  // Refilling in place re-slices, with the padding pages still zero.
+  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500}, SyntheticFill::Hash,
+                                                   9, PageLayout::BitSliced);
+  pagequery::fill_synthetic(exec, m, SyntheticFill::Morphogen, 0);
+  const auto want = pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500},
+                                                      SyntheticFill::Morphogen, 0);
+  exec.fence();
+  expect_sliced(m, pqtest::matrix_bytes(want));
+}
+
+TYPED_TEST(PageMatrixLoad, BitSlicedFileShard) {
+  const TypeParam exec;
+  const std::vector<std::uint8_t> bytes = pqtest::random_bytes(kPageBytes * 600 + 5, 4);
+  const TempPath file(bytes);
+  const std::vector<std::uint8_t> pages = padded(bytes);
+  const PageRange r{601, 250, 351};
+  const auto m = pagequery::load_page_matrix(exec, file.str(), &r, PageLayout::BitSliced, kPageBytes * 7);
+  exec.fence();
+  EXPECT_EQ(m.blocks(), 3u);
+  expect_sliced(m, slice_pages(pages, r.first_page, r.count));
 }
 
 TEST(PageMatrixSyntheticWord, Values) {

@@ -294,4 +294,50 @@ TYPED_TEST(PageQueryKernel, RejectsMismatchedAnswers) {
   EXPECT_THROW(answer_with_extents(exec, m, 3, 3, 2 * kVectorsPerPage), std::invalid_argument);
 }
 
+// --- Tensor-core kernel (bit-sliced matrices) ---------------------------------
+// Where the backend has binary tensor cores (CUDA, sm_80+) the mma kernel must
+// give the scalar reference's bytes, and the portable kernel's on the same keys;
+// elsewhere a bit-sliced matrix is refused.
+
+template <class ExecSpace>
+void check_sliced(const ExecSpace& exec, const PageRange& r, const std::vector<std::size_t>& ks,
+                  const std::vector<int>& teams) {
+  using pagequery::PageLayout;
+  const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 13);
+  const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 13, PageLayout::BitSliced);
+  exec.fence();
+  const int d = pagequery::domain_bits_for(r.total_pages);
+  const std::vector<DpfKey> keys = random_keys(d, static_cast<int>(ks.back()), 600 + r.count);
+  const std::vector<Page> reference = pqtest::reference_answers(pqtest::matrix_bytes(vectors), r.first_page, keys);
+  for (std::size_t K : ks) {
+    const std::vector<DpfKey> batch = prefix(keys, K);
+    const std::vector<Page> portable = pqtest::kernel_answers(exec, vectors, batch);
+    for (int t : teams) {
+      const std::string what = "N=" + std::to_string(r.total_pages) + " shard [" +
+                               std::to_string(r.first_page) + ", +" + std::to_string(r.count) +
+                               ") K=" + std::to_string(K) + " teams=" + std::to_string(t);
+      const std::vector<Page> got = pqtest::kernel_answers(exec, sliced, batch, {0, t});
+      expect_answers(got, prefix(reference, K), what + " vs reference");
+      expect_answers(got, portable, what + " vs portable");
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TYPED_TEST(PageQueryKernel, TensorCoresMatchReferenceAndPortable) {
+  const TypeParam exec;
+  if (!pagequery::mma_available(exec)) {
+    const auto m = pagequery::synthesize_page_matrix(exec, PageRange{10, 0, 10}, SyntheticFill::Hash, 5,
+                                                     pagequery::PageLayout::BitSliced);
+    EXPECT_THROW(pqtest::kernel_answers(exec, m, random_keys(4, 3, 1)), std::invalid_argument);
+    return;
+  }
+  // d < 8 (one partial block), d = 8, several blocks with path changes, a shard
+  // that starts mid-block; K across one and two key tiles and several groups.
+  check_sliced(exec, PageRange{3, 0, 3}, {1, 3, 17}, {0});
+  check_sliced(exec, PageRange{256, 0, 256}, {3, 16, 32}, {0, 1});
+  check_sliced(exec, PageRange{4097, 0, 4097}, {1, 3, 16, 17, 33, 40, 96}, {0, 1, 3});
+  check_sliced(exec, PageRange{4097, 1000, 2000}, {3, 24, 40}, {0, 2});
+}
+
 }  // namespace

@@ -100,6 +100,8 @@ def case_roundtrip(ctx):
     check(len(progress) == TINY_CELLS, f"one progress line per cell when stderr is no tty:\n{p.stderr}")
     check(re.match(r"\[cell 1/12\] fused Q=1 C=1 ETA \?", progress[0]), progress[0])
     check(re.match(r"\[cell 12/12\] multi_stream_2 Q=3 C=2 ETA \d+s", progress[-1]), progress[-1])
+    check("; accumulate lop3; writing " in p.stderr, f"the header names the accumulation:\n{p.stderr}")
+    check("\n- accumulate: lop3\n" in p.stdout, p.stdout)
 
     with h5py.File(out, "r") as f:
         check(text(f.attrs["format"]) == "pagequery-sweep-results", "root format attribute")
@@ -118,6 +120,7 @@ def case_roundtrip(ctx):
         check("--synthetic-pages 300" in text(a["command_line"]), text(a["command_line"]))
         check(text(a["slurm_job_id"]) == "4242" and text(a["slurm_job_nodelist"]) == "gpu[01-02]", "slurm")
         check(text(a["env_switches"]) == "MORPHOGEN_GPU_STREAMS=4", f"env {a['env_switches']}")
+        check(text(a["accumulate"]) == "lop3", f"accumulate {a['accumulate']}")
         check(text(a["MORPHOGEN_GPU_STREAMS"]) == "4", "env switch attribute")
         for key in ("git_revision", "device", "kokkos_version", "kokkos_backend", "host", "matrix_source",
                     "started_utc", "strategy_configs"):
@@ -156,6 +159,7 @@ def case_roundtrip(ctx):
     check(len(rows) == TINY_CELLS, f"{len(rows)} csv rows")
     for row, cell in zip(rows, cells):
         check(row["run"] == runs[0], "csv run column")
+        check(row["accumulate"] == "lop3", f"csv accumulate column {row['accumulate']}")
         for name in cells.dtype.names:
             v = cell[name]
             if name in ("strategy", "mode"):
@@ -169,11 +173,12 @@ def case_roundtrip(ctx):
     # The markdown report prints the sweep's tables again.
     p2 = ctx.run("report", out, expect=0)
     check(p2.stdout.startswith(f"## pagequery sweep {runs[0]}"), p2.stdout[:200])
+    check("\n- accumulate: lop3\n" in p2.stdout, p2.stdout)
     tables = p.stdout  # noqa: F841
     sweep_tables = ctx_tables(ctx.run("report", out, "--run", runs[0], expect=0).stdout)
     check(sweep_tables == ctx_tables(p2.stdout), "report --run = default run")
     p3 = ctx.run("report", out, "--list", expect=0)
-    check(p3.stdout.startswith(runs[0] + "  complete  12 cells"), p3.stdout)
+    check(p3.stdout.startswith(runs[0] + "  complete  12 cells  lop3  "), p3.stdout)
     h5dump_ok(out)
     leftovers = sorted(os.listdir(ctx.dir))
     check(leftovers == [".r.h5.lock", "r.h5"], f"files left: {leftovers}")
@@ -341,7 +346,19 @@ def case_cli_errors(ctx):
     check("cells: 30" in p.stdout, p.stdout)  # the seed's 5 strategies x 6 batch sizes
     check("[cell 30/30] tiled_tile4 Q=32 C=1" in p.stdout, p.stdout)
     check(re.search(r"output: pagequery-sweep-\d{8}T\d{6}Z\.h5 \(a new file\)", p.stdout), p.stdout)
+    check("\naccumulate: lop3\n" in p.stdout, p.stdout)
     check(os.listdir(ctx.dir) == [], f"a dry run wrote {os.listdir(ctx.dir)}")
+    # mma cannot replay graphs: the seed's list loses cuda_graph_replay, and the plan says so.
+    p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", expect=0)
+    check("\naccumulate: mma (cuda_graph_replay left out: graph_replay runs only with --accumulate lop3)\n"
+          in p.stdout, p.stdout)
+    check("axes: strategies baseline_full_batch,adaptive_micro_batch,multi_stream_4,tiled_tile4;" in p.stdout,
+          p.stdout)
+    check("cells: 24" in p.stdout and "] cuda_graph_replay " not in p.stdout, p.stdout)
+    p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", "--strategies", "all,seed", expect=0)
+    check("cells: 36" in p.stdout and "(cuda_graph_replay left out" in p.stdout, p.stdout)  # 6 of 7
+    p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", "--strategies", "fused", expect=0)
+    check("\naccumulate: mma\n" in p.stdout, p.stdout)
     p = ctx.run("sweep", "--dry-run", "--strategies", "env,all", "--synthetic-gib", "1",
                 env={"MORPHOGEN_GPU_STREAMS": "2"}, expect=0)
     check("262144 pages, d = 18" in p.stdout, p.stdout)
@@ -361,6 +378,9 @@ def case_cli_errors(ctx):
         (["--fill", "zeros"], r"--fill"),
         (["--matrix-file", ctx.path("nope.bin")], r"--matrix-file: "),
         (["--checkpoint-interval", "-3"], r"--checkpoint-interval"),
+        (["--accumulate", "bogus"], r"--accumulate: unknown accumulation 'bogus' \(expected lop3 or mma\)"),
+        (["--accumulate", "mma", "--strategies", "fused,cuda_graph_replay"],
+         r"--strategies: cuda_graph_replay: graph_replay runs only with --accumulate lop3"),
     ]
     for extra, pattern in refusals:
         p = ctx.run("sweep", "--dry-run", *extra)
@@ -399,7 +419,8 @@ def case_plot(ctx):
 
 def case_old_layout(ctx):
     """A run written before the MPI columns existed (no single_reduce_ms, batch_reduce_ms,
-    reduce_ms, mpi_ranks) still reads: the columns come back as 0, no reduction tables."""
+    reduce_ms, mpi_ranks) still reads: the columns come back as 0, no reduction tables.
+    One written before --accumulate (no accumulate attribute) reads as lop3."""
     h5py = need_h5py()
     import numpy as np
     out = ctx.path("o.h5")
@@ -418,6 +439,8 @@ def case_old_layout(ctx):
         for attr in ("mpi_ranks", "shard_layout", "mpi_library"):
             if attr in g.attrs:
                 del g.attrs[attr]
+        check(text(g.attrs["accumulate"]) == "lop3", "a new run records accumulate")
+        del g.attrs["accumulate"]
     p = ctx.run("report", out, "--csv", expect=0)
     after = p.stdout.splitlines()
     check(after[0] == before[0] and after[0].endswith(",single_reduce_ms,batch_reduce_ms"), after[0])
@@ -426,6 +449,10 @@ def case_old_layout(ctx):
         check(a.split(",")[:-2] == b.split(",")[:-2] and a.endswith(",0,0"), f"{a} vs {b}")
     p = ctx.run("report", out, expect=0)
     check("MPI reduction" not in p.stdout and "- ranks:" not in p.stdout, p.stdout)
+    check("\n- accumulate: lop3\n" in p.stdout, p.stdout)
+    check(all(row["accumulate"] == "lop3" for row in csv.DictReader(io.StringIO("\n".join(after)))), after)
+    p = ctx.run("report", out, "--list", expect=0)
+    check(re.match(r"\S+  complete  2 cells  lop3  ", p.stdout), p.stdout)
 
 
 def sbatch_sweep_command(sbatch, binary, env):

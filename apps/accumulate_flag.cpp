@@ -1,0 +1,32 @@
+#include "apps/accumulate_flag.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace pagequery::apps {
+
+void add_accumulate_flag(CLI::App* app, Accumulate& target) {
+  const CLI::Validator known(
+      [](std::string& value) {
+        try {
+          parse_accumulate(value);
+          return std::string();
+        } catch (const ConfigError& e) {
+          return std::string(e.what());
+        }
+      },
+      "");
+  app->add_option_function<std::string>(
+         "--accumulate", [&target](const std::string& value) { target = parse_accumulate(value); },
+         "how the kernel accumulates: lop3 (AND/XOR, every backend) or mma (tensor cores; the\n"
+         "matrix is stored bit-sliced at load; CUDA GPUs of compute capability 8.0+;\n"
+         "no graph replay)")
+      ->type_name("lop3|mma")
+      ->default_str(to_string(Accumulate::Lop3))
+      ->check(known);
+}
+
+bool replays_graph(const PolicyConfig& config) { return config.graph && config.streams == 1; }
+
+}  // namespace pagequery::apps

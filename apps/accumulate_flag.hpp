@@ -1,0 +1,21 @@
+#pragma once
+// --accumulate lop3|mma, shared by `answer` and `sweep`: how the engine's kernel sums
+// page AND mask (policies/engine.hpp, Accumulate).
+#include "policies/engine.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace pagequery::apps {
+
+// Registers --accumulate on `app`, writing into `target` (which must outlive the
+// parse). A bad value is a CLI11 validation error with parse_accumulate's message,
+// so it is refused like any usage error: one line, exit 2, before MPI starts.
+void add_accumulate_flag(CLI::App* app, Accumulate& target);
+
+// Whether the engine runs `config` as a graph replay, which an mma engine cannot:
+// make_policy (policies/registry.hpp) lets more than one stream win over graph.
+bool replays_graph(const PolicyConfig& config);
+
+}  // namespace pagequery::apps

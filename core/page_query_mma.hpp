@@ -1,0 +1,42 @@
+#pragma once
+// The page-query scan on binary tensor cores (CUDA, compute capability 8.0+).
+//
+// Same answers as the portable kernel, computed as GF(2) matrix products: for
+// each bit j of a 16-byte vector, mma.m16n8k256 .and.popc multiplies the masks'
+// bit j (16 keys x 256 pages) by the pages' bit j (256 pages x 8 vectors); the
+// low bit of each count is the XOR of page AND mask over those pages. The pages
+// come bit-sliced (bit_slice.hpp): the kernel loads MMA fragments directly.
+//
+// A team (512 threads, one per multiprocessor) owns 16 or 32 keys and a range of
+// 256-page blocks. Per block it expands each key's DPF subtree into shared
+// memory (as the portable kernel does), transposes the 128-bit masks in registers
+// into A fragments, then runs the MMAs; each warp folds the parities of 32 bits
+// into one answer word with a funnel shift and keeps its answer words in
+// registers across the range.
+#include "bit_slice.hpp"
+#include "dpf.hpp"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace pagequery {
+
+struct MmaPageQuery {
+  const std::uint32_t* slices;  // bit-sliced blocks [first_block, first_block + blocks)
+  std::uint64_t first_block;
+  std::uint64_t blocks;
+  int domain_bits;
+  const DpfKey* keys;
+  int key_count;
+  Bits128* answers;  // (key_count x 256) vectors, zero before the launch
+};
+
+// Whether CUDA device `device` has binary tensor cores (compute capability 8.0+).
+bool mma_device_supported(int device);
+
+// Queues the scan on `stream`. `teams` 0: one team per multiprocessor.
+// Throws std::runtime_error when the launch fails.
+void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query, int teams = 0);
+
+}  // namespace pagequery
