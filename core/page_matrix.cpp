@@ -73,14 +73,23 @@ std::uint64_t slice_copy_pages(const RowPlan& plan, PageLayout layout) {
 }
 
 template <class ExecSpace>
-typename PageMatrix<typename ExecSpace::memory_space>::view_type allocate_rows(
-    const ExecSpace& exec, const RowPlan& plan, PageLayout layout) {
-  using View = typename PageMatrix<typename ExecSpace::memory_space>::view_type;
-  // Bit-sliced blocks need their padding pages zero; vector rows are all written.
-  if (layout == PageLayout::BitSliced)
-    return View(Kokkos::view_alloc(exec, "pagequery::pages"), plan.rows, kVectorsPerPage);
-  return View(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::pages"), plan.rows,
-              kVectorsPerPage);
+typename PageMatrix<typename ExecSpace::memory_space>::view_type allocate_rows(const ExecSpace& exec,
+                                                                               const RowPlan& plan) {
+  return typename PageMatrix<typename ExecSpace::memory_space>::view_type(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::pages"), plan.rows, kVectorsPerPage);
+}
+
+// The rows outside [first_row, first_row + count): padding pages of bit-sliced
+// blocks, which must read as zero when the blocks are sliced.
+template <class ExecSpace>
+void zero_padding(const ExecSpace& exec,
+                  const typename PageMatrix<typename ExecSpace::memory_space>::view_type& rows,
+                  std::uint64_t first_row, std::uint64_t count) {
+  const Bits128 zero{{0, 0, 0, 0}};
+  Kokkos::deep_copy(exec, Kokkos::subview(rows, std::make_pair(std::uint64_t{0}, first_row), Kokkos::ALL), zero);
+  Kokkos::deep_copy(exec,
+                    Kokkos::subview(rows, std::make_pair(first_row + count, std::uint64_t{rows.extent(0)}), Kokkos::ALL),
+                    zero);
 }
 
 // Rewrites whole 256-page blocks of vector rows as bit-sliced blocks, in place.
@@ -166,7 +175,8 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
       fseeko(file.get(), static_cast<off_t>(r.first_page * kPageBytes), SEEK_SET) != 0)
     throw MatrixError("cannot seek in matrix file " + path + ": " + std::strerror(errno));
 
-  const auto pages = allocate_rows(exec, plan, layout);
+  const auto pages = allocate_rows(exec, plan);
+  zero_padding(exec, pages, plan.first_row, r.count);
   // Two pinned staging buffers: the next chunk is read while the last one copies.
   const std::uint64_t chunk =
       std::max<std::uint64_t>(1, std::min<std::uint64_t>(staging_bytes / kPageBytes, r.count));
@@ -206,9 +216,8 @@ void fill_synthetic(const ExecSpace& exec,
                     const PageMatrix<typename ExecSpace::memory_space>& matrix,
                     SyntheticFill fill, std::uint64_t seed) {
   const bool sliced = matrix.layout() == PageLayout::BitSliced;
-  // Padding pages of sliced blocks must read as zero before slicing again.
-  if (sliced) Kokkos::deep_copy(exec, matrix.view(), Bits128{{0, 0, 0, 0}});
   const std::uint64_t first_row = sliced ? matrix.first_page() % kSlicePages : 0;
+  zero_padding(exec, matrix.view(), first_row, matrix.pages());
   fill_rows(exec, matrix.view(), first_row, matrix.pages(), matrix.first_page(), fill, seed);
   if (sliced) slice_blocks(exec, matrix.view());
 }
@@ -224,7 +233,7 @@ PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(const ExecSp
   const RowPlan plan = plan_rows(range, layout);
   check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout),
                           "a synthetic matrix of " + std::to_string(range.count) + " pages");
-  PageMatrix<MemorySpace> matrix(allocate_rows(exec, plan, layout), range.first_page, range.count,
+  PageMatrix<MemorySpace> matrix(allocate_rows(exec, plan), range.first_page, range.count,
                                  domain_bits_for(range.total_pages),
                                  "synthetic:" + to_string(fill) + ":seed=" + std::to_string(seed),
                                  layout);

@@ -145,7 +145,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
 #pragma unroll
         for (int i = 0; i < 32; ++i) {
           const int p = pg * 32 + i;
-          m[i] = live && p < P ? sh.masks[tile * (kTileWords / 4) + p * kTileKeys + k].w[w] : 0u;
+          m[i] = live && p < P ? sh.masks[leaf_index(p, tile * kTileKeys + k)].w[w] : 0u;
         }
         if (live) transpose32(m);
         __syncthreads();  // the tile's leaves are all read before any is overwritten
