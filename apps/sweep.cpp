@@ -68,7 +68,7 @@ struct SweepArgs {
   std::string fill = "hash";
   std::string matrix_seed = "1";
   std::string batch_sizes = "1,2,4,8,16,32";
-  std::string strategies = "seed";
+  std::string strategies = "default";
   std::string concurrency = "1";
   std::string iterations = "5";
   std::string warmup = "1";
@@ -96,7 +96,7 @@ struct Plan {
   std::uint64_t pages = 0;
   int domain_bits = 0;
   std::vector<Strategy> strategies;
-  std::vector<std::string> left_out;  // graph strategies that `seed` / `all` lose under mma
+  std::vector<std::string> left_out;  // lop3-only strategies that the groups lose under mma
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
   int iterations = 0;
@@ -196,9 +196,9 @@ auto as_input(const char* what, F&& f) -> decltype(f()) {
 
 // ------------------------------------------------------------- the plan
 
-// An mma engine cannot replay graphs (policies/graph_replay.hpp): the groups `seed`
-// and `all` leave their graph strategies out (into `left_out`), and a graph
-// strategy named on its own is refused, all before the matrix is loaded.
+// Some strategies run on lop3 engines only (apps/accumulate_flag.hpp, lop3_only):
+// under mma the groups leave them out (into `left_out`), and one named on its own
+// is refused, all before the matrix is loaded.
 std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
                                          std::vector<std::string>& left_out) {
   std::vector<Strategy> out;
@@ -207,17 +207,18 @@ std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate acc
       if (s.name == name) return;  // "seed,baseline_full_batch": listed once
     if (name.size() >= kStrategyChars)
       throw InputError("--strategies: the name '" + name + "' is too long");
-    if (accumulate == Accumulate::Mma && replays_graph(config))
-      throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
-                       ": graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos "
-                       "kernels only");
+    if (accumulate == Accumulate::Mma)
+      if (const auto why = lop3_only(config))
+        throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
+                         ": " + *why);
     out.push_back({name, config});
   };
   for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
-    if (item == "seed" || item == "all") {
-      for (const std::string& name : item == "seed" ? seed_strategies() : all_strategies()) {
+    if (item == "seed" || item == "default" || item == "all") {
+      const auto group = item == "seed" ? seed_strategies() : item == "default" ? default_strategies() : all_strategies();
+      for (const std::string& name : group) {
         const PolicyConfig config = strategy_config(name);
-        if (accumulate == Accumulate::Mma && replays_graph(config)) {
+        if (accumulate == Accumulate::Mma && lop3_only(config)) {
           if (std::find(left_out.begin(), left_out.end(), name) == left_out.end()) left_out.push_back(name);
         } else {
           add(name, config);
@@ -320,12 +321,12 @@ std::string join(const std::vector<int>& v) {
   return out;
 }
 
-// What --accumulate mma took out of `seed` / `all` ("" when nothing).
+// What --accumulate mma took out of the groups ("" when nothing).
 std::string left_out_note(const Plan& plan) {
   if (plan.left_out.empty()) return "";
   std::string names;
   for (const std::string& name : plan.left_out) names += (names.empty() ? "" : ",") + name;
-  return " (" + names + " left out: graph_replay runs only with --accumulate lop3)";
+  return " (" + names + " left out: they run only with --accumulate lop3)";
 }
 
 void print_plan(const Plan& plan, std::ostream& out) {
@@ -963,9 +964,9 @@ void add_sweep(CLI::App& app) {
   opt("--batch-sizes", args->batch_sizes, "Q axis: queries per batch, 1..32")->type_name("LIST");
   opt("--strategies", args->strategies,
       "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
-      "cuda_graph_replay, tiled_tile4, fused), `seed` (the seed's five), `all`, or `env`\n"
-      "(what the MORPHOGEN_GPU_* variables select); with --accumulate mma, seed and all leave out\n"
-      "cuda_graph_replay")
+      "cuda_graph_replay, tiled_tile4, fused, kokkos_kernels_gemm), `seed` (the seed's five),\n"
+      "`default` (seed + fused), `all`, or `env` (what the MORPHOGEN_GPU_* variables select);\n"
+      "with --accumulate mma, the groups leave out cuda_graph_replay and kokkos_kernels_gemm")
       ->type_name("LIST");
   opt("--concurrency", args->concurrency, "client threads submitting at once, each with its own session")
       ->type_name("LIST");
