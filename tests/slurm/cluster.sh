@@ -36,9 +36,10 @@ wait_gone() {  # pid seconds
 # Steps of this cluster's jobs: slurmstepd processes writing its slurmd log.
 own_stepds() {  # dir
   local p fd
-  for p in $(pgrep -x slurmstepd || true); do
-    for fd in "/proc/$p/fd/"*; do
-      if [ "$(readlink "$fd" 2>/dev/null)" = "$1/log/slurmd.log" ]; then echo "$p"; break; fi
+  for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = slurmstepd ] || continue
+    for fd in "$p/fd/"*; do
+      if [ "$(readlink "$fd" 2>/dev/null)" = "$1/log/slurmd.log" ]; then echo "${p#/proc/}"; break; fi
     done
   done
 }
@@ -46,7 +47,8 @@ own_stepds() {  # dir
 tree_pids() {  # pid: it and all its descendants
   local child
   echo "$1"
-  for child in $(pgrep -P "$1" || true); do tree_pids "$child"; done
+  # shellcheck disable=SC2013  # space-separated pids
+  for child in $(cat "/proc/$1"/task/*/children 2>/dev/null); do tree_pids "$child"; done
 }
 
 stop() {
@@ -159,12 +161,12 @@ start() {
   echo "$dir" >"$record"
   mkdir -p "$dir"/{etc,munge,state,spool,run,log}
   chmod 755 "$dir" "$dir/munge"  # munged: its socket's folders must be searchable by all
-  ((${#dir} < 80)) || die "$dir: too long a path for munge's socket (set TMPDIR)"
+  ((${#dir} < 80)) || fail_start "$record" "$dir: too long a path for munge's socket (set TMPDIR)"
 
   for ((port = 6917; port < 7017; port += 2)); do
     port_free "$port" && port_free $((port + 1)) && break
   done
-  ((port < 7017)) || die "no free port pair in 6917..7016 on 127.0.0.1"
+  ((port < 7017)) || fail_start "$record" "no free port pair in 6917..7016 on 127.0.0.1"
   host=$(hostname -s)
   write_config "$dir" "$host" "$port" $((port + 1))
   export SLURM_CONF="$dir/etc/slurm.conf"
@@ -174,7 +176,7 @@ start() {
   munged --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.socket" \
     --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/seed" \
     </dev/null >>"$dir/log/munged.log" 2>&1 || fail_start "$record" "munged did not start"
-  slurmctld -i -f "$SLURM_CONF" </dev/null >>"$dir/log/slurmctld.log" 2>&1 ||
+  slurmctld -f "$SLURM_CONF" </dev/null >>"$dir/log/slurmctld.log" 2>&1 ||
     fail_start "$record" "slurmctld did not start"
   slurmd -f "$SLURM_CONF" -N "$host" </dev/null >>"$dir/log/slurmd.log" 2>&1 ||
     fail_start "$record" "slurmd did not start"
