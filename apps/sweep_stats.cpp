@@ -170,12 +170,12 @@ std::string column_label(const std::string& strategy, const std::string& dpf) {
 
 std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms) {
   if (!read_floor_ms) {
-    const Table tables[] = {{"Batch latency / read floor (n/a: the run has no `read_floor_ms`)",
+    const Table tables[] = {{"Read-floor multiple (n/a: the run has no `read_floor_ms`)",
                              [](const CellRow&) { return std::string("n/a"); }}};
     return grid_tables(rows, tables);
   }
   const double floor = *read_floor_ms;
-  const Table tables[] = {{"Batch latency / read floor (`batch_ms_per_batch / read_floor_ms`, floor " +
+  const Table tables[] = {{"Read-floor multiple (`batch_ms_per_batch / read_floor_ms`, floor " +
                                fixed(floor, 3) + " ms)",
                            [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
   return grid_tables(rows, tables);
