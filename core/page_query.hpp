@@ -309,6 +309,11 @@ struct PageQueryFunctor : PageQueryShape {
         }
       }
     };
+    if constexpr (kSlots == kVectorsPerPage) {  // a one-thread team reads each page in place
+      for (std::uint64_t p = lo; p < hi; ++p)
+        apply(*reinterpret_cast<const Bits128(*)[kSlots]>(&pages(p - first_page, 0)), p);
+      return;
+    }
     std::uint64_t p = lo;
     const std::uint64_t blocks_end = lo + (hi - lo) / kBlock * kBlock;
     if (p < blocks_end) {
@@ -396,7 +401,10 @@ class PageQuery {
     f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> chunk_pages_log2) - f.first_chunk + 1;
     const int team_size = kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>()
                                                               : vectors_per_thread<ExecSpace, 8>());
+    // One-thread teams (host backends): a team per chunk, so that all key groups
+    // pass over a chunk's pages while they are in the core's cache.
     const int target = tuning.teams > 0 ? tuning.teams
+                       : team_size == 1 ? static_cast<int>(std::min<std::uint64_t>(f.chunks * f.groups, 1 << 30))
                                         : std::max(1, 4 * exec.concurrency() / team_size);
     const std::uint64_t ranges = std::clamp<std::uint64_t>(
         static_cast<std::uint64_t>(target / f.groups), 1, std::max<std::uint64_t>(f.chunks, 1));
