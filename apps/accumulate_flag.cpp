@@ -21,12 +21,18 @@ void add_accumulate_flag(CLI::App* app, Accumulate& target) {
          "--accumulate", [&target](const std::string& value) { target = parse_accumulate(value); },
          "how the kernel accumulates: lop3 (AND/XOR, every backend) or mma (tensor cores; the\n"
          "matrix is stored bit-sliced at load; CUDA GPUs of compute capability 8.0+;\n"
-         "no graph replay)")
+         "no graph replay, no kokkos_kernels_gemm)")
       ->type_name("lop3|mma")
       ->default_str(to_string(Accumulate::Lop3))
       ->check(known);
 }
 
-bool replays_graph(const PolicyConfig& config) { return config.graph && config.streams == 1; }
+std::optional<std::string> lop3_only(const PolicyConfig& config) {
+  if (config.streams > 1) return std::nullopt;
+  if (config.graph) return "graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only";
+  if (config.mode == BatchMode::Gemm)
+    return "kokkos_kernels_gemm runs only with --accumulate lop3: its gemm reads pages as vectors";
+  return std::nullopt;
+}
 
 }  // namespace pagequery::apps

@@ -3,6 +3,9 @@
 // page AND mask (policies/engine.hpp, Accumulate).
 #include "policies/engine.hpp"
 
+#include <optional>
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -14,8 +17,9 @@ namespace pagequery::apps {
 // so it is refused like any usage error: one line, exit 2, before MPI starts.
 void add_accumulate_flag(CLI::App* app, Accumulate& target);
 
-// Whether the engine runs `config` as a graph replay, which an mma engine cannot:
-// make_policy (policies/registry.hpp) lets more than one stream win over graph.
-bool replays_graph(const PolicyConfig& config);
+// Why an mma engine cannot run `config`, or nullopt when it can: a graph replay
+// (a Kokkos graph holds Kokkos kernels only; make_policy lets more than one stream
+// win over graph) and kokkos_kernels_gemm (its gemm reads pages as vectors).
+std::optional<std::string> lop3_only(const PolicyConfig& config);
 
 }  // namespace pagequery::apps

@@ -135,10 +135,9 @@ void run_answer(const AnswerArgs& args) {
   int domain_bits = 0;
   mpi.step([&] {
     config = resolve(args.policy);
-    if (args.accumulate == Accumulate::Mma && replays_graph(config))
-      throw InputError("graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels "
-                       "only (the policy replays one: --policy cuda_graph_replay, --graph or " +
-                       std::string(kEnvGraph) + ")");
+    if (args.accumulate == Accumulate::Mma)
+      if (const auto why = lop3_only(config))
+        throw InputError(*why + " (the policy: --policy, --graph or " + std::string(kEnvGraph) + ")");
     if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
     path = *args.matrix_file;
     try {

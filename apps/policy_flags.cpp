@@ -31,8 +31,8 @@ void add_policy_flags(CLI::App* app, PolicyFlags& flags) {
                   "latency | adaptive | throughput | fused sets the mode (env " +
                       std::string(kEnvPolicy) +
                       ", default adaptive); a strategy name (baseline_full_batch, "
-                      "adaptive_micro_batch, multi_stream_1..8, cuda_graph_replay, tiled_tile4) "
-                      "sets every setting and ignores all MORPHOGEN_GPU_* env vars");
+                      "adaptive_micro_batch, multi_stream_1..8, cuda_graph_replay, tiled_tile4, "
+                      "kokkos_kernels_gemm) sets every setting and ignores all MORPHOGEN_GPU_* env vars");
   add_string_flag(app, "--streams", flags.streams, "N",
                   "streams 1..8; more than 1 dispatches each query alone, round robin (env " +
                       std::string(kEnvStreams) + ", default 1)");
@@ -66,7 +66,7 @@ PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env) {
       } catch (const std::invalid_argument&) {
         throw ConfigError("--policy must be a mode (latency, adaptive, throughput, fused) or a "
                           "strategy (baseline_full_batch, adaptive_micro_batch, multi_stream_1..8, "
-                          "cuda_graph_replay, tiled_tile4), got '" +
+                          "cuda_graph_replay, tiled_tile4, kokkos_kernels_gemm), got '" +
                           one_line(text) + "'");
       }
     }

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -538,25 +539,38 @@ std::vector<Record> read_rows(hid_t group, const std::string& path, const char* 
 
 // ------------------------------------------------------------ file system
 
-// An advisory lock on a sibling lock file, held for one commit. File systems
-// without flock (ENOLCK, EOPNOTSUPP) are written unlocked.
+// An advisory lock on a sibling lock file, held for one commit and removed with
+// it, so nothing stays beside the results. A writer that waited may hold the lock
+// of a file its predecessor already removed: it locks whatever is at the path
+// then. File systems without flock (ENOLCK, EOPNOTSUPP) are written unlocked.
 class DirLock {
  public:
-  explicit DirLock(const fs::path& lock_path) {
-    fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd_ < 0) fail(lock_path.string(), std::string("cannot create the lock file: ") + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      break;  // no lock support: go on unlocked
+  explicit DirLock(fs::path lock_path) : path_(std::move(lock_path)) {
+    for (;;) {
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+      if (fd_ < 0) fail(path_.string(), std::string("cannot create the lock file: ") + std::strerror(errno));
+      int rc;
+      while ((rc = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+      }
+      if (rc != 0 || is_at_path()) return;  // no lock support: go on unlocked
+      ::close(fd_);
     }
   }
   ~DirLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the lock
+    ::unlink(path_.c_str());  // under the lock: waiters then find another file
+    ::close(fd_);             // closing releases the lock
   }
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
 
  private:
+  bool is_at_path() const {
+    struct stat held, named;
+    return ::fstat(fd_, &held) == 0 && ::stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+           held.st_ino == named.st_ino;
+  }
+
+  fs::path path_;
   int fd_ = -1;
 };
 

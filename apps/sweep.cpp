@@ -70,7 +70,7 @@ struct SweepArgs {
   std::string fill = "hash";
   std::string matrix_seed = "1";
   std::string batch_sizes = "1,2,4,8,16,32";
-  std::string strategies = "seed";
+  std::string strategies = "default";
   std::string dpf = "morphogen";
   std::string concurrency = "1";
   std::string iterations = "5";
@@ -100,7 +100,7 @@ struct Plan {
   std::uint64_t pages = 0;
   int domain_bits = 0;
   std::vector<Strategy> strategies;
-  std::vector<std::string> left_out;  // graph strategies that `seed` / `all` lose under mma
+  std::vector<std::string> left_out;  // lop3-only strategies that the groups lose under mma
   std::vector<DpfFormat> formats;     // the --dpf axis
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
@@ -201,9 +201,9 @@ auto as_input(const char* what, F&& f) -> decltype(f()) {
 
 // ------------------------------------------------------------- the plan
 
-// An mma engine cannot replay graphs (policies/graph_replay.hpp): the groups `seed`
-// and `all` leave their graph strategies out (into `left_out`), and a graph
-// strategy named on its own is refused, all before the matrix is loaded.
+// Some strategies run on lop3 engines only (apps/accumulate_flag.hpp, lop3_only):
+// under mma the groups leave them out (into `left_out`), and one named on its own
+// is refused, all before the matrix is loaded.
 std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
                                          std::vector<std::string>& left_out) {
   std::vector<Strategy> out;
@@ -212,17 +212,18 @@ std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate acc
       if (s.name == name) return;  // "seed,baseline_full_batch": listed once
     if (name.size() >= kStrategyChars)
       throw InputError("--strategies: the name '" + name + "' is too long");
-    if (accumulate == Accumulate::Mma && replays_graph(config))
-      throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
-                       ": graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos "
-                       "kernels only");
+    if (accumulate == Accumulate::Mma)
+      if (const auto why = lop3_only(config))
+        throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
+                         ": " + *why);
     out.push_back({name, config});
   };
   for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
-    if (item == "seed" || item == "all") {
-      for (const std::string& name : item == "seed" ? seed_strategies() : all_strategies()) {
+    if (item == "seed" || item == "default" || item == "all") {
+      const auto group = item == "seed" ? seed_strategies() : item == "default" ? default_strategies() : all_strategies();
+      for (const std::string& name : group) {
         const PolicyConfig config = strategy_config(name);
-        if (accumulate == Accumulate::Mma && replays_graph(config)) {
+        if (accumulate == Accumulate::Mma && lop3_only(config)) {
           if (std::find(left_out.begin(), left_out.end(), name) == left_out.end()) left_out.push_back(name);
         } else {
           add(name, config);
@@ -315,11 +316,14 @@ Plan make_plan(const SweepArgs& args) {
   std::vector<int> batch_sizes = plan.batch_sizes;
   std::sort(batch_sizes.begin(), batch_sizes.end());
   // Morphogen's batches stop at 32 queries: larger Q are packed cells only.
+  // kokkos_kernels_gemm takes Morphogen keys only.
   for (int c : concurrency)
     for (DpfFormat f : plan.formats)
       for (std::size_t s = 0; s < plan.strategies.size(); ++s)
         for (int q : batch_sizes)
-          if (q <= max_batch_queries(f)) plan.cells.push_back({s, q, c, f});
+          if (q <= max_batch_queries(f) &&
+              !(f == DpfFormat::Packed && plan.strategies[s].config.mode == BatchMode::Gemm))
+            plan.cells.push_back({s, q, c, f});
   return plan;
 }
 
@@ -341,15 +345,19 @@ std::string dpf_text(const Plan& plan) {
                                [](int q) { return q > max_batch_queries(DpfFormat::Morphogen); });
   if (cut && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Morphogen))
     out += " (morphogen cells stop at Q = " + std::to_string(max_batch_queries(DpfFormat::Morphogen)) + ")";
+  const bool gemm = std::any_of(plan.strategies.begin(), plan.strategies.end(),
+                                [](const Strategy& s) { return s.config.mode == BatchMode::Gemm; });
+  if (gemm && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Packed))
+    out += " (kokkos_kernels_gemm takes Morphogen keys only)";
   return out;
 }
 
-// What --accumulate mma took out of `seed` / `all` ("" when nothing).
+// What --accumulate mma took out of the groups ("" when nothing).
 std::string left_out_note(const Plan& plan) {
   if (plan.left_out.empty()) return "";
   std::string names;
   for (const std::string& name : plan.left_out) names += (names.empty() ? "" : ",") + name;
-  return " (" + names + " left out: graph_replay runs only with --accumulate lop3)";
+  return " (" + names + " left out: they run only with --accumulate lop3)";
 }
 
 void print_plan(const Plan& plan, std::ostream& out) {
@@ -1006,9 +1014,9 @@ void add_sweep(CLI::App& app) {
       ->type_name("LIST");
   opt("--strategies", args->strategies,
       "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
-      "cuda_graph_replay, tiled_tile4, fused), `seed` (the seed's five), `all`, or `env`\n"
-      "(what the MORPHOGEN_GPU_* variables select); with --accumulate mma, seed and all leave out\n"
-      "cuda_graph_replay")
+      "cuda_graph_replay, tiled_tile4, fused, kokkos_kernels_gemm), `seed` (the seed's five),\n"
+      "`default` (seed + fused), `all`, or `env` (what the MORPHOGEN_GPU_* variables select);\n"
+      "with --accumulate mma, the groups leave out cuda_graph_replay and kokkos_kernels_gemm")
       ->type_name("LIST");
   opt("--dpf", args->dpf,
       "key-format axis: morphogen (Morphogen's keys), packed (docs/packed-dpf.md), or both;\n"

@@ -48,6 +48,7 @@ std::string to_string(BatchMode mode) {
     case BatchMode::Adaptive: return "adaptive";
     case BatchMode::Throughput: return "throughput";
     case BatchMode::Fused: return "fused";
+    case BatchMode::Gemm: return "kokkos_kernels_gemm";
   }
   return "unknown";
 }
@@ -116,13 +117,15 @@ PolicyConfig strategy_config(std::string_view name) {
     c.tile = 4;
   } else if (name == "fused") {
     c.mode = BatchMode::Fused;
+  } else if (name == "kokkos_kernels_gemm") {
+    c.mode = BatchMode::Gemm;
   } else if (name.starts_with("multi_stream_")) {
     c.mode = BatchMode::Latency;
     c.streams = parse_int_in(name.substr(13), 1, kMaxStreams, "the stream count of " + std::string(name));
   } else {
     throw ConfigError("unknown strategy '" + std::string(name) +
                       "' (known: baseline_full_batch, adaptive_micro_batch, throughput, "
-                      "multi_stream_1..8, cuda_graph_replay, tiled_tile4, fused)");
+                      "multi_stream_1..8, cuda_graph_replay, tiled_tile4, fused, kokkos_kernels_gemm)");
   }
   return c;
 }
@@ -132,9 +135,18 @@ std::vector<std::string> seed_strategies() {
           "tiled_tile4"};
 }
 
+std::vector<std::string> default_strategies() {
+  auto names = seed_strategies();
+  names.push_back("fused");
+  return names;
+}
+
 std::vector<std::string> all_strategies() {
   auto all = seed_strategies();
   all.insert(all.end(), {"throughput", "fused"});
+#ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
+  all.push_back("kokkos_kernels_gemm");
+#endif
   return all;
 }
 
@@ -155,7 +167,7 @@ std::vector<Launch> plan_batch(const PolicyConfig& config, int queries) {
   }
   const bool full = config.mode == BatchMode::Latency ||
                     (config.mode == BatchMode::Adaptive && queries <= config.threshold);
-  if (config.mode == BatchMode::Fused) {
+  if (config.mode == BatchMode::Fused || config.mode == BatchMode::Gemm) {
     plan.push_back({0, queries, 0});
   } else if (full) {
     tile_launches(plan, 0, queries, config.tile);

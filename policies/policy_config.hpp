@@ -17,7 +17,9 @@ class ConfigError : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
-enum class BatchMode { Latency, Adaptive, Throughput, Fused };
+// Gemm: the whole batch as one KokkosBlas::gemm pass (kokkos_kernels_gemm); not one
+// of Morphogen's MORPHOGEN_GPU_BATCH_POLICY values.
+enum class BatchMode { Latency, Adaptive, Throughput, Fused, Gemm };
 
 struct PolicyConfig {
   BatchMode mode = BatchMode::Adaptive;  // Morphogen's default policy
@@ -35,9 +37,13 @@ inline constexpr int kKeysPerQuery = 3;
 inline constexpr int kMicroBatch = 2;
 
 // The seed's strategy names plus ours: baseline_full_batch, adaptive_micro_batch,
-// throughput, multi_stream_N (N = 1..8), cuda_graph_replay, tiled_tile4, fused.
+// throughput, multi_stream_N (N = 1..8), cuda_graph_replay, tiled_tile4, fused,
+// kokkos_kernels_gemm.
 PolicyConfig strategy_config(std::string_view name);
 std::vector<std::string> seed_strategies();
+// The sweep's default: the seed's five plus fused.
+std::vector<std::string> default_strategies();
+// Every named strategy (kokkos_kernels_gemm where the build has Kokkos Kernels).
 std::vector<std::string> all_strategies();
 // The canonical name of a configuration (a strategy name where one matches).
 std::string strategy_name(const PolicyConfig& config);

@@ -6,6 +6,9 @@
 #include "policies/graph_replay.hpp"
 #include "policies/multi_stream.hpp"
 #include "policies/throughput.hpp"
+#ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
+#include "policies/kokkos_kernels_gemm.hpp"
+#endif
 
 #include <memory>
 
@@ -20,6 +23,12 @@ std::unique_ptr<BatchPolicy<ExecSpace>> make_policy(const PolicyConfig& c) {
     case BatchMode::Adaptive: return std::make_unique<AdaptiveMicroBatch<ExecSpace>>(c.threshold, c.tile);
     case BatchMode::Throughput: return std::make_unique<Throughput<ExecSpace>>(c.tile);
     case BatchMode::Fused: return std::make_unique<Fused<ExecSpace>>();
+    case BatchMode::Gemm:
+#ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
+      return std::make_unique<KokkosKernelsGemm<ExecSpace>>();
+#else
+      throw ConfigError("kokkos_kernels_gemm: this build has no Kokkos Kernels (PAGEQUERY_ENABLE_KOKKOS_KERNELS=OFF)");
+#endif
   }
   throw ConfigError("unknown batch mode");
 }

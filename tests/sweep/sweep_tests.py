@@ -188,7 +188,7 @@ def case_roundtrip(ctx):
     check(p3.stdout.startswith(runs[0] + "  complete  12 cells  lop3  "), p3.stdout)
     h5dump_ok(out)
     leftovers = sorted(os.listdir(ctx.dir))
-    check(leftovers == [".r.h5.lock", "r.h5"], f"files left: {leftovers}")
+    check(leftovers == ["r.h5"], f"files left: {leftovers}")  # no lock file stays behind
 
 
 def ctx_tables(markdown):
@@ -350,27 +350,32 @@ def case_report_errors(ctx):
 def case_cli_errors(ctx):
     p = ctx.run("sweep", "--dry-run", expect=0)
     check("4096 pages, d = 12, 16777216 bytes" in p.stdout, p.stdout)
-    check("cells: 30" in p.stdout, p.stdout)  # the seed's 5 strategies x 6 batch sizes
-    check("[cell 30/30] tiled_tile4 Q=32 C=1" in p.stdout, p.stdout)
+    check("cells: 36" in p.stdout, p.stdout)  # (the seed's 5 strategies + fused) x 6 batch sizes
+    check("[cell 36/36] fused Q=32 C=1" in p.stdout, p.stdout)
     check(re.search(r"output: pagequery-sweep-\d{8}T\d{6}Z\.h5 \(a new file\)", p.stdout), p.stdout)
     check("\naccumulate: lop3\n" in p.stdout, p.stdout)
     check(os.listdir(ctx.dir) == [], f"a dry run wrote {os.listdir(ctx.dir)}")
-    # mma cannot replay graphs: the seed's list loses cuda_graph_replay, and the plan says so.
+    # mma cannot replay graphs: the default list loses cuda_graph_replay, and the plan says so.
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", expect=0)
-    check("\naccumulate: mma (cuda_graph_replay left out: graph_replay runs only with --accumulate lop3)\n"
+    check("\naccumulate: mma (cuda_graph_replay left out: they run only with --accumulate lop3)\n"
           in p.stdout, p.stdout)
-    check("axes: strategies baseline_full_batch,adaptive_micro_batch,multi_stream_4,tiled_tile4;" in p.stdout,
-          p.stdout)
-    check("cells: 24" in p.stdout and "] cuda_graph_replay " not in p.stdout, p.stdout)
+    check("axes: strategies baseline_full_batch,adaptive_micro_batch,multi_stream_4,tiled_tile4,fused;"
+          in p.stdout, p.stdout)
+    check("cells: 30" in p.stdout and "] cuda_graph_replay " not in p.stdout, p.stdout)
+    # all = the seed's five, throughput, fused and kokkos_kernels_gemm; mma keeps 6 of 8.
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", "--strategies", "all,seed", expect=0)
-    check("cells: 36" in p.stdout and "(cuda_graph_replay left out" in p.stdout, p.stdout)  # 6 of 7
+    check("cells: 36" in p.stdout and "(cuda_graph_replay,kokkos_kernels_gemm left out" in p.stdout, p.stdout)
+    p = ctx.run("sweep", "--dry-run", "--strategies", "seed", expect=0)
+    check("cells: 30" in p.stdout and "] fused " not in p.stdout, p.stdout)  # the seed's five alone
+    p = ctx.run("sweep", "--dry-run", "--strategies", "all", expect=0)
+    check("cells: 48" in p.stdout and "[cell 48/48] kokkos_kernels_gemm Q=32 C=1" in p.stdout, p.stdout)
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", "--strategies", "fused", expect=0)
     check("\naccumulate: mma\n" in p.stdout, p.stdout)
     p = ctx.run("sweep", "--dry-run", "--strategies", "env,all", "--synthetic-gib", "1",
                 env={"MORPHOGEN_GPU_STREAMS": "2"}, expect=0)
     check("262144 pages, d = 18" in p.stdout, p.stdout)
     check("env Q=1 C=1 (policy=adaptive streams=2" in p.stdout, p.stdout)
-    check("cells: 48" in p.stdout, p.stdout)  # env + 7 strategies
+    check("cells: 54" in p.stdout, p.stdout)  # env + 8 strategies
     refusals = [
         (["--strategies", "bogus"], r"unknown strategy 'bogus'"),
         (["--strategies", "fused,,seed"], r"--strategies: empty item"),
