@@ -830,10 +830,10 @@ void run_sweep(const SweepArgs& args) {
   const ReadFloor floor = measure_read_floor(*engine, mpi);
   run.set("read_floor_ms", floor.ms);
   run.set("read_floor_gbs", floor.gbs);
-  run.set("read_floor_repetitions", std::int64_t{kReadFloorRepetitions});
+  run.set("read_floor_repetitions", std::int64_t{floor.repetitions});
   if (mpi.root())
     std::cerr << "pagequery sweep: read floor " << fixed(floor.ms, 3) << " ms (" << fixed(floor.gbs, 1)
-              << " GB/s): a plain streaming read of the matrix, the fastest of " << kReadFloorRepetitions << "\n";
+              << " GB/s): a plain streaming read of the matrix, the fastest of " << floor.repetitions << "\n";
   ResultsWriter writer(plan.output);  // rank 0 alone commits
   const auto commit = [&](const std::string& status) {
     run.set("status", status);
@@ -1042,7 +1042,7 @@ void add_sweep(CLI::App& app) {
       "iteration lasts from the common start to the last finish: QPS = C*Q / mean ms,\n"
       "speedup = single mean / batch mean. Checksums: XXH3-64 of the answer bytes.\n"
       "Before the cells, the run times its read floor: a plain streaming read of the same matrix on\n"
-      "the same device (an XOR over every word, the fastest of 5; attribute read_floor_ms); `report`\n"
+      "the same device (an XOR over every word, the fastest of 5 or more; attribute read_floor_ms); `report`\n"
       "prints every cell's batch time as a multiple of it.\n"
       "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
       "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"

@@ -41,17 +41,24 @@ int max_batch_queries(const std::vector<DpfFormat>& formats) {
   return most;
 }
 
-ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi, int repetitions) {
+ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi) {
   using Clock = std::chrono::steady_clock;
-  double best = std::numeric_limits<double>::infinity();
-  for (int r = 0; r < repetitions; ++r) {
+  constexpr int kMin = 5, kMax = 1000;
+  constexpr double kBudgetMs = 1000;
+  double best = std::numeric_limits<double>::infinity(), total = 0;
+  int reps = 0;
+  // Every rank takes the same branches: reps is the same everywhere, and any() is collective.
+  while (reps < kMin || (reps < kMax && mpi.any(total < kBudgetMs))) {
     mpi.barrier();
     const auto t0 = Clock::now();
     mpi.step([&] { engine.read_all(); });
-    best = std::min(best, std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    best = std::min(best, ms);
+    total += ms;
+    ++reps;
   }
   const double bytes = static_cast<double>(engine.info().local_pages) * kPageBytes;
-  return {best, best > 0 ? bytes / (best / 1e3) / 1e9 : 0};
+  return {best, best > 0 ? bytes / (best / 1e3) / 1e9 : 0, reps};
 }
 
 }  // namespace pagequery::apps

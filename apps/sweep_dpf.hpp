@@ -20,16 +20,17 @@ std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumu
 // The largest batch any of the formats allows (--batch-sizes' bound).
 int max_batch_queries(const std::vector<DpfFormat>& formats);
 
-inline constexpr int kReadFloorRepetitions = 5;
-
 struct ReadFloor {
-  double ms = 0;   // the fastest of the repetitions
-  double gbs = 0;  // the engine's local matrix bytes per second then, in GB/s (1e9)
+  double ms = 0;         // the fastest read
+  double gbs = 0;        // the engine's local matrix bytes per second then, in GB/s (1e9)
+  int repetitions = 0;   // reads timed
 };
 
-// Times `repetitions` reads of the engine's matrix (Engine::read_all). Under MPI
-// all ranks read together: a repetition runs from a barrier to the agreement
-// after every rank's read, so it is the slowest rank's.
-ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi, int repetitions = kReadFloorRepetitions);
+// Times reads of the engine's matrix (Engine::read_all): at least 5, and more
+// until a second of reading, at most 1000 (a small matrix reads in well under a
+// millisecond, where one preempted read says nothing). Under MPI all ranks read
+// together: a read runs from a barrier to the agreement after every rank's read,
+// so it is the slowest rank's.
+ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi);
 
 }  // namespace pagequery::apps

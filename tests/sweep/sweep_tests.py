@@ -122,7 +122,7 @@ def case_roundtrip(ctx):
         check(text(a["env_switches"]) == "MORPHOGEN_GPU_STREAMS=4", f"env {a['env_switches']}")
         check(text(a["accumulate"]) == "lop3", f"accumulate {a['accumulate']}")
         check([text(x) for x in a["dpf"]] == ["morphogen"], f"dpf {a['dpf']}")
-        check(a["read_floor_ms"] > 0 and a["read_floor_gbs"] > 0 and int(a["read_floor_repetitions"]) == 5,
+        check(a["read_floor_ms"] > 0 and a["read_floor_gbs"] > 0 and 5 <= int(a["read_floor_repetitions"]) <= 1000,
               "read floor attributes")
         read_floor_ms = float(a["read_floor_ms"])
         check(text(a["MORPHOGEN_GPU_STREAMS"]) == "4", "env switch attribute")
