@@ -419,16 +419,18 @@ std::atomic<int> g_signal{0};
 extern "C" void on_signal(int sig) { g_signal.store(sig); }
 
 // SIGINT/SIGTERM (Slurm's time limit) finish the current iteration, write the
-// partial run and stop; a second signal kills as usual (SA_RESETHAND).
+// partial run and stop. A second SIGINT kills as usual (SA_RESETHAND); SIGTERM
+// stays caught, because at the time limit srun forwards it to tasks that Slurm
+// has just sent it to (Slurm's SIGKILL follows KillWait seconds later anyway).
 class SignalGuard {
  public:
   SignalGuard() {
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, &old_term_);
     sa.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
   }
   ~SignalGuard() {
     sigaction(SIGINT, &old_int_, nullptr);

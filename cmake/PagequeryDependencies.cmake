@@ -54,6 +54,11 @@ set(KokkosKernels_ENABLE_TPL_BLAS OFF CACHE BOOL "")
 set(KokkosKernels_ENABLE_SUPERNODAL_SPTRSV OFF CACHE BOOL "")  # needs LayoutLeft ETI
 
 FetchContent_MakeAvailable(Kokkos)
+if(NOT Kokkos_FOUND AND Kokkos_ENABLE_CUDA AND Kokkos_ENABLE_COMPILE_AS_CMAKE_LANGUAGE)
+  # What an installed KokkosConfig.cmake says: Kokkos Kernels compiles its
+  # sources in this language, and so must we.
+  set(Kokkos_COMPILE_LANGUAGE CUDA)
+endif()
 if(PAGEQUERY_ENABLE_KOKKOS_KERNELS)
   FetchContent_MakeAvailable(KokkosKernels)
 endif()

@@ -1,5 +1,6 @@
 """Helpers shared by the Python-driven ctest suites (tests/sweep, tests/mpi)."""
 import os
+import re
 import shlex
 import sys
 
@@ -45,14 +46,15 @@ def logical_lines(path):
 
 
 def expanded_argv(line, env):
-    """A shell line as argv, with $VARIABLES expanded from os.environ plus `env`."""
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return shlex.split(os.path.expandvars(line))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    """A shell line as argv, with $NAME, ${NAME} and ${NAME:-default} expanded from
+    os.environ plus `env` (unquoted expansions split at blanks, as the shell does)."""
+    values = {**os.environ, **env}
+
+    def value(m):
+        name, default = m.group(1) or m.group(3), m.group(2)
+        got = values.get(name, "")
+        return default if default is not None and not got else got
+    return shlex.split(re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, line))
 
 
 def run_case(cases, ctx, name):

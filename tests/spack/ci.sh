@@ -21,3 +21,6 @@ step "concretize CPU environment (spack/cpu)" spack -e spack/cpu concretize --fo
 step "audit" spack -e spack/cpu audit packages pagequery
 step "install CPU environment with tests" spack -e spack/cpu install --test=root --fail-fast
 spack -e spack/cpu find -v pagequery
+log=$(spack -e spack/cpu location -i pagequery)/.spack/install-time-test-log.txt
+[ -f "$log" ] || { echo "tests/spack/ci.sh: no install-time test log at $log" >&2; exit 1; }
+grep -E 'tests passed|tests failed out of' "$log"

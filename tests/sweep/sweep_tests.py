@@ -535,6 +535,9 @@ def case_sbatch_dry_run(ctx):
     check("cells: 36" in p.stdout, p.stdout)  # (5 seed + fused) x 6 batch sizes
     check("iterations 2, warmup 1" in p.stdout, p.stdout)
     check("[cell 36/36] fused Q=32 C=1" in p.stdout, p.stdout)
+    # PAGEQUERY_SWEEP_ARGS replaces the seed benchmark's arguments.
+    argv = sbatch_sweep_command(ctx.sbatch, ctx.bin, dict(env, PAGEQUERY_SWEEP_ARGS="--synthetic-pages 300  --seed 3"))
+    check(argv[1:] == ["sweep", "--synthetic-pages", "300", "--seed", "3", "--output", env["PAGEQUERY_RESULTS"]], argv)
     with open(ctx.sbatch) as f:
         script = f.read()
     for directive in ("#SBATCH --gpus=1", "#SBATCH --time=00:45:00"):
@@ -559,8 +562,10 @@ def case_sbatch_mpi_dry_run(ctx):
            "PAGEQUERY_SRUN_MPI": "pmix",
            "PAGEQUERY_RESULTS": os.path.join(ctx.dir, "pagequery-sweep-mpi-12345.h5")}
     srun, argv = sbatch_srun_sweep(ctx.sbatch, ctx.bin, env)
-    for flag in ("--nodes=2", "--ntasks-per-node=4", "--gpus-per-task=1", "--mpi=pmix"):
-        check(flag in srun, f"srun lacks {flag}: {srun}")
+    check("--mpi=pmix" in srun, f"srun lacks --mpi=pmix: {srun}")
+    # srun takes the job's geometry: the #SBATCH lines, or sbatch's options over them.
+    fixed = [a for a in srun if re.match(r"(-N|-n|--nodes|--ntasks|--gpus)", a)]
+    check(not fixed, f"srun fixes the geometry ({fixed}): sbatch options could not change it")
     p = subprocess.run(argv + ["--dry-run"], cwd=ctx.dir, capture_output=True, text=True, timeout=60,
                        env={k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "OMPI_", "PMI_"))})
     check(p.returncode == 0, f"{argv}: exit {p.returncode}\n{p.stderr}")
