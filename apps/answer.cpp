@@ -2,6 +2,7 @@
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/key_list.hpp"
 #include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 
@@ -47,10 +48,9 @@ std::string read_request(const std::string& path) {
   return text.str();
 }
 
-// The keys of a Morphogen batch request, 3 per query, in order; every key is
-// checked against the matrix's domain bits.
-std::vector<DpfKey> parse_request(const std::string& text, int domain_bits,
-                                  const std::string& matrix, std::uint64_t pages) {
+// The keys of a batch request, 3 per query, in order, all of one format; every
+// key is checked against the matrix's domain (KeyList::add).
+KeyList parse_request(const std::string& text, const std::string& matrix, std::uint64_t pages) {
   json request;
   try {
     request = json::parse(text);
@@ -66,12 +66,15 @@ std::vector<DpfKey> parse_request(const std::string& text, int domain_bits,
   if (!queries->is_array())
     throw InputError(std::string("request: \"queries\" must be an array, got ") +
                      queries->type_name());
-  if (queries->empty() || queries->size() > static_cast<std::size_t>(kMaxBatchQueries))
-    throw InputError("request: " + std::to_string(queries->size()) +
-                     " queries; a batch holds 1.." + std::to_string(kMaxBatchQueries));
+  const auto refuse_size = [&] {
+    throw InputError("request: " + std::to_string(queries->size()) + " queries; a batch holds 1.." +
+                     std::to_string(max_batch_queries(DpfFormat::Morphogen)) + " queries of Morphogen keys or 1.." +
+                     std::to_string(max_batch_queries(DpfFormat::Packed)) + " of packed keys");
+  };
+  if (queries->empty() || queries->size() > static_cast<std::size_t>(max_batch_queries(DpfFormat::Packed)))
+    refuse_size();
 
-  std::vector<DpfKey> keys;
-  keys.reserve(queries->size() * kKeysPerQuery);
+  KeyList keys;
   for (std::size_t q = 0; q < queries->size(); ++q) {
     const json& query = (*queries)[q];
     const std::string where = "request: queries[" + std::to_string(q) + "]";
@@ -89,19 +92,15 @@ std::vector<DpfKey> parse_request(const std::string& text, int domain_bits,
       const std::string key_where = where + ".keys[" + std::to_string(k) + "]";
       if (!item.is_string())
         throw InputError(key_where + " must be a hex string, got " + item.type_name());
-      DpfKey key;
       try {
-        key = dpf_key_from_bytes(from_hex(item.get_ref<const std::string&>()));
+        keys.add(from_hex(item.get_ref<const std::string&>()), pages, matrix);
       } catch (const std::invalid_argument& e) {  // FormatError, KeyError
         throw InputError(key_where + ": " + one_line(e.what()));
       }
-      if (key.domain_bits != domain_bits)
-        throw InputError(key_where + ": DPF key has " + std::to_string(key.domain_bits) +
-                         " domain bits but the matrix '" + matrix + "' (" +
-                         std::to_string(pages) + " pages) has " + std::to_string(domain_bits));
-      keys.push_back(key);
     }
   }
+  if (queries->size() > static_cast<std::size_t>(max_batch_queries(keys.format)))
+    refuse_size();
   return keys;
 }
 
@@ -150,8 +149,13 @@ void run_answer(const AnswerArgs& args) {
     if (mpi.root()) request_text = read_request(args.request);  // stdin reaches rank 0 only
   });
   mpi.broadcast(request_text);
-  std::vector<DpfKey> keys;
-  mpi.step([&] { keys = parse_request(request_text, domain_bits, path, pages); });
+  KeyList keys;
+  mpi.step([&] {
+    keys = parse_request(request_text, path, pages);
+    if (keys.format == DpfFormat::Packed && args.accumulate == Accumulate::Mma)
+      throw InputError("--accumulate mma takes Morphogen keys only: the tensor-core kernel for packed keys is "
+                       "not built yet (packed keys run with --accumulate lop3)");
+  });
 
   std::optional<Runtime> runtime;
   std::optional<Engine> engine;
@@ -172,7 +176,7 @@ void run_answer(const AnswerArgs& args) {
                         " domain bits for '" + path + "', the CLI computed " +
                         std::to_string(domain_bits));
     Engine::Session session = engine->session();
-    bytes = session.answer(config, keys);
+    bytes = keys.answer(session, config, 0, keys.size());
     if (bytes.size() != keys.size() * kPageBytes)
       throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) +
                         " bytes for " + std::to_string(keys.size()) + " keys, expected " +
@@ -190,7 +194,8 @@ void add_answer(CLI::App& app) {
   auto args = std::make_shared<AnswerArgs>();
   CLI::App* cmd = app.add_subcommand(
       "answer",
-      "Answer a Morphogen batch request as one server would (POST /query/page/gpu/batch)");
+      "Answer a batch request as one server would (Morphogen's POST /query/page/gpu/batch),\n"
+      "with Morphogen's keys or packed ones");
   cmd->add_option_function<std::string>(
          "--matrix-file", [args](const std::string& v) { args->matrix_file = v; },
          "raw matrix file: pages of 4096 bytes, the last zero-padded (required)")
@@ -201,10 +206,14 @@ void add_answer(CLI::App& app) {
   add_policy_flags(cmd, args->policy);
   add_accumulate_flag(cmd, args->accumulate);
   cmd->footer(
-      "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: 1..32 queries of exactly 3\n"
-      "DPF keys (Morphogen key bytes in hex, with or without 0x, either case; their domain bits\n"
-      "must be the matrix's). Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",\n"
-      "x3]}, ...]} in query order. The XOR of both servers' pages is the target page.\n"
+      "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: queries of exactly 3 DPF keys\n"
+      "(key bytes in hex, with or without 0x, either case), all Morphogen keys (1..32 queries; their\n"
+      "domain bits must be the matrix's) or all packed keys (1..256 queries; their leaf bits must be\n"
+      "the matrix's, see `pagequery info`). The format is read from the key bytes (packed keys are\n"
+      "39 + 18 d bytes and start with PQP1; docs/packed-dpf.md); a request mixing them is refused.\n"
+      "Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order.\n"
+      "The XOR of both servers' pages is the target page (`pagequery combine A.json B.json`).\n"
+      "--accumulate mma takes Morphogen keys only, for now.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
       "overrides is ignored (not validated). All policies, with either --accumulate, return\n"
       "identical bytes.\n"

@@ -38,5 +38,6 @@ void add_answer(CLI::App& app);
 void add_info(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_report(CLI::App& app);
+void add_combine(CLI::App& app);
 
 }  // namespace pagequery::apps

@@ -4,6 +4,7 @@
 #include "apps/mpi_context.hpp"
 
 #include "core/dpf.hpp"
+#include "core/dpf_packed.hpp"
 #include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
 
@@ -45,6 +46,8 @@ void run_info(const InfoArgs& args) {
   out["size_bytes"] = pages * static_cast<std::uint64_t>(kPageBytes);
   out["file_bytes"] = file_bytes;
   out["key_bytes"] = dpf_key_size(domain_bits);
+  out["packed_leaf_bits"] = packed_domain_bits(pages);
+  out["packed_key_bytes"] = packed_key_size(packed_domain_bits(pages));
   out["backend"] = Runtime::backend();
   out["device"] = Runtime::device();
   out["concurrency"] = Runtime::concurrency();
@@ -76,7 +79,8 @@ void add_info(CLI::App& app) {
   cmd->add_flag("--json", args->json, "one JSON object instead of `key: value` lines");
   cmd->footer(
       "Fields: matrix_file, pages, domain_bits, size_bytes (pages * 4096), file_bytes,\n"
-      "key_bytes (19 + 18 d + 16), backend, device, concurrency, kokkos_version, mpi (the MPI\n"
+      "key_bytes (19 + 18 d + 16), packed_leaf_bits (d of packed keys: max(1, ceil(log2(ceil(pages /\n"
+      "128))))), packed_key_bytes (39 + 18 d), backend, device, concurrency, kokkos_version, mpi (the MPI\n"
       "library answer and sweep shard over, or off: built without PAGEQUERY_ENABLE_MPI).\n"
       "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
   cmd->callback([args] { run_info(*args); });

@@ -1,8 +1,9 @@
-// pagequery keygen: one pair of Morphogen DPF keys for a target page.
+// pagequery keygen: one pair of DPF keys for a target page, Morphogen's or packed.
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
 
 #include "core/dpf.hpp"
+#include "core/dpf_packed.hpp"
 #include "policies/policy_config.hpp"
 
 #include <nlohmann/json.hpp>
@@ -20,27 +21,40 @@ struct KeygenArgs {
   std::optional<std::string> domain_bits;
   std::optional<std::string> index;
   std::optional<std::string> seed;
+  std::string format = "morphogen";
 };
 
-void run_keygen(const KeygenArgs& args) {
-  if (!args.domain_bits) throw InputError("keygen: --domain-bits is required");
-  if (!args.index) throw InputError("keygen: --index is required");
-  const int d = parse_int_in(*args.domain_bits, 1, kMaxDomainBits, "--domain-bits");
-  const std::uint64_t index = parse_u64(*args.index, "--index");
-  if (d < 64 && (index >> d) != 0)
-    throw InputError("--index " + std::to_string(index) + " is outside a domain of " +
-                     std::to_string(d) + " bits (0.." +
-                     std::to_string((std::uint64_t{1} << d) - 1) + ")");
-  std::optional<std::uint64_t> seed;
-  if (args.seed) seed = parse_u64(*args.seed, "--seed");
-
-  KeyRng rng(seed);
-  const DpfKeyPair pair = generate_dpf_keys(d, index, rng);
+// The key bytes of both parties for `index` in a domain of d bits (packed: d
+// leaf bits, pages 0..2^(d+7)-1).
+template <class Pair>
+void print_pair(const Pair& pair) {
   nlohmann::ordered_json out;
   out["party0"] = to_hex(to_bytes(pair.party0));
   out["party1"] = to_hex(to_bytes(pair.party1));
   std::cout << out.dump() << '\n' << std::flush;
   if (!std::cout) throw std::runtime_error("keygen: cannot write to stdout");
+}
+
+void run_keygen(const KeygenArgs& args) {
+  if (args.format != "morphogen" && args.format != "packed")
+    throw InputError("--format must be morphogen or packed, got '" + args.format + "'");
+  const bool packed = args.format == "packed";
+  if (!args.domain_bits) throw InputError("keygen: --domain-bits is required");
+  if (!args.index) throw InputError("keygen: --index is required");
+  const int d = parse_int_in(*args.domain_bits, 1, packed ? kMaxPackedDomainBits : kMaxDomainBits,
+                             packed ? "--domain-bits (leaf bits of a packed key)" : "--domain-bits");
+  const int page_bits = packed ? d + kPackedLeafLog2 : d;  // <= 32
+  const std::uint64_t index = parse_u64(*args.index, "--index");
+  if ((index >> page_bits) != 0)
+    throw InputError("--index " + std::to_string(index) + " is outside a domain of " + std::to_string(page_bits) +
+                     " bits (0.." + std::to_string((std::uint64_t{1} << page_bits) - 1) + ")" +
+                     (packed ? ": " + std::to_string(d) + " leaf bits of 128 pages" : ""));
+  std::optional<std::uint64_t> seed;
+  if (args.seed) seed = parse_u64(*args.seed, "--seed");
+
+  KeyRng rng(seed);
+  if (packed) print_pair(generate_packed_keys(d, index, rng));
+  else print_pair(generate_dpf_keys(d, index, rng));
 }
 
 }  // namespace
@@ -49,14 +63,20 @@ void add_keygen(CLI::App& app) {
   auto args = std::make_shared<KeygenArgs>();
   CLI::App* cmd = app.add_subcommand(
       "keygen",
-      "Generate a pair of Morphogen DPF keys for one page index");
+      "Generate a pair of DPF keys (Morphogen's or packed) for one page index");
+  cmd->add_option("--format", args->format,
+                  "key format: morphogen (Morphogen's bytes, the default) or packed (docs/packed-dpf.md:\n"
+                  "a leaf holds the selection bits of 128 pages)")
+      ->type_name("morphogen|packed");
   cmd->add_option_function<std::string>(
          "--domain-bits", [args](const std::string& v) { args->domain_bits = v; },
-         "DPF domain bits d, 1..32 (required; a matrix of N pages uses max(1, ceil(log2 N)))")
+         "the key's d (required). morphogen: domain bits, 1..32; a matrix of N pages uses\n"
+         "max(1, ceil(log2 N)). packed: leaf bits, 1..25; a matrix of N pages uses\n"
+         "max(1, ceil(log2(ceil(N / 128)))) (`pagequery info` prints both)")
       ->type_name("D");
   cmd->add_option_function<std::string>(
          "--index", [args](const std::string& v) { args->index = v; },
-         "target page index, 0..2^d-1 (required)")
+         "target page index, 0..2^d-1 (packed: 0..2^(d+7)-1) (required)")
       ->type_name("X");
   cmd->add_option_function<std::string>(
          "--seed", [args](const std::string& v) { args->seed = v; },
@@ -64,9 +84,10 @@ void add_keygen(CLI::App& app) {
          "same keys; default: random roots drawn from the OS")
       ->type_name("S");
   cmd->footer(
-      "Prints one JSON line {\"party0\":\"0x..\",\"party1\":\"0x..\"}: the key bytes\n"
-      "(ChaChaKey::to_bytes, 19 + 18 d + 16 bytes) in lower-case hex. Party 0 goes to\n"
-      "server A, party 1 to server B.\n"
+      "Prints one JSON line {\"party0\":\"0x..\",\"party1\":\"0x..\"}: the key bytes in lower-case\n"
+      "hex: Morphogen's ChaChaKey::to_bytes (19 + 18 d + 16 bytes), or packed ones (\"PQP1\" and\n"
+      "the same fields, 39 + 18 d bytes). Party 0 goes to server A, party 1 to server B;\n"
+      "`pagequery combine` XORs their answers into the page.\n"
       "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
   cmd->callback([args] { run_keygen(*args); });
 }

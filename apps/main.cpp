@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   apps::add_info(app);
   apps::add_sweep(app);
   apps::add_report(app);
+  apps::add_combine(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

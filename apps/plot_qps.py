@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Batch QPS vs batch size Q, one line per strategy, for one run of a
+"""Batch QPS vs batch size Q, one line per strategy and key format, for one run of a
 `pagequery sweep` results file (layout: data/README.md, "HDF5 results layout").
 
     plot_qps.py RESULTS.h5 RUN_ID OUT.png
 
-One panel per concurrency; log2 x axis; the dashed line is the single-query
-loop (the same latency policy in every cell, averaged over strategies).
+One panel per concurrency; log2 x axis; the dashed lines are the single-query
+loop of each key format (the same latency policy in every cell, averaged over
+strategies).
 `pagequery report --plot` runs this script. Exit codes: 0 ok, 2 bad input,
 3 h5py or matplotlib missing.
 """
@@ -47,7 +48,11 @@ def main(argv):
     def text(value):
         return value.decode() if isinstance(value, bytes) else str(value)
 
-    strategy = np.array([text(s) for s in cells["strategy"]])
+    # Runs before packed keys have no dpf column: Morphogen's keys only.
+    dpf = np.array([text(d) or "morphogen" for d in cells["dpf"]] if "dpf" in cells.dtype.names
+                   else ["morphogen"] * len(cells))
+    strategy = np.array([s if d == "morphogen" else f"{s} ({d})"
+                         for s, d in zip((text(s) for s in cells["strategy"]), dpf)])
     names = list(dict.fromkeys(strategy))  # order of first appearance
     concurrencies = sorted(set(int(c) for c in cells["concurrency"]))
 
@@ -59,8 +64,12 @@ def main(argv):
             rows = cells[in_c & (strategy == name)]
             order = np.argsort(rows["queries"])
             ax.plot(rows["queries"][order], rows["batch_qps"][order], marker="o", label=name)
-        single = [float(np.mean(cells["single_qps"][in_c & (cells["queries"] == q)])) for q in qs]
-        ax.plot(qs, single, linestyle="--", color="black", label="single loop")
+        for fmt, style in zip(dict.fromkeys(dpf), ("--", ":")):
+            in_f = in_c & (dpf == fmt)
+            fqs = [q for q in qs if np.any(in_f & (cells["queries"] == q))]
+            single = [float(np.mean(cells["single_qps"][in_f & (cells["queries"] == q)])) for q in fqs]
+            ax.plot(fqs, single, linestyle=style, color="black",
+                    label="single loop" if fmt == "morphogen" else f"single loop ({fmt})")
         try:
             ax.set_xscale("log", base=2)
         except TypeError:  # matplotlib < 3.3

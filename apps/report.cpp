@@ -116,7 +116,7 @@ void run_report(const ReportArgs& args) {
     id = *args.run;
   }
   const RunRecord run = read_run(args.file, id, false);
-  if (args.csv) std::cout << csv_rows(run.cells, run.id, accumulate_of(run));
+  if (args.csv) std::cout << csv_rows(run.cells, run.id, accumulate_of(run), read_floor_of(run));
   else std::cout << run_summary_markdown(run);
   std::cout << std::flush;
   if (!std::cout) throw std::runtime_error("report: cannot write to stdout");

@@ -62,6 +62,16 @@ std::string RunRecord::text(std::string_view name, std::string_view fallback) co
 std::string accumulate_of(const RunRecord& run) { return run.text("accumulate", "lop3"); }
 
 namespace {
+std::optional<double> double_attribute(const RunRecord& run, std::string_view name) {
+  const AttrValue* v = run.find(name);
+  if (!v || !std::holds_alternative<double>(*v)) return std::nullopt;
+  return std::get<double>(*v);
+}
+}  // namespace
+
+std::optional<double> read_floor_of(const RunRecord& run) { return double_attribute(run, "read_floor_ms"); }
+
+namespace {
 
 // ------------------------------------------------------------ HDF5 helpers
 
@@ -182,6 +192,7 @@ struct CellRecord {
   double bandwidth_gbs;
   double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
   double batch_reduce_ms;
+  char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
 };
 
 struct SampleRecord {
@@ -205,7 +216,7 @@ Hid fixed_string(std::size_t size) {
 // The in-memory compound type; the file stores it packed.
 Hid cell_type() {
   Hid t(H5Tcreate(H5T_COMPOUND, sizeof(CellRecord)), H5Tclose);
-  Hid strategy = fixed_string(kStrategyChars), mode = fixed_string(kModeChars);
+  Hid strategy = fixed_string(kStrategyChars), mode = fixed_string(kModeChars), dpf = fixed_string(kDpfChars);
   H5Tinsert(t, "strategy", offsetof(CellRecord, strategy), strategy);
   H5Tinsert(t, "mode", offsetof(CellRecord, mode), mode);
   H5Tinsert(t, "streams", offsetof(CellRecord, streams), H5T_NATIVE_INT32);
@@ -233,6 +244,7 @@ Hid cell_type() {
   H5Tinsert(t, "bandwidth_gbs", offsetof(CellRecord, bandwidth_gbs), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "single_reduce_ms", offsetof(CellRecord, single_reduce_ms), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "batch_reduce_ms", offsetof(CellRecord, batch_reduce_ms), H5T_NATIVE_DOUBLE);
+  H5Tinsert(t, "dpf", offsetof(CellRecord, dpf), dpf);
   return t;
 }
 
@@ -287,6 +299,7 @@ CellRecord to_record(const CellRow& r) {
   c.bandwidth_gbs = r.bandwidth_gbs;
   c.single_reduce_ms = r.single_reduce_ms;
   c.batch_reduce_ms = r.batch_reduce_ms;
+  copy_text(c.dpf, sizeof c.dpf, r.dpf);
   return c;
 }
 
@@ -314,6 +327,8 @@ CellRow from_record(const CellRecord& c) {
   r.bandwidth_gbs = c.bandwidth_gbs;
   r.single_reduce_ms = c.single_reduce_ms;
   r.batch_reduce_ms = c.batch_reduce_ms;
+  r.dpf = read_text(c.dpf, sizeof c.dpf);
+  if (r.dpf.empty()) r.dpf = "morphogen";  // runs before packed keys had Morphogen's only
   return r;
 }
 
@@ -625,6 +640,13 @@ std::string run_summary_markdown(const RunRecord& run) {
     device += " (Kokkos " + run.text("kokkos_version") + ", " + run.text("kokkos_backend") + ")";
   line("device", device);
   line("accumulate", accumulate_of(run));
+  line("dpf", run.text("dpf", "morphogen"));
+  const std::optional<double> floor = read_floor_of(run);
+  const std::optional<double> floor_gbs = double_attribute(run, "read_floor_gbs");
+  line("read floor", floor ? fixed(*floor, 3) + " ms" + (floor_gbs ? ", " + fixed(*floor_gbs, 1) + " GB/s" : "") +
+                                 " (a plain streaming read of the matrix, the fastest of " +
+                                 run.text("read_floor_repetitions", "?") + ")"
+                           : std::string("n/a (run written before the read floor was measured)"));
   std::string matrix = run.text("matrix", run.text("matrix_source"));
   if (run.find("pages")) {
     matrix += ", " + run.text("pages") + " pages, d = " + run.text("domain_bits");
@@ -653,6 +675,7 @@ std::string run_summary_markdown(const RunRecord& run) {
     status += " (" + std::to_string(run.cells.size()) + " of " + run.text("cells_planned") + " cells)";
   line("status", status);
   out += "\n" + markdown_tables(run.cells);
+  if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, floor);
   if (scaled_out && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   return out;
 }

@@ -13,6 +13,7 @@
 #include "apps/sweep_stats.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ struct RunRecord {
 // The run's `accumulate` attribute ("lop3" or "mma"); runs written before the
 // option existed ran the lop3 kernel, the only one there was.
 std::string accumulate_of(const RunRecord& run);
+
+// The run's `read_floor_ms` attribute; runs written before it have none.
+std::optional<double> read_floor_of(const RunRecord& run);
 
 // Throws StoreError unless `path` may take a new run: absent (in a writable
 // directory), or an HDF5 file with a /runs group.

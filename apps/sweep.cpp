@@ -7,9 +7,11 @@
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/key_list.hpp"
 #include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 #include "apps/results_store.hpp"
+#include "apps/sweep_dpf.hpp"
 #include "apps/sweep_stats.hpp"
 
 #include "core/dpf.hpp"
@@ -69,6 +71,7 @@ struct SweepArgs {
   std::string matrix_seed = "1";
   std::string batch_sizes = "1,2,4,8,16,32";
   std::string strategies = "default";
+  std::string dpf = "morphogen";
   std::string concurrency = "1";
   std::string iterations = "5";
   std::string warmup = "1";
@@ -88,6 +91,7 @@ struct Cell {
   std::size_t strategy;  // index into Plan::strategies
   int queries;
   int concurrency;
+  DpfFormat dpf;
 };
 
 struct Plan {
@@ -97,6 +101,7 @@ struct Plan {
   int domain_bits = 0;
   std::vector<Strategy> strategies;
   std::vector<std::string> left_out;  // lop3-only strategies that the groups lose under mma
+  std::vector<DpfFormat> formats;     // the --dpf axis
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
   int iterations = 0;
@@ -273,8 +278,9 @@ Plan make_plan(const SweepArgs& args) {
   // The axes.
   plan.spec.accumulate = args.accumulate;
   plan.strategies = resolve_strategies(args.strategies, args.accumulate, plan.left_out);
+  plan.formats = parse_dpf_axis(args.dpf, args.accumulate);
   plan.batch_sizes = as_input("", [&] {
-    return parse_int_list(args.batch_sizes, "--batch-sizes", 1, kMaxBatchQueries);
+    return parse_int_list(args.batch_sizes, "--batch-sizes", 1, max_batch_queries(plan.formats));
   });
   plan.concurrency = as_input("", [&] {
     return parse_int_list(args.concurrency, "--concurrency", 1, kMaxConcurrency);
@@ -309,15 +315,40 @@ Plan make_plan(const SweepArgs& args) {
   std::sort(concurrency.begin(), concurrency.end());
   std::vector<int> batch_sizes = plan.batch_sizes;
   std::sort(batch_sizes.begin(), batch_sizes.end());
+  // Morphogen's batches stop at 32 queries: larger Q are packed cells only.
+  // kokkos_kernels_gemm takes Morphogen keys only.
   for (int c : concurrency)
-    for (std::size_t s = 0; s < plan.strategies.size(); ++s)
-      for (int q : batch_sizes) plan.cells.push_back({s, q, c});
+    for (DpfFormat f : plan.formats)
+      for (std::size_t s = 0; s < plan.strategies.size(); ++s)
+        for (int q : batch_sizes)
+          if (q <= max_batch_queries(f) &&
+              !(f == DpfFormat::Packed && plan.strategies[s].config.mode == BatchMode::Gemm))
+            plan.cells.push_back({s, q, c, f});
   return plan;
 }
 
 std::string join(const std::vector<int>& v) {
   std::string out;
   for (int i : v) out += (out.empty() ? "" : ",") + std::to_string(i);
+  return out;
+}
+
+// A cell's name in progress lines: the strategy, and the key format when packed.
+std::string cell_name(const Plan& plan, const Cell& cell) {
+  return column_label(plan.strategies[cell.strategy].name, to_string(cell.dpf));
+}
+
+std::string dpf_text(const Plan& plan) {
+  std::string out;
+  for (DpfFormat f : plan.formats) out += (out.empty() ? "" : ",") + to_string(f);
+  const bool cut = std::any_of(plan.batch_sizes.begin(), plan.batch_sizes.end(),
+                               [](int q) { return q > max_batch_queries(DpfFormat::Morphogen); });
+  if (cut && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Morphogen))
+    out += " (morphogen cells stop at Q = " + std::to_string(max_batch_queries(DpfFormat::Morphogen)) + ")";
+  const bool gemm = std::any_of(plan.strategies.begin(), plan.strategies.end(),
+                                [](const Strategy& s) { return s.config.mode == BatchMode::Gemm; });
+  if (gemm && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Packed))
+    out += " (kokkos_kernels_gemm takes Morphogen keys only)";
   return out;
 }
 
@@ -338,6 +369,7 @@ void print_plan(const Plan& plan, std::ostream& out) {
   out << "axes: strategies " << names << "; batch sizes " << join(plan.batch_sizes)
       << "; concurrency " << join(plan.concurrency) << "\n";
   out << "accumulate: " << to_string(plan.spec.accumulate) << left_out_note(plan) << "\n";
+  out << "dpf: " << dpf_text(plan) << "\n";
   out << "iterations " << plan.iterations << ", warmup " << plan.warmup << ", key seed "
       << plan.key_seed << (plan.key_seed_given ? "" : " (random)") << "\n";
   out << "cells: " << plan.cells.size() << "\n";
@@ -421,7 +453,7 @@ struct Interrupted {
 struct Client {
   Engine::Session* single_session;
   Engine::Session* batch_session;
-  std::vector<DpfKey> keys;  // 3 Q keys
+  KeyList keys;  // 3 Q keys
   std::vector<std::vector<std::uint8_t>> single_out;
   std::vector<std::uint8_t> batch_out;
   std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
@@ -450,19 +482,20 @@ const PolicyConfig& single_policy() {
 // skip the collectives (zero bytes stand in for it): every rank runs the same
 // sequence, and the error is rethrown at the end of the path.
 double run_path(Client& c, int path, const PolicyConfig& batch_config, bool flip_batch, const MpiContext& mpi) {
-  const std::span<const DpfKey> keys(c.keys);
   std::exception_ptr error;
   double reduce_ms = 0;
-  const auto answer = [&](Engine::Session& session, const PolicyConfig& config, std::span<const DpfKey> k) {
+  // Keys [first, first + count) of the client's.
+  const auto answer = [&](Engine::Session& session, const PolicyConfig& config, std::size_t first,
+                          std::size_t count) {
     std::vector<std::uint8_t> out;
     if (!error) {
       try {
-        out = session.answer(config, k);
+        out = c.keys.answer(session, config, first, count);
       } catch (...) {
         error = std::current_exception();
       }
     }
-    if (out.size() != k.size() * kPageBytes) out.assign(k.size() * kPageBytes, 0);
+    if (out.size() != count * kPageBytes) out.assign(count * kPageBytes, 0);
     if (mpi.size() > 1) {
       mpi.barrier(c.channel);
       const auto t0 = Clock::now();
@@ -472,12 +505,12 @@ double run_path(Client& c, int path, const PolicyConfig& batch_config, bool flip
     return out;
   };
   if (path == 0) {
-    const std::size_t queries = keys.size() / kKeysPerQuery;
+    const std::size_t queries = c.keys.size() / kKeysPerQuery;
     c.single_out.resize(queries);
     for (std::size_t q = 0; q < queries; ++q)
-      c.single_out[q] = answer(*c.single_session, single_policy(), keys.subspan(q * kKeysPerQuery, kKeysPerQuery));
+      c.single_out[q] = answer(*c.single_session, single_policy(), q * kKeysPerQuery, kKeysPerQuery);
   } else {
-    c.batch_out = answer(*c.batch_session, batch_config, keys);
+    c.batch_out = answer(*c.batch_session, batch_config, 0, c.keys.size());
     // Test hook, after the reduction (flipped on every rank, an even count would cancel).
     if (flip_batch && mpi.root() && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;
   }
@@ -625,16 +658,20 @@ Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_conf
   return m;
 }
 
-// Q random queries for one client, the same for every strategy of a (Q, C).
-std::vector<DpfKey> make_queries(const Engine& engine, std::uint64_t pages, std::uint64_t seed, int queries,
-                                 int concurrency, int client) {
+// Q random queries for one client, the same for every strategy of a (Q, C) and
+// key format; both formats ask for the same pages.
+KeyList make_queries(const Engine& engine, DpfFormat format, std::uint64_t pages, std::uint64_t seed, int queries,
+                     int concurrency, int client) {
   std::uint64_t state = seed ^ (std::uint64_t(queries) << 40) ^ (std::uint64_t(concurrency) << 20) ^
                         std::uint64_t(client);
   KeyRng rng(splitmix64(state));
-  std::vector<DpfKey> keys;
-  keys.reserve(std::size_t(queries) * kKeysPerQuery);
-  for (int k = 0; k < queries * kKeysPerQuery; ++k)
-    keys.push_back(engine.make_keys(splitmix64(state) % pages, rng).party0);  // server A's keys
+  KeyList keys;
+  keys.format = format;
+  for (int k = 0; k < queries * kKeysPerQuery; ++k) {
+    const std::uint64_t target = splitmix64(state) % pages;
+    if (format == DpfFormat::Packed) keys.packed.push_back(engine.make_packed_keys(target, rng).party0);
+    else keys.morphogen.push_back(engine.make_keys(target, rng).party0);  // server A's keys
+  }
   return keys;
 }
 
@@ -687,6 +724,9 @@ void set_static_attributes(RunRecord& run, const Plan& plan, const MatrixInfo& i
                        {"threshold", s.config.threshold}};
   }
   run.set("strategies", names);
+  std::vector<std::string> formats;
+  for (DpfFormat f : plan.formats) formats.push_back(to_string(f));
+  run.set("dpf", formats);
   run.set("strategy_configs", configs.dump());
   run.set("concurrency", std::vector<std::int64_t>(plan.concurrency.begin(), plan.concurrency.end()));
   run.set("single_policy", describe(single_policy()));
@@ -730,7 +770,7 @@ void run_sweep(const SweepArgs& args) {
       for (std::size_t i = 0; i < plan.cells.size(); ++i) {
         const Cell& c = plan.cells[i];
         const Strategy& s = plan.strategies[c.strategy];
-        std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << s.name << " Q=" << c.queries
+        std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << cell_name(plan, c) << " Q=" << c.queries
                   << " C=" << c.concurrency << " (" << describe(s.config) << ")\n";
       }
       // The output is checked as a real run would check it.
@@ -789,6 +829,13 @@ void run_sweep(const SweepArgs& args) {
   RunRecord run;
   run.id = utc_stamp(started_at, true);
   set_static_attributes(run, plan, info, started, mpi, layout);
+  const ReadFloor floor = measure_read_floor(*engine, mpi);
+  run.set("read_floor_ms", floor.ms);
+  run.set("read_floor_gbs", floor.gbs);
+  run.set("read_floor_repetitions", std::int64_t{floor.repetitions});
+  if (mpi.root())
+    std::cerr << "pagequery sweep: read floor " << fixed(floor.ms, 3) << " ms (" << fixed(floor.gbs, 1)
+              << " GB/s): a plain streaming read of the matrix, the fastest of " << floor.repetitions << "\n";
   ResultsWriter writer(plan.output);  // rank 0 alone commits
   const auto commit = [&](const std::string& status) {
     run.set("status", status);
@@ -814,7 +861,7 @@ void run_sweep(const SweepArgs& args) {
       }
       const Cell& cell = plan.cells[i];
       const Strategy& strategy = plan.strategies[cell.strategy];
-      progress.begin(i, plan.cells.size(), strategy.name, cell);
+      progress.begin(i, plan.cells.size(), cell_name(plan, cell), cell);
       mpi.open_channels(cell.concurrency);  // collective: outside the step below
       std::vector<Client> clients(static_cast<std::size_t>(cell.concurrency));
       mpi.step([&] {
@@ -834,7 +881,8 @@ void run_sweep(const SweepArgs& args) {
           clients[c].single_session = &single_sessions.at(c);
           clients[c].batch_session = &batch_sessions.at(c);
           clients[c].channel = c;
-          clients[c].keys = make_queries(*engine, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
+          clients[c].keys =
+              make_queries(*engine, cell.dpf, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
         }
       });
       Measurement m;
@@ -849,6 +897,7 @@ void run_sweep(const SweepArgs& args) {
 
       CellRow row;
       row.strategy = strategy.name;
+      row.dpf = to_string(cell.dpf);
       row.mode = to_string(strategy.config.mode);
       row.streams = strategy.config.streams;
       row.cuda_graph = strategy.config.graph;
@@ -963,12 +1012,17 @@ void add_sweep(CLI::App& app) {
   opt("--fill", args->fill, "synthetic fill: hash | morphogen (page i = byte i & 0xFF)")
       ->type_name("KIND")->excludes(file);
   opt("--matrix-seed", args->matrix_seed, "seed of the hash fill")->type_name("N")->excludes(file);
-  opt("--batch-sizes", args->batch_sizes, "Q axis: queries per batch, 1..32")->type_name("LIST");
+  opt("--batch-sizes", args->batch_sizes, "Q axis: queries per batch, 1..32 (1..256 with --dpf packed)")
+      ->type_name("LIST");
   opt("--strategies", args->strategies,
       "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
       "cuda_graph_replay, tiled_tile4, fused, kokkos_kernels_gemm), `seed` (the seed's five),\n"
       "`default` (seed + fused), `all`, or `env` (what the MORPHOGEN_GPU_* variables select);\n"
       "with --accumulate mma, the groups leave out cuda_graph_replay and kokkos_kernels_gemm")
+      ->type_name("LIST");
+  opt("--dpf", args->dpf,
+      "key-format axis: morphogen (Morphogen's keys), packed (docs/packed-dpf.md), or both;\n"
+      "packed cells take Q up to 256, Morphogen's stop at 32")
       ->type_name("LIST");
   opt("--concurrency", args->concurrency, "client threads submitting at once, each with its own session")
       ->type_name("LIST");
@@ -989,6 +1043,9 @@ void add_sweep(CLI::App& app) {
       "3Q keys (the strategy). With concurrency C, C threads run the same shape at once and an\n"
       "iteration lasts from the common start to the last finish: QPS = C*Q / mean ms,\n"
       "speedup = single mean / batch mean. Checksums: XXH3-64 of the answer bytes.\n"
+      "Before the cells, the run times its read floor: a plain streaming read of the same matrix on\n"
+      "the same device (an XOR over every word, the fastest of 5 or more; attribute read_floor_ms); `report`\n"
+      "prints every cell's batch time as a multiple of it.\n"
       "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
       "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"
       "partial run. Exit codes: 0 ok, 1 checksum mismatch or interrupted (all measured data\n"

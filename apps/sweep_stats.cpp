@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -115,22 +116,24 @@ std::string hex64(std::uint64_t value) {
 namespace {
 
 struct Table {
-  const char* title;
-  std::string (*cell)(const CellRow&);
+  std::string title;
+  std::function<std::string(const CellRow&)> cell;
 };
 
-// Per concurrency, per table: rows Q, columns strategies (in order of first appearance).
+// Per concurrency, per table: rows Q, columns strategies and key formats (in
+// order of first appearance).
 template <std::size_t N>
 std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[N]) {
   std::vector<std::string> strategies;
   std::set<std::uint32_t> concurrencies, batch_sizes;
   std::map<std::tuple<std::uint32_t, std::string, std::uint32_t>, const CellRow*> by_key;
   for (const CellRow& r : rows) {
-    if (std::find(strategies.begin(), strategies.end(), r.strategy) == strategies.end())
-      strategies.push_back(r.strategy);
+    const std::string column = column_label(r.strategy, r.dpf);
+    if (std::find(strategies.begin(), strategies.end(), column) == strategies.end())
+      strategies.push_back(column);
     concurrencies.insert(r.concurrency);
     batch_sizes.insert(r.queries);
-    by_key[{r.concurrency, r.strategy, r.queries}] = &r;
+    by_key[{r.concurrency, column, r.queries}] = &r;
   }
   std::string out;
   if (rows.empty()) return out;
@@ -160,6 +163,23 @@ std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[
 }
 
 }  // namespace
+
+std::string column_label(const std::string& strategy, const std::string& dpf) {
+  return dpf == "morphogen" ? strategy : strategy + " (" + dpf + ")";
+}
+
+std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms) {
+  if (!read_floor_ms) {
+    const Table tables[] = {{"Read-floor multiple (n/a: the run has no `read_floor_ms`)",
+                             [](const CellRow&) { return std::string("n/a"); }}};
+    return grid_tables(rows, tables);
+  }
+  const double floor = *read_floor_ms;
+  const Table tables[] = {{"Read-floor multiple (`batch_ms_per_batch / read_floor_ms`, floor " +
+                               fixed(floor, 3) + " ms)",
+                           [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
+  return grid_tables(rows, tables);
+}
 
 std::string reduction_tables(const std::vector<CellRow>& rows) {
   const Table tables[] = {
@@ -201,9 +221,10 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
   return out;
 }
 
-std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate) {
+std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate,
+                     std::optional<double> read_floor_ms) {
   std::string out =
-      "run,accumulate,strategy,mode,streams,cuda_graph,tile,threshold,queries,concurrency,iterations,warmup,"
+      "run,accumulate,read_floor_ms,strategy,dpf,mode,streams,cuda_graph,tile,threshold,queries,concurrency,iterations,warmup,"
       "single_ms_min,single_ms_median,single_ms_mean,single_ms_stddev,single_ms_max,"
       "batch_ms_min,batch_ms_median,batch_ms_mean,batch_ms_stddev,batch_ms_max,"
       "single_qps,batch_qps,speedup,single_checksum,batch_checksum,checksum_match,bandwidth_gbs,"
@@ -213,7 +234,9 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std
            "," + number(s.max);
   };
   for (const CellRow& r : rows) {
-    out += std::string(run) + "," + std::string(accumulate) + "," + r.strategy + "," + r.mode + "," +
+    out += std::string(run) + "," + std::string(accumulate) + "," +
+           (read_floor_ms ? number(*read_floor_ms) : std::string()) + "," + r.strategy + "," + r.dpf + "," +
+           r.mode + "," +
            std::to_string(r.streams) + "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," +
            std::to_string(r.threshold) + "," + std::to_string(r.queries) + "," +
            std::to_string(r.concurrency) + "," + std::to_string(r.iterations) + "," +

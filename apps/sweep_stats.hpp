@@ -3,6 +3,7 @@
 // axes, and the seed's three markdown tables (shared by `sweep` and `report`).
 // Plain C++: no Kokkos, no HDF5.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,12 +20,14 @@ Stats summarize(std::span<const double> samples);
 // Longest strategy / mode name a row stores (HDF5 fixed-length strings).
 inline constexpr std::size_t kStrategyChars = 48;
 inline constexpr std::size_t kModeChars = 16;
+inline constexpr std::size_t kDpfChars = 16;
 
 // One (strategy, Q, concurrency) cell. Times are wall milliseconds of one
 // iteration: all C clients running Q queries one by one (single) or one batch
 // of Q queries each (batch).
 struct CellRow {
   std::string strategy;
+  std::string dpf = "morphogen";  // the key format: morphogen or packed
   std::string mode;  // the strategy's configuration
   int streams = 1;
   bool cuda_graph = false;
@@ -68,15 +71,23 @@ std::vector<int> parse_int_list(std::string_view text, std::string_view flag, in
 // "a,b,c" -> {"a", "b", "c"} (spaces trimmed, empty items refused).
 std::vector<std::string> split_list(std::string_view text, std::string_view flag);
 
+// A table column: the strategy, with the key format when it is not Morphogen's
+// ("fused (packed)"), so Morphogen-only runs keep the seed's column names.
+std::string column_label(const std::string& strategy, const std::string& dpf);
+
 // The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
 // strategies), one set per concurrency, then a checksum parity line.
 std::string markdown_tables(const std::vector<CellRow>& rows);
+// Each cell's mean batch time as a multiple of the run's read floor (rows Q,
+// columns strategies); "n/a" in every cell of a run without one.
+std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms);
 // The MPI reduction's share of the single loop and the batch (reduce ms per
 // query and per batch, rows Q, columns strategies), one set per concurrency.
 std::string reduction_tables(const std::vector<CellRow>& rows);
-// One CSV line per row (header first); `run` and `accumulate` (the run's) fill the
-// first two columns.
-std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate);
+// One CSV line per row (header first); `run`, `accumulate` and `read_floor_ms`
+// (the run's; empty when the run has none) fill the first three columns.
+std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate,
+                     std::optional<double> read_floor_ms);
 
 // Shortest round-trip text of a double ("0.1", "1e-05", "nan").
 std::string number(double value);

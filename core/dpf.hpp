@@ -64,16 +64,21 @@ std::size_t dpf_key_size(int domain_bits);
 std::vector<std::uint8_t> to_bytes(const DpfKey& key);
 DpfKey dpf_key_from_bytes(std::span<const std::uint8_t> bytes);
 
-// The children of a node at `level` whose seed and control bit are (seed, t),
-// with the key's correction word applied when t == 1.
 struct DpfNode {
   Bits128 seed;
   std::uint8_t t;
 };
 
-PAGEQUERY_INLINE void dpf_children(const DpfKey& key, int level, const DpfNode& node,
+// The tree functions below serve both key formats: a key type names its PRG
+// through an overload of tree_expand (packed keys: core/dpf_packed.hpp).
+PAGEQUERY_INLINE PrgChildren tree_expand(const DpfKey&, const Bits128& seed) { return prg_expand(seed); }
+
+// The children of a node at `level` whose seed and control bit are (seed, t),
+// with the key's correction word applied when t == 1.
+template <class Key>
+PAGEQUERY_INLINE void dpf_children(const Key& key, int level, const DpfNode& node,
                                    DpfNode& left, DpfNode& right) {
-  const PrgChildren c = prg_expand(node.seed);
+  const PrgChildren c = tree_expand(key, node.seed);
   left = {c.left, c.t_left};
   right = {c.right, c.t_right};
   if (node.t) {
@@ -85,19 +90,22 @@ PAGEQUERY_INLINE void dpf_children(const DpfKey& key, int level, const DpfNode& 
   }
 }
 
-PAGEQUERY_INLINE DpfNode dpf_child(const DpfKey& key, int level, const DpfNode& node, int bit) {
+template <class Key>
+PAGEQUERY_INLINE DpfNode dpf_child(const Key& key, int level, const DpfNode& node, int bit) {
   DpfNode left, right;
   dpf_children(key, level, node, left, right);
   return bit ? right : left;
 }
 
-PAGEQUERY_INLINE Bits128 dpf_leaf_mask(const DpfKey& key, const DpfNode& leaf) {
+template <class Key>
+PAGEQUERY_INLINE Bits128 dpf_leaf_mask(const Key& key, const DpfNode& leaf) {
   return leaf.t ? leaf.seed ^ key.final_cw : leaf.seed;
 }
 
 // Point evaluation: walks the whole path (d PRG expansions). A reference only;
 // the page-query kernel expands each subtree node once.
-PAGEQUERY_INLINE Bits128 dpf_evaluate(const DpfKey& key, std::uint64_t index) {
+template <class Key>
+PAGEQUERY_INLINE Bits128 dpf_evaluate(const Key& key, std::uint64_t index) {
   DpfNode node{key.root_seed, key.root_t};
   for (int level = 0; level < key.domain_bits; ++level) {
     const int bit = static_cast<int>((index >> (key.domain_bits - 1 - level)) & 1u);

@@ -2,11 +2,13 @@
 // The page-query kernel: for K DPF keys, answer_k = XOR over pages i of
 // (page_i AND mask_k(i)), every 16-byte vector of the page masked alike.
 //
-// Organisation (one kernel family for every batch size):
-// - Pages are cut into chunks of P = 2^s pages: the leaves of one DPF subtree.
-//   A team expands, per key, the chunk's subtree once (P - 1 PRG expansions,
-//   about 2 ChaCha blocks a leaf) into team scratch; the path from the root to
-//   the chunk is kept per key and only its changed tail is re-expanded.
+// Organisation (one kernel family for every batch size and both key formats):
+// - Pages are cut into chunks of 2^s DPF leaves: the leaves of one subtree. A
+//   Morphogen leaf is one page's 16-byte mask; a packed leaf (core/dpf_packed.hpp)
+//   holds the selection bits of 128 pages, one ChaCha block a node.
+//   A team expands, per key, the chunk's subtree once (2^s - 1 PRG expansions)
+//   into team scratch; the path from the root to the chunk is kept per key and
+//   only its changed tail is re-expanded.
 // - Keys are split into groups of at most kMaxKeyGroup; one team serves one group
 //   over one contiguous range of chunks, so per-thread state is bounded by the
 //   group, not by K. Teams of the same range and different groups are adjacent
@@ -15,6 +17,7 @@
 // - A thread owns fixed vectors of a page; its accumulators stay in registers
 //   for the whole range and are XORed into the answers atomically at the end.
 #include "dpf.hpp"
+#include "dpf_packed.hpp"
 #include "page_matrix.hpp"
 #ifdef KOKKOS_ENABLE_CUDA
 #include "page_query_mma.hpp"
@@ -27,6 +30,7 @@
 #include <iterator>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 // Accumulators live in registers only if every loop that indexes them unrolls.
 #if defined(__CUDA_ARCH__)
@@ -37,11 +41,51 @@
 
 namespace pagequery {
 
-template <class MemorySpace>
-using KeyView = Kokkos::View<const DpfKey*, MemorySpace>;
+template <class MemorySpace, class Key = DpfKey>
+using KeyView = Kokkos::View<const Key*, MemorySpace>;
 // answers(k, v): vector v of key k's 4 KiB answer.
 template <class MemorySpace>
 using AnswerView = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
+
+// Pages per leaf of a key format, as a power of two.
+template <class Key>
+inline constexpr int kLeafPagesLog2 = 0;
+template <>
+inline constexpr int kLeafPagesLog2<PackedDpfKey> = kPackedLeafLog2;
+
+// The keys of one launch, of either format (never both): the policies carry
+// them without knowing which.
+template <class MemorySpace>
+class KeyBatch {
+ public:
+  KeyBatch() = default;
+  template <class View>
+    requires std::is_convertible_v<View, KeyView<MemorySpace>>
+  KeyBatch(const View& keys) : morphogen_(keys) {}
+  template <class View>
+    requires std::is_convertible_v<View, KeyView<MemorySpace, PackedDpfKey>>
+  KeyBatch(const View& keys) : packed_(keys), format_(DpfFormat::Packed) {}
+
+  DpfFormat format() const { return format_; }
+  std::size_t size() const { return packed() ? packed_.extent(0) : morphogen_.extent(0); }
+  const void* data() const { return packed() ? static_cast<const void*>(packed_.data()) : morphogen_.data(); }
+  // Keys [begin, end) of this batch.
+  KeyBatch rows(std::size_t begin, std::size_t end) const {
+    const auto range = std::make_pair(begin, end);
+    return packed() ? KeyBatch(Kokkos::subview(packed_, range)) : KeyBatch(Kokkos::subview(morphogen_, range));
+  }
+  template <class Key>
+  const KeyView<MemorySpace, Key>& view() const {
+    if constexpr (std::is_same_v<Key, PackedDpfKey>) return packed_;
+    else return morphogen_;
+  }
+
+ private:
+  bool packed() const { return format_ == DpfFormat::Packed; }
+  KeyView<MemorySpace> morphogen_;
+  KeyView<MemorySpace, PackedDpfKey> packed_;
+  DpfFormat format_ = DpfFormat::Morphogen;
+};
 
 // Key-group sizes the kernel is compiled for: a launch of K keys uses the
 // smallest that holds min(K, kMaxKeyGroup) keys, so small batches use few
@@ -61,7 +105,7 @@ bool mma_available(const ExecSpace& exec = ExecSpace()) {
 }
 
 struct PageQueryTuning {
-  int chunk_log2 = 0;  // pages per subtree as a power of two; 0: by key group
+  int chunk_log2 = 0;  // leaves per subtree as a power of two; 0: by key group and format
   int teams = 0;       // target league size; 0 derives it from the backend's concurrency
   int key_group = 0;   // one of kKeyGroups; 0: by key count
 };
@@ -71,8 +115,14 @@ struct PageQueryTuning {
 constexpr int min_teams_per_sm(int key_group) {
   return key_group <= 8 ? 4 : key_group <= 12 ? 3 : 2;
 }
-// Default chunk: large, within the scratch budget (~48 KB a team on CUDA).
-constexpr int default_chunk_log2(int key_group) { return key_group <= 4 ? 9 : key_group <= 8 ? 8 : 7; }
+// Default chunk: large, within the scratch budget (~48 KB a team on CUDA). A
+// packed chunk of 4 leaves is already 512 pages: expansion is cheap there, and
+// small chunks spread small matrices over more teams.
+template <class Key>
+constexpr int default_chunk_log2(int key_group) {
+  if constexpr (kLeafPagesLog2<Key> > 0) return 2;
+  return key_group <= 4 ? 9 : key_group <= 8 ? 8 : 7;
+}
 
 // Vectors of a page that one thread owns. Each 16-byte mask a thread loads
 // feeds 4 x vectors AND-XORs; on GPUs two vectors keep those loads under the
@@ -91,8 +141,8 @@ constexpr int vectors_per_thread() {
 // Everything a launch needs except the key-group size.
 struct PageQueryShape {
   std::uint64_t first_page;  // global index of pages(0, .)
-  int domain_bits;
-  int chunk_log2;            // s: chunk = 2^s pages = one subtree
+  int domain_bits;           // of the keys' tree: leaf bits
+  int chunk_log2;            // s: chunk = 2^s leaves = one subtree
   int groups;                // key groups
   int group_size;            // keys per group (the last may hold fewer)
   std::uint64_t first_chunk;
@@ -100,7 +150,7 @@ struct PageQueryShape {
   std::uint64_t chunks_per_team;
 };
 
-template <class ExecSpace, int KeyGroup>
+template <class ExecSpace, int KeyGroup, class Key = DpfKey>
 struct PageQueryFunctor : PageQueryShape {
   using memory_space = typename ExecSpace::memory_space;
   using member_type = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
@@ -110,18 +160,20 @@ struct PageQueryFunctor : PageQueryShape {
                                  Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   static constexpr int kSlots = vectors_per_thread<ExecSpace, KeyGroup>();
   static constexpr int kTeamSize = kVectorsPerPage / kSlots;
+  static constexpr int kLeafLog2 = kLeafPagesLog2<Key>;
 
   using policy_type =
       Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<kTeamSize, min_teams_per_sm(KeyGroup)>>;
 
   Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages;
-  KeyView<memory_space> keys;
+  KeyView<memory_space, Key> keys;
   AnswerView<memory_space> answers;
 
   KOKKOS_FUNCTION int top() const { return domain_bits - chunk_log2; }
 
-  // Leaves are stored page-major, (P, KeyGroup), so the masks of one page sit at
-  // constant offsets; rows of absent keys stay zero and cost no branches.
+  // Leaves are stored leaf-major, (P, KeyGroup), so the masks of one page sit at
+  // constant offsets; rows of absent keys stay zero and cost no branches (a packed
+  // leaf row of zeros selects no page).
   static std::size_t scratch_bytes(int group_size, int chunk_log2, int top) {
     return Scratch2D<Bits128>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
            Scratch2D<std::uint8_t>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
@@ -164,7 +216,7 @@ struct PageQueryFunctor : PageQueryShape {
       //    where this chunk differs from the previous one.
       const int from = c == c_begin ? 1 : t - static_cast<int>(Kokkos::bit_width(c ^ (c - 1))) + 1;
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g), [&](int kk) {
-        const DpfKey& key = keys(k0 + kk);
+        const Key& key = keys(k0 + kk);
         if (c == c_begin) {
           path_seed(kk, 0) = key.root_seed;
           path_t(kk, 0) = key.root_t;
@@ -187,7 +239,7 @@ struct PageQueryFunctor : PageQueryShape {
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g << j), [&](int item) {
           const int kk = item >> j;
           const int pos = (item & ((1 << j) - 1)) * stride;
-          const DpfKey& key = keys(k0 + kk);
+          const Key& key = keys(k0 + kk);
           const DpfNode node = j == 0 ? DpfNode{path_seed(kk, t), path_t(kk, t)}
                                       : DpfNode{leaf_seed(pos, kk), leaf_t(pos, kk)};
           DpfNode left, right;
@@ -206,9 +258,9 @@ struct PageQueryFunctor : PageQueryShape {
       }
 
       // 3. Masked XOR over the chunk's local pages.
-      const std::uint64_t chunk_first = c << s;
+      const std::uint64_t chunk_first = c << (s + kLeafLog2);
       const std::uint64_t lo = Kokkos::max(chunk_first, first_page);
-      const std::uint64_t hi = Kokkos::min(chunk_first + P, page_end);
+      const std::uint64_t hi = Kokkos::min(chunk_first + (std::uint64_t(P) << kLeafLog2), page_end);
       accumulate(acc, team.team_rank(), lo, hi, chunk_first, leaf_seed);
       team.team_barrier();  // masks are rewritten by the next chunk
     }
@@ -227,6 +279,8 @@ struct PageQueryFunctor : PageQueryShape {
   // acc[slot][kk] ^= page[slot] & mask(kk) over pages [lo, hi), where the
   // thread's vectors are rank + slot * team size. Loads run a block of pages
   // ahead of their use (two vectors in flight per thread) to keep memory busy.
+  // A packed key's mask is all ones or zero: its selection bit decides whether
+  // the page is XORed at all (the same branch for every thread of the team).
   KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kSlots][KeyGroup], int rank,
                                               std::uint64_t lo, std::uint64_t hi,
                                               std::uint64_t chunk_first,
@@ -242,11 +296,24 @@ struct PageQueryFunctor : PageQueryShape {
     const auto apply = [&](const Bits128 (&page)[kSlots], std::uint64_t p) {
       PAGEQUERY_UNROLL
       for (int kk = 0; kk < KeyGroup; ++kk) {
-        const Bits128 mask = masks(p - chunk_first, kk);
-        PAGEQUERY_UNROLL
-        for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ (page[slot] & mask);
+        if constexpr (kLeafLog2 == 0) {
+          const Bits128 mask = masks(p - chunk_first, kk);
+          PAGEQUERY_UNROLL
+          for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ (page[slot] & mask);
+        } else {
+          const std::uint64_t i = p - chunk_first;
+          if (leaf_bit(masks(i >> kLeafLog2, kk), static_cast<int>(i & ((1u << kLeafLog2) - 1)))) {
+            PAGEQUERY_UNROLL
+            for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ page[slot];
+          }
+        }
       }
     };
+    if constexpr (kSlots == kVectorsPerPage) {  // a one-thread team reads each page in place
+      for (std::uint64_t p = lo; p < hi; ++p)
+        apply(*reinterpret_cast<const Bits128(*)[kSlots]>(&pages(p - first_page, 0)), p);
+      return;
+    }
     std::uint64_t p = lo;
     const std::uint64_t blocks_end = lo + (hi - lo) / kBlock * kBlock;
     if (p < blocks_end) {
@@ -282,22 +349,25 @@ struct ZeroAnswers {
 
 // One launch of the kernel family: zero the answers, then scan. Policies run it
 // eagerly on an instance or add it to a Kokkos Graph. Bit-sliced matrices go to
-// the tensor-core kernel (CUDA only, not in graphs); the rest to the portable one.
+// the tensor-core kernel (CUDA only, not in graphs, Morphogen keys only); the
+// rest to the portable one.
 template <class ExecSpace>
 class PageQuery {
  public:
   using memory_space = typename ExecSpace::memory_space;
 
   PageQuery(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-            KeyView<memory_space> keys, AnswerView<memory_space> answers,
+            KeyBatch<memory_space> keys, AnswerView<memory_space> answers,
             const PageQueryTuning& tuning = {})
       : pages_(matrix.view()), keys_(keys), answers_(answers) {
-    const int K = static_cast<int>(keys.extent(0));
-    if (answers.extent(0) != keys.extent(0) || answers.extent(1) != kVectorsPerPage)
+    const int K = static_cast<int>(keys.size());
+    if (answers.extent(0) != keys.size() || answers.extent(1) != kVectorsPerPage)
       throw std::invalid_argument("page query: answers must be (keys x 256) vectors");
     if (matrix.layout() == PageLayout::BitSliced) {
       if (!mma_available(exec))
         throw std::invalid_argument("page query: a bit-sliced matrix needs a CUDA GPU of compute capability 8.0+");
+      if (keys.format() == DpfFormat::Packed)
+        throw std::invalid_argument("page query: the tensor-core kernel takes Morphogen keys only, not packed ones");
       sliced_ = true;
       shape_.first_chunk = matrix.first_block();
       shape_.chunks = matrix.blocks();
@@ -312,22 +382,29 @@ class PageQuery {
     }
     if (std::find(std::begin(kKeyGroups), std::end(kKeyGroups), key_group_) == std::end(kKeyGroups))
       throw std::invalid_argument("page query: key group " + std::to_string(key_group_) + " is not compiled");
+    const bool packed = keys.format() == DpfFormat::Packed;
+    const int leaf_log2 = packed ? kPackedLeafLog2 : 0;
     PageQueryShape& f = shape_;
     f.first_page = matrix.first_page();
-    f.domain_bits = matrix.domain_bits();
-    f.chunk_log2 = std::clamp(tuning.chunk_log2 > 0 ? tuning.chunk_log2 : default_chunk_log2(key_group_),
-                              1, f.domain_bits);
+    f.domain_bits = std::max(1, matrix.domain_bits() - leaf_log2);  // packed: packed_domain_bits
+    const int chunk_default = packed ? default_chunk_log2<PackedDpfKey>(key_group_)
+                                     : default_chunk_log2<DpfKey>(key_group_);
+    f.chunk_log2 = std::clamp(tuning.chunk_log2 > 0 ? tuning.chunk_log2 : chunk_default, 1, f.domain_bits);
     f.groups = std::max(1, (K + key_group_ - 1) / key_group_);
     f.group_size = std::max(1, (K + f.groups - 1) / f.groups);
     // Smaller chunks where the backend's team scratch cannot hold the requested one.
     const std::size_t scratch_max = Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0);
     while (f.chunk_log2 > 1 && scratch_bytes(f.chunk_log2) > scratch_max) --f.chunk_log2;
     const std::uint64_t n = matrix.pages();
-    f.first_chunk = matrix.first_page() >> f.chunk_log2;
-    f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> f.chunk_log2) - f.first_chunk + 1;
+    const int chunk_pages_log2 = f.chunk_log2 + leaf_log2;
+    f.first_chunk = matrix.first_page() >> chunk_pages_log2;
+    f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> chunk_pages_log2) - f.first_chunk + 1;
     const int team_size = kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>()
                                                               : vectors_per_thread<ExecSpace, 8>());
+    // One-thread teams (host backends): a team per chunk, so that all key groups
+    // pass over a chunk's pages while they are in the core's cache.
     const int target = tuning.teams > 0 ? tuning.teams
+                       : team_size == 1 ? static_cast<int>(std::min<std::uint64_t>(f.chunks * f.groups, 1 << 30))
                                         : std::max(1, 4 * exec.concurrency() / team_size);
     const std::uint64_t ranges = std::clamp<std::uint64_t>(
         static_cast<std::uint64_t>(target / f.groups), 1, std::max<std::uint64_t>(f.chunks, 1));
@@ -366,12 +443,13 @@ class PageQuery {
   void launch_sliced([[maybe_unused]] const ExecSpace& exec) const {
 #ifdef KOKKOS_ENABLE_CUDA
     if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+      const KeyView<memory_space>& keys = keys_.template view<DpfKey>();
       const MmaPageQuery query{reinterpret_cast<const std::uint32_t*>(pages_.data()),
                                shape_.first_chunk,
                                shape_.chunks,
                                shape_.domain_bits,
-                               keys_.data(),
-                               static_cast<int>(keys_.extent(0)),
+                               keys.data(),
+                               static_cast<int>(keys.extent(0)),
                                answers_.data()};
       launch_mma_page_query(exec.cuda_stream(), query, teams_);
     }
@@ -380,20 +458,26 @@ class PageQuery {
 
   template <class Body>
   void with_functor(Body&& body) const {
+    if (keys_.format() == DpfFormat::Packed) with_group<PackedDpfKey>(body);
+    else with_group<DpfKey>(body);
+  }
+
+  template <class Key, class Body>
+  void with_group(Body&& body) const {
     switch (key_group_) {
-      case 4: body(functor<4>()); break;
-      case 8: body(functor<8>()); break;
-      case 12: body(functor<12>()); break;
-      default: body(functor<16>()); break;
+      case 4: body(functor<4, Key>()); break;
+      case 8: body(functor<8, Key>()); break;
+      case 12: body(functor<12, Key>()); break;
+      default: body(functor<16, Key>()); break;
     }
   }
 
-  template <int KeyGroup>
-  PageQueryFunctor<ExecSpace, KeyGroup> functor() const {
-    PageQueryFunctor<ExecSpace, KeyGroup> f;
+  template <int KeyGroup, class Key>
+  PageQueryFunctor<ExecSpace, KeyGroup, Key> functor() const {
+    PageQueryFunctor<ExecSpace, KeyGroup, Key> f;
     static_cast<PageQueryShape&>(f) = shape_;
     f.pages = pages_;
-    f.keys = keys_;
+    f.keys = keys_.template view<Key>();
     f.answers = answers_;
     return f;
   }
@@ -418,7 +502,7 @@ class PageQuery {
   }
 
   Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages_;
-  KeyView<memory_space> keys_;
+  KeyBatch<memory_space> keys_;
   AnswerView<memory_space> answers_;
   PageQueryShape shape_{};
   int key_group_ = kMaxKeyGroup;
@@ -428,11 +512,12 @@ class PageQuery {
 };
 
 // Answers every key in one launch on `exec`; asynchronous like any Kokkos launch.
-// Precondition: every key has the matrix's domain bits (the host API checks it).
+// Precondition: every key has the matrix's domain bits (packed keys: its
+// packed_domain_bits); the host API checks it.
 template <class ExecSpace>
 void answer_keys(const ExecSpace& exec,
                  const PageMatrix<typename ExecSpace::memory_space>& matrix,
-                 KeyView<typename ExecSpace::memory_space> keys,
+                 KeyBatch<typename ExecSpace::memory_space> keys,
                  AnswerView<typename ExecSpace::memory_space> answers,
                  const PageQueryTuning& tuning = {}) {
   PageQuery<ExecSpace>(exec, matrix, keys, answers, tuning).launch(exec);

@@ -1,6 +1,7 @@
 #include "policies/engine.hpp"
 
 #include "core/page_matrix.hpp"
+#include "core/read_floor.hpp"
 #include "policies/registry.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -117,10 +118,18 @@ DpfKeyPair Engine::make_keys(std::uint64_t target, KeyRng& rng) const {
   return generate_dpf_keys(impl_->matrix.domain_bits(), target, rng);
 }
 
+PackedDpfKeyPair Engine::make_packed_keys(std::uint64_t target, KeyRng& rng) const {
+  return generate_packed_keys(packed_domain_bits(impl_->total_pages), target, rng);
+}
+
+std::uint64_t Engine::read_all() const { return read_all_words(Exec(), impl_->matrix); }
+
 struct Engine::Session::Impl {
   Exec exec;
   PageMatrix<Mem> matrix;
+  std::uint64_t total_pages;
   Kokkos::View<DpfKey*, Mem> keys;
+  Kokkos::View<PackedDpfKey*, Mem> packed_keys;
   AnswerView<Mem> answers;
   std::map<std::string, std::unique_ptr<BatchPolicy<Exec>>> policies;  // by strategy name
 
@@ -137,23 +146,39 @@ Engine::Session::Session(Session&&) noexcept = default;
 
 std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
                                                   std::span<const DpfKey> keys) {
+  return answer_any(config, keys);
+}
+
+std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
+                                                  std::span<const PackedDpfKey> keys) {
+  return answer_any(config, keys);
+}
+
+template <class Key>
+std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config, std::span<const Key> keys) {
   Impl& s = *impl_;
-  const int d = s.matrix.domain_bits();
+  constexpr bool packed = std::is_same_v<Key, PackedDpfKey>;
+  const int d = packed ? packed_domain_bits(s.total_pages) : s.matrix.domain_bits();
   for (std::size_t i = 0; i < keys.size(); ++i)
     if (keys[i].domain_bits != d)
       throw KeyError("key " + std::to_string(i) + " has " + std::to_string(keys[i].domain_bits) +
-                     " domain bits, the matrix has " + std::to_string(d));
+                     (packed ? " leaf bits, the matrix needs " : " domain bits, the matrix has ") +
+                     std::to_string(d));
   if (keys.empty() || keys.size() % kKeysPerQuery != 0)
     throw ConfigError("a batch holds 3 keys per query, got " + std::to_string(keys.size()));
-  if (s.keys.extent(0) != keys.size()) {  // same shape: same buffers, so graphs replay
-    s.keys = Kokkos::View<DpfKey*, Mem>(Kokkos::view_alloc(s.exec, "pagequery::keys"), keys.size());
+  Kokkos::View<Key*, Mem>& device_keys = [&]() -> Kokkos::View<Key*, Mem>& {
+    if constexpr (packed) return s.packed_keys;
+    else return s.keys;
+  }();
+  if (device_keys.extent(0) != keys.size())  // same shape: same buffers, so graphs replay
+    device_keys = Kokkos::View<Key*, Mem>(Kokkos::view_alloc(s.exec, "pagequery::keys"), keys.size());
+  if (s.answers.extent(0) != keys.size())
     s.answers = AnswerView<Mem>(Kokkos::view_alloc(s.exec, "pagequery::answers"), keys.size(),
                                 kVectorsPerPage);
-  }
-  Kokkos::View<const DpfKey*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
+  Kokkos::View<const Key*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
       keys.data(), keys.size());
-  Kokkos::deep_copy(s.exec, s.keys, host_keys);
-  s.policy(config).run(s.exec, s.matrix, s.keys, s.answers);
+  Kokkos::deep_copy(s.exec, device_keys, host_keys);
+  s.policy(config).run(s.exec, s.matrix, device_keys, s.answers);
 
   std::vector<std::uint8_t> bytes(keys.size() * kPageBytes);
   Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>
@@ -178,12 +203,12 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
   }
 #endif
   for (const Exec& exec : Kokkos::Experimental::partition_space(Exec(), std::vector<int>(count, 1)))
-    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, {}, {}, {}})));
+    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}})));
   return out;
 }
 
 Engine::Session Engine::session() const {
-  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, {}, {}, {}}));
+  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, impl_->total_pages, {}, {}, {}, {}}));
 }
 
 }  // namespace pagequery

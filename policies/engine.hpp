@@ -2,6 +2,7 @@
 // The host API of pagequery: plain types only, so the CLI, JSON and HDF5 code
 // never include Kokkos. Everything here runs on Kokkos's default execution space.
 #include "core/dpf.hpp"
+#include "core/dpf_packed.hpp"
 #include "policies/policy_config.hpp"
 
 #include <cstdint>
@@ -75,16 +76,20 @@ class Engine {
 
   // A client of the engine with its own execution-space instance, buffers and
   // policies (graph replays are cached per session). Sessions may run from
-  // different threads at once.
+  // different threads at once. A batch holds keys of one format: Morphogen's, or
+  // packed ones (their leaf bits must be the matrix's packed_domain_bits).
   class Session {
    public:
     ~Session();
     Session(Session&&) noexcept;
     std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const DpfKey> keys);
+    std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const PackedDpfKey> keys);
 
    private:
     friend class Engine;
     struct Impl;
+    template <class Key>
+    std::vector<std::uint8_t> answer_any(const PolicyConfig& policy, std::span<const Key> keys);
     explicit Session(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
   };
@@ -95,6 +100,12 @@ class Engine {
 
   // Keys for pages of this matrix's domain.
   DpfKeyPair make_keys(std::uint64_t target, KeyRng& rng) const;
+  PackedDpfKeyPair make_packed_keys(std::uint64_t target, KeyRng& rng) const;
+
+  // One plain streaming read of this engine's matrix (an XOR over all its words,
+  // padding included), synchronous: the sweep times it as the read floor, the
+  // physical limit of a one-pass scan. Returns the XOR, so the read is not elided.
+  std::uint64_t read_all() const;
 
  private:
   struct Impl;

@@ -21,10 +21,10 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
   std::vector<Launch> plan(int queries) const override { return plan_batch(config_, queries); }
 
   void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-           KeyView<memory_space> keys, AnswerView<memory_space> answers) override {
+           KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
     if (matrix.layout() == PageLayout::BitSliced)
       throw ConfigError("graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only");
-    const Shape shape{keys.extent(0), keys.data(), answers.data(), matrix.view().data(),
+    const Shape shape{keys.format(), keys.size(), keys.data(), answers.data(), matrix.view().data(),
                       matrix.pages()};
     if (!graph_ || shape != shape_) {
       const std::vector<Launch> launches = plan(this->query_count(keys));
@@ -43,7 +43,7 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
   int builds() const { return builds_; }
 
  private:
-  using Shape = std::tuple<std::size_t, const void*, const void*, const void*, std::uint64_t>;
+  using Shape = std::tuple<DpfFormat, std::size_t, const void*, const void*, const void*, std::uint64_t>;
   PolicyConfig config_;
   std::optional<Kokkos::Experimental::Graph<ExecSpace>> graph_;
   Shape shape_{};

@@ -206,10 +206,13 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
     return {{0, queries, 0}};
   }
 
-  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyView<memory_space> keys,
+  // Morphogen keys only: a packed key's masks are whole pages or nothing, which
+  // the ring product would spend 128 mask bits a page on.
+  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
            AnswerView<memory_space> answers) override {
+    if (keys.format() == DpfFormat::Packed) throw ConfigError("kokkos_kernels_gemm takes Morphogen keys only");
     this->query_count(keys);
-    answer(exec, matrix, keys, answers);
+    answer(exec, matrix, keys.template view<DpfKey>(), answers);
   }
 
   // Any number of keys (not only 3 per query): answers(K x 256).

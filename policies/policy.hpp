@@ -20,29 +20,29 @@ class BatchPolicy {
   virtual ~BatchPolicy() = default;
   virtual std::string name() const = 0;
   virtual std::vector<Launch> plan(int queries) const = 0;
-  // Answers keys (3 per query, in order) into answers(3Q x 256). Work is queued
+  // Answers keys (3 per query, in order; either format) into answers(3Q x 256). Work is queued
   // on `exec`; a policy that uses other instances waits for them before returning,
   // so fencing `exec` is enough before reading the answers.
   virtual void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-                   KeyView<memory_space> keys, AnswerView<memory_space> answers) = 0;
+                   KeyBatch<memory_space> keys, AnswerView<memory_space> answers) = 0;
 
  protected:
   // The keys and answers of one planned launch.
   static PageQuery<ExecSpace> launch_of(const ExecSpace& exec,
                                         const PageMatrix<memory_space>& matrix,
-                                        const KeyView<memory_space>& keys,
+                                        const KeyBatch<memory_space>& keys,
                                         const AnswerView<memory_space>& answers,
                                         const Launch& launch) {
     const auto rows = std::make_pair(std::size_t(kKeysPerQuery) * launch.first_query,
                                      std::size_t(kKeysPerQuery) * (launch.first_query + launch.queries));
-    return PageQuery<ExecSpace>(exec, matrix, Kokkos::subview(keys, rows),
+    return PageQuery<ExecSpace>(exec, matrix, keys.rows(rows.first, rows.second),
                                 Kokkos::subview(answers, rows, Kokkos::ALL));
   }
 
-  static int query_count(const KeyView<memory_space>& keys) {
-    if (keys.extent(0) % kKeysPerQuery != 0)
-      throw ConfigError("a batch holds 3 keys per query, got " + std::to_string(keys.extent(0)) + " keys");
-    return static_cast<int>(keys.extent(0) / kKeysPerQuery);
+  static int query_count(const KeyBatch<memory_space>& keys) {
+    if (keys.size() % kKeysPerQuery != 0)
+      throw ConfigError("a batch holds 3 keys per query, got " + std::to_string(keys.size()) + " keys");
+    return static_cast<int>(keys.size() / kKeysPerQuery);
   }
 };
 
@@ -56,7 +56,7 @@ class PlannedPolicy : public BatchPolicy<ExecSpace> {
   std::string name() const override { return strategy_name(config_); }
   std::vector<Launch> plan(int queries) const override { return plan_batch(config_, queries); }
   void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-           KeyView<memory_space> keys, AnswerView<memory_space> answers) override {
+           KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
     for (const Launch& l : plan(this->query_count(keys)))
       this->launch_of(exec, matrix, keys, answers, l).launch(exec);
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of the pagequery binary, one case per ctest test.
 #   cli_test.sh CASE PAGEQUERY DATA_DIR WORK_DIR
-# Cases: fixture xor refusals keygen info help env policies accumulate.
+# Cases: fixture xor refusals keygen info help env policies accumulate packed combine.
 # Needs bash, coreutils and grep only (hex XOR and page extraction are done here).
 set -uo pipefail
 
@@ -13,6 +13,8 @@ CASE=$1 PQ=$2 DATA=$3 WORK=$4
 MATRIX=$DATA/fixture_matrix.bin
 REQUEST=$DATA/fixture_request.json
 RESPONSE=$DATA/fixture_response.json
+PACKED_REQUEST=$DATA/fixture_request_packed.json
+PACKED_RESPONSE=$DATA/fixture_response_packed.json
 # data/make_fixture.py KEYGEN: (seed, index); query 0 = party 0 keys, query 1 = party 1 keys.
 FIXTURE_KEYGEN="11:2 12:5 13:7"
 
@@ -99,9 +101,10 @@ matrix_page() {
   echo "${hex:0:8192}"
 }
 
-# keygen_key D X PARTY [SEED]: one key's hex (with 0x) from pagequery keygen.
+# keygen_key D X PARTY [SEED]: one key's hex (with 0x) from pagequery keygen;
+# FORMAT=packed in the environment makes packed keys (D: leaf bits).
 keygen_key() {
-  local args=(keygen --domain-bits "$1" --index "$2")
+  local args=(keygen --format "${FORMAT:-morphogen}" --domain-bits "$1" --index "$2")
   [ $# -ge 4 ] && args+=(--seed "$4")
   "$PQ" "${args[@]}" | grep -oE "\"party$3\":\"0x[0-9a-f]*\"" | cut -d'"' -f4
 }
@@ -319,7 +322,8 @@ case_keygen() {
 case_info() {
   expect_ok info -- info --matrix-file "$MATRIX" || return
   local line
-  for line in "pages: 6" "domain_bits: 3" "size_bytes: 24576" "file_bytes: 21480" "key_bytes: 89"; do
+  for line in "pages: 6" "domain_bits: 3" "size_bytes: 24576" "file_bytes: 21480" "key_bytes: 89" \
+    "packed_leaf_bits: 1" "packed_key_bytes: 57"; do
     check
     grep -qx "$line" info.out || fail "info lacks '$line': $(cat info.out)"
   done
@@ -332,7 +336,7 @@ case_info() {
   expect_ok json -- info --matrix-file "$MATRIX" --json || return
   check
   [ "$(wc -l <json.out)" -eq 1 ] &&
-    grep -qE '^\{"matrix_file":".*","pages":6,"domain_bits":3,"size_bytes":24576,"file_bytes":21480,"key_bytes":89,"backend":"[^"]+","device":"[^"]*",' json.out ||
+    grep -qE '^\{"matrix_file":".*","pages":6,"domain_bits":3,"size_bytes":24576,"file_bytes":21480,"key_bytes":89,"packed_leaf_bits":1,"packed_key_bytes":57,"backend":"[^"]+","device":"[^"]*",' json.out ||
     fail "info --json: $(cat json.out)"
   # A bigger matrix: 2^4 + 1 pages needs 5 bits.
   head -c $(( 16 * 4096 + 1 )) /dev/zero >big.bin
@@ -351,14 +355,18 @@ case_help() {
     check
     grep -q "Usage:" "$sub.out" || fail "$sub --help has no usage"
   done
-  for opt in --domain-bits --index --seed; do check; grep -q -- "$opt" keygen.out || fail "keygen help lacks $opt"; done
+  for opt in --domain-bits --index --seed --format; do check; grep -q -- "$opt" keygen.out || fail "keygen help lacks $opt"; done
   for opt in --matrix-file --request --policy --streams --graph --tile --threshold --accumulate \
     MORPHOGEN_GPU_STREAMS; do
     check; grep -q -- "$opt" answer.out || fail "answer help lacks $opt"
   done
   for opt in --matrix-file --json; do check; grep -q -- "$opt" info.out || fail "info help lacks $opt"; done
   expect_ok sweep -- sweep --help
-  for opt in --strategies --accumulate --dry-run; do check; grep -q -- "$opt" sweep.out || fail "sweep help lacks $opt"; done
+  for opt in --strategies --accumulate --dry-run --dpf read_floor_ms; do
+    check; grep -q -- "$opt" sweep.out || fail "sweep help lacks $opt"
+  done
+  expect_ok combine -- combine --help
+  for opt in RESPONSE_A RESPONSE_B; do check; grep -q -- "$opt" combine.out || fail "combine help lacks $opt"; done
 }
 
 case_env() {
@@ -470,8 +478,137 @@ case_accumulate() {
   fi
 }
 
+# round_trip NAME FORMAT D TARGET...: keygen (both parties) -> answer at server A
+# (party 0 keys) and server B (party 1 keys) -> combine = the target pages.
+round_trip() {
+  local name=$1 format=$2 d=$3; shift 3
+  local targets=("$@") k0=() k1=() x pair
+  # Three keys a query: pad the targets with the first ones.
+  while [ $((${#targets[@]} % 3)) -ne 0 ]; do targets+=("${targets[0]}"); done
+  for x in "${targets[@]}"; do
+    pair=$("$PQ" keygen --format "$format" --domain-bits "$d" --index "$x") || { fail "$name: keygen $x"; return; }
+    k0+=("$(echo "$pair" | grep -oE '"party0":"0x[0-9a-f]*"' | cut -d'"' -f4)")
+    k1+=("$(echo "$pair" | grep -oE '"party1":"0x[0-9a-f]*"' | cut -d'"' -f4)")
+  done
+  request "$name.a.json" "${k0[@]}"
+  request "$name.b.json" "${k1[@]}"
+  expect_ok "$name.a" -- answer --matrix-file "$MATRIX" --request "$name.a.json" || return
+  expect_ok "$name.b" -- answer --matrix-file "$MATRIX" --request "$name.b.json" --policy multi_stream_2 || return
+  expect_ok "$name.combined" -- combine "$name.a.out" "$name.b.out" || return
+  local got=($(pages "$name.combined.out")) i
+  check
+  [ ${#got[@]} -eq ${#targets[@]} ] || { fail "$name: ${#got[@]} pages for ${#targets[@]} keys"; return; }
+  check
+  grep -qE '^\{"results":\[\{"pages":\["0x[0-9a-f]+"(,"0x[0-9a-f]+"){2}\]\}' "$name.combined.out" ||
+    fail "$name: combine's JSON shape"
+  for i in "${!targets[@]}"; do
+    check
+    [ "${got[i]}" = "$(matrix_page "${targets[i]}")" ] || fail "$name: combined page $i != page ${targets[i]}"
+  done
+}
+
+case_packed() {
+  local A="answer --matrix-file $MATRIX"
+  # The kernel's answer to packed keys equals the Python derivation, which also
+  # derived the keys that keygen --format packed makes with the documented seeds.
+  expect_ok fixture -- $A --request "$PACKED_REQUEST" && same_file fixture fixture.out "$PACKED_RESPONSE"
+  local keys=($(grep -oE '"0x[0-9a-f]*"' "$PACKED_REQUEST" | tr -d '"')) j=0 pair
+  for pair in $FIXTURE_KEYGEN; do
+    check
+    [ "$(FORMAT=packed keygen_key 1 "${pair##*:}" 0 "${pair%%:*}")" = "${keys[j]}" ] || fail "packed keygen $pair party 0"
+    check
+    [ "$(FORMAT=packed keygen_key 1 "${pair##*:}" 1 "${pair%%:*}")" = "${keys[j + 3]}" ] || fail "packed keygen $pair party 1"
+    j=$((j + 1))
+  done
+  # Key bytes: "PQP1" | root | root_t | party | d | d x 18 | final: 57 bytes for d = 1.
+  check
+  [ "${#keys[0]}" -eq $((2 + 2 * 57)) ] && [ "${keys[0]:2:8}" = 50515031 ] && [ "${keys[0]:42:6}" = 000001 ] &&
+    [ "${keys[3]:42:6}" = 010101 ] || fail "packed key layout: ${keys[0]:0:50} ${keys[3]:0:50}"
+  # The whole protocol from the CLI, both formats, every page of the fixture and past its end.
+  round_trip morphogen morphogen 3 0 1 2 3 4 5 6 7 2
+  round_trip packed packed 1 0 1 2 3 4 5 6 7 127 128 200 255
+  # Batch limits: packed requests hold up to 256 queries, Morphogen's 32.
+  local k=${keys[0]} many=() i
+  for i in $(seq 256); do many+=("$k" "$k" "$k"); done
+  request p256.json "${many[@]}"
+  expect_ok p256 -- $A --request p256.json --policy fused
+  check
+  [ "$(pages p256.out | sort -u | wc -l)" -eq 1 ] && [ "$(pages p256.out | wc -l)" -eq 768 ] || fail "256 packed queries"
+  request p257.json "${many[@]}" "$k" "$k" "$k"
+  expect_refused p257 '257 queries; a batch holds 1\.\.32 queries of Morphogen keys or 1\.\.256 of packed keys' -- \
+    $A --request p257.json
+  local m=$(keygen_key 3 1 0 1) mm=()
+  for i in $(seq 33); do mm+=("$m" "$m" "$m"); done
+  request m33.json "${mm[@]}"
+  expect_refused m33 '33 queries; a batch holds 1\.\.32 queries of Morphogen keys' -- $A --request m33.json
+  # One format per request, whichever comes first.
+  request mixed1.json "$k" "$k" "$m"
+  expect_refused mixed1 'queries\[0\]\.keys\[2\]: a morphogen key in a request of packed keys' -- $A --request mixed1.json
+  request mixed2.json "$m" "$m" "$m" "$m" "$k" "$m"
+  expect_refused mixed2 'queries\[1\]\.keys\[1\]: a packed key in a request of morphogen keys' -- $A --request mixed2.json
+  # Key refusals: magic, length, bytes, leaf bits of another matrix.
+  request magic.json "0x58${k:4}" "$k" "$k"
+  expect_refused magic 'keys\[0\]: packed DPF key: does not start with the magic PQP1' -- $A --request magic.json
+  request short.json "$k" "${k%??}" "$k"
+  expect_refused short 'keys\[1\]: packed DPF key: expected 57 bytes for 1 leaf bits, got 56' -- $A --request short.json
+  request party.json "$k" "$k" "${k:0:44}02${k:46}"
+  expect_refused party 'keys\[2\]: packed DPF key: party byte must be 0 or 1, got 2' -- $A --request party.json
+  request leaf.json "$(FORMAT=packed keygen_key 2 3 0 1)" "$k" "$k"
+  expect_refused leaf_bits "keys\\[0\\]: packed DPF key has 2 leaf bits but the matrix '.*' \\(6 pages\\) needs 1" -- \
+    $A --request leaf.json
+  # The tensor-core kernel takes Morphogen keys only, for now.
+  expect_refused mma '--accumulate mma takes Morphogen keys only' -- $A --request "$PACKED_REQUEST" --accumulate mma
+  # keygen.
+  expect_refused kg_format "--format must be morphogen or packed, got 'dense'" -- keygen --format dense --domain-bits 1 --index 0
+  expect_refused kg_d26 "--domain-bits \\(leaf bits of a packed key\\) must be an integer in 1\\.\\.25, got '26'" -- \
+    keygen --format packed --domain-bits 26 --index 0
+  expect_refused kg_index "--index 256 is outside a domain of 8 bits \\(0\\.\\.255\\): 1 leaf bits of 128 pages" -- \
+    keygen --format packed --domain-bits 1 --index 256
+  expect_ok kg25 -- keygen --format packed --domain-bits 25 --index 4294967295 --seed 1
+  check
+  grep -qE '^\{"party0":"0x50515031[0-9a-f]{970}","party1":"0x50515031[0-9a-f]{970}"\}$' kg25.out || fail "d = 25 format"
+}
+
+case_combine() {
+  local R=$PACKED_RESPONSE
+  # A response XOR itself is zero pages of the same shape; '-' reads stdin.
+  STDIN=$R expect_ok self -- combine - "$R" || return
+  check
+  [ "$(pages self.out | wc -l)" -eq 9 ] && [ "$(pages self.out | sort -u)" = "$(printf '0%.0s' $(seq 8192))" ] ||
+    fail "a response XOR itself"
+  # The fixture's queries 0 and 1 are parties 0 and 1 of pages 2, 5, 7.
+  /usr/bin/env sed -n 's/.*"results":\[\({"pages":\[[^]]*\]}\),\({"pages":\[[^]]*\]}\).*/{"epoch_id":0,"results":[\1]}/p' "$RESPONSE" >a.json
+  /usr/bin/env sed -n 's/.*"results":\[\({"pages":\[[^]]*\]}\),\({"pages":\[[^]]*\]}\).*/{"epoch_id":0,"results":[\2]}/p' "$RESPONSE" >b.json
+  expect_ok fixture -- combine a.json b.json || return
+  local got=($(pages fixture.out))
+  check
+  [ "${got[0]}" = "$(matrix_page 2)" ] && [ "${got[1]}" = "$(matrix_page 5)" ] && [ "${got[2]}" = "$(matrix_page 7)" ] ||
+    fail "combined fixture pages"
+  # Refusals: shapes, page sizes, epochs, JSON, files.
+  expect_refused results 'the responses differ in shape: 1 and 2 results' -- combine a.json "$RESPONSE"
+  sed -e 's/,"0x[0-9a-f]*"\]}\]}$/]}]}/' b.json >b2.json
+  expect_refused pages 'results\[0\] holds 3 and 2 pages' -- combine a.json b2.json
+  sed -e 's/"0x[0-9a-f]\{2\}/"0x/' b.json >b3.json
+  expect_refused size 'b3.json: results\[0\]\.pages\[0\] holds 4095 bytes, a page 4096' -- combine a.json b3.json
+  sed -e 's/"epoch_id":0/"epoch_id":1/' b.json >b4.json
+  expect_refused epoch 'different epochs \(0 and 1\)' -- combine a.json b4.json
+  sed -e 's/"0x\([0-9a-f]\)/"0xg/' b.json >b5.json
+  expect_refused hex "results\\[0\\]\\.pages\\[0\\]: malformed hex: 'g'" -- combine a.json b5.json
+  echo '{"results": [{"pages": [7]}]}' >b6.json
+  expect_refused page_type 'pages\[0\] must be a hex string' -- combine a.json b6.json
+  echo '{"results": {}}' >b7.json
+  expect_refused results_type '"results" must be an array' -- combine a.json b7.json
+  printf '{"results": [' >b8.json
+  expect_refused json 'b8.json: invalid JSON' -- combine a.json b8.json
+  expect_refused missing "cannot open 'missing.json'" -- combine a.json missing.json
+  expect_refused stdin 'at most one response can come from stdin' -- combine - -
+  run usage -- combine a.json
+  check
+  [ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "one response: exit $RC"
+}
+
 case "$CASE" in
-  fixture | xor | refusals | keygen | info | help | env | policies | accumulate) "case_$CASE" ;;
+  fixture | xor | refusals | keygen | info | help | env | policies | accumulate | packed | combine) "case_$CASE" ;;
   *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 

@@ -73,16 +73,17 @@ std::vector<std::uint8_t> matrix_bytes(const pagequery::PageMatrix<MemorySpace>&
 }
 
 // ---------------------------------------------------------------------------
-// The kernel, as a caller would drive it. Answers are pre-filled with garbage
-// so that a missing zeroing pass shows up. Returns K answers of 4096 bytes.
-template <class ExecSpace>
+// The kernel, as a caller would drive it, for keys of either format. Answers are
+// pre-filled with garbage so that a missing zeroing pass shows up. Returns K
+// answers of 4096 bytes.
+template <class ExecSpace, class Key = DpfKey>
 std::vector<Page> kernel_answers(const ExecSpace& exec,
                                  const pagequery::PageMatrix<typename ExecSpace::memory_space>& matrix,
-                                 const std::vector<DpfKey>& keys,
+                                 const std::vector<Key>& keys,
                                  const pagequery::PageQueryTuning& tuning = {}) {
   using MemorySpace = typename ExecSpace::memory_space;
   const std::size_t K = keys.size();
-  Kokkos::View<DpfKey*, MemorySpace> dkeys("pqtest::keys", K);
+  Kokkos::View<Key*, MemorySpace> dkeys("pqtest::keys", K);
   auto hkeys = Kokkos::create_mirror_view(dkeys);
   for (std::size_t k = 0; k < K; ++k) hkeys(k) = keys[k];
   Kokkos::deep_copy(exec, dkeys, hkeys);
@@ -96,8 +97,7 @@ std::vector<Page> kernel_answers(const ExecSpace& exec,
   Kokkos::deep_copy(exec, answers, hgarbage);
   exec.fence();
 
-  pagequery::KeyView<MemorySpace> ckeys = dkeys;
-  pagequery::answer_keys(exec, matrix, ckeys, answers, tuning);
+  pagequery::answer_keys(exec, matrix, dkeys, answers, tuning);
   exec.fence();
 
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), answers);

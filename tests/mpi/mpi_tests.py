@@ -90,8 +90,8 @@ def write_matrix(path, pages, partial=700):
     return bytes(out[:size]) + bytes(partial)
 
 
-def keygen(ctx, d, x):
-    p = ctx.serial("keygen", "--domain-bits", str(d), "--index", str(x))
+def keygen(ctx, d, x, format="morphogen"):
+    p = ctx.serial("keygen", "--format", format, "--domain-bits", str(d), "--index", str(x))
     ok(p, "keygen")
     doc = json.loads(p.stdout)
     return doc["party0"], doc["party1"]
@@ -142,6 +142,24 @@ def case_answer_fixture(ctx, n):
         p = ctx.serial("answer", "--matrix-file", matrix, stdin=req, env={"PAGEQUERY_MPI": "1"})
         ok(p, "PAGEQUERY_MPI=1")
         check(p.stdout.rstrip(b"\n") == expected, "PAGEQUERY_MPI=1: the answer differs")
+
+
+def case_answer_packed(ctx):
+    """Packed keys: the fixture under -np 3 is the checked-in packed response; 300 pages
+    (3 leaves, d = 2) over 2 and 4 ranks cut inside leaves reduce to one rank's bytes."""
+    with open(os.path.join(ctx.data, "fixture_request_packed.json"), "rb") as f:
+        req = f.read()
+    with open(os.path.join(ctx.data, "fixture_response_packed.json"), "rb") as f:
+        expected = f.read().rstrip(b"\n")
+    out = compare_answers(ctx, os.path.join(ctx.data, "fixture_matrix.bin"), req, [3], policies=[[]])
+    check(out.rstrip(b"\n") == expected, "the answer differs from data/fixture_response_packed.json")
+    matrix = ctx.path("three_hundred.bin")
+    data = write_matrix(matrix, 300)
+    targets = [0, 127, 128, 200, 299, 511]  # 511 lies past the end (zero)
+    pairs = [keygen(ctx, 2, x, "packed") for x in targets]
+    out0 = compare_answers(ctx, matrix, request([k0 for k0, _ in pairs]), [2, 4])
+    out1 = compare_answers(ctx, matrix, request([k1 for _, k1 in pairs]), [4], policies=[[]])
+    check_reconstruction(data, targets, out0, out1)
 
 
 def case_answer_zero_page_rank(ctx):
@@ -351,6 +369,7 @@ CASES = {
     "answer_zero_page_rank": case_answer_zero_page_rank,
     "answer_uneven": case_answer_uneven,
     "answer_refusals": case_answer_refusals,
+    "answer_packed": case_answer_packed,
     "sweep_np2": case_sweep_np2,
     "sweep_np3_uneven": case_sweep_np3_uneven,
     "sweep_zero_page_rank": case_sweep_zero_page_rank,

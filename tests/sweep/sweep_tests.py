@@ -121,6 +121,10 @@ def case_roundtrip(ctx):
         check(text(a["slurm_job_id"]) == "4242" and text(a["slurm_job_nodelist"]) == "gpu[01-02]", "slurm")
         check(text(a["env_switches"]) == "MORPHOGEN_GPU_STREAMS=4", f"env {a['env_switches']}")
         check(text(a["accumulate"]) == "lop3", f"accumulate {a['accumulate']}")
+        check([text(x) for x in a["dpf"]] == ["morphogen"], f"dpf {a['dpf']}")
+        check(a["read_floor_ms"] > 0 and a["read_floor_gbs"] > 0 and 5 <= int(a["read_floor_repetitions"]) <= 1000,
+              "read floor attributes")
+        read_floor_ms = float(a["read_floor_ms"])
         check(text(a["MORPHOGEN_GPU_STREAMS"]) == "4", "env switch attribute")
         for key in ("git_revision", "device", "kokkos_version", "kokkos_backend", "host", "matrix_source",
                     "started_utc", "strategy_configs"):
@@ -130,6 +134,7 @@ def case_roundtrip(ctx):
     check(len(cells) == TINY_CELLS, f"{len(cells)} cells")
     check(len(samples) == TINY_CELLS * 2 * 2, f"{len(samples)} samples")
     check(all(cells["checksum_match"] == 1), "checksum_match")
+    check(all(text(d) == "morphogen" for d in cells["dpf"]), "dpf column")
     check(all(cells["single_checksum"] == cells["batch_checksum"]), "checksums equal")
     # Same queries for every strategy of a (Q, C): the same bytes.
     for q in (1, 3):
@@ -160,9 +165,10 @@ def case_roundtrip(ctx):
     for row, cell in zip(rows, cells):
         check(row["run"] == runs[0], "csv run column")
         check(row["accumulate"] == "lop3", f"csv accumulate column {row['accumulate']}")
+        check(float(row["read_floor_ms"]) == read_floor_ms, f"csv read_floor_ms column {row['read_floor_ms']}")
         for name in cells.dtype.names:
             v = cell[name]
-            if name in ("strategy", "mode"):
+            if name in ("strategy", "mode", "dpf"):
                 check(row[name] == text(v), f"{name}: {row[name]} != {v}")
             elif name.endswith("checksum"):
                 check(int(row[name], 16) == int(v), f"{name}: {row[name]} != {v}")
@@ -173,7 +179,8 @@ def case_roundtrip(ctx):
     # The markdown report prints the sweep's tables again.
     p2 = ctx.run("report", out, expect=0)
     check(p2.stdout.startswith(f"## pagequery sweep {runs[0]}"), p2.stdout[:200])
-    check("\n- accumulate: lop3\n" in p2.stdout, p2.stdout)
+    check("\n- accumulate: lop3\n- dpf: morphogen\n- read floor: " in p2.stdout, p2.stdout)
+    check(p2.stdout.count("### Read-floor multiple") == 2, p2.stdout)  # once per concurrency
     tables = p.stdout  # noqa: F841
     sweep_tables = ctx_tables(ctx.run("report", out, "--run", runs[0], expect=0).stdout)
     check(sweep_tables == ctx_tables(p2.stdout), "report --run = default run")
@@ -386,6 +393,12 @@ def case_cli_errors(ctx):
         (["--accumulate", "bogus"], r"--accumulate: unknown accumulation 'bogus' \(expected lop3 or mma\)"),
         (["--accumulate", "mma", "--strategies", "fused,cuda_graph_replay"],
          r"--strategies: cuda_graph_replay: graph_replay runs only with --accumulate lop3"),
+        (["--dpf", "dense"], r"--dpf: unknown DPF key format 'dense' \(expected morphogen or packed\)"),
+        (["--dpf", "packed,morphogen,packed"], r"--dpf: packed is listed twice"),
+        (["--dpf", "packed,"], r"--dpf: empty item"),
+        (["--dpf", "packed", "--accumulate", "mma"], r"--dpf packed: --accumulate mma takes Morphogen keys only"),
+        (["--dpf", "packed", "--batch-sizes", "257"], r"--batch-sizes: .*1\.\.256, got '257'"),
+        (["--dpf", "morphogen", "--batch-sizes", "64"], r"--batch-sizes: .*1\.\.32, got '64'"),
     ]
     for extra, pattern in refusals:
         p = ctx.run("sweep", "--dry-run", *extra)
@@ -400,6 +413,41 @@ def case_cli_errors(ctx):
     p = ctx.run("sweep", *SMALL, "--output", ctx.path("x.h5"), env={"MORPHOGEN_GPU_STREAMS": "many"}, expect=2)
     one_line_error(p, r"MORPHOGEN_GPU_STREAMS")
     check(not os.path.exists(ctx.path("x.h5")), "nothing written")
+
+
+def case_dpf(ctx):
+    """--dpf morphogen,packed: packed cells up to Q = 256 (Morphogen's stop at 32), each cell's
+    format in the dpf column, the read floor in the run, both in the report."""
+    h5py = need_h5py()
+    out = ctx.path("d.h5")
+    args = ["--synthetic-pages", "300", "--batch-sizes", "1,33", "--strategies", "fused,baseline_full_batch",
+            "--dpf", "morphogen,packed", "--iterations", "1", "--warmup", "0", "--seed", "5"]
+    p = ctx.run("sweep", "--dry-run", *args, expect=0)
+    check("\ndpf: morphogen,packed (morphogen cells stop at Q = 32)\n" in p.stdout, p.stdout)
+    check("cells: 6" in p.stdout and "[cell 6/6] baseline_full_batch (packed) Q=33 C=1" in p.stdout, p.stdout)
+    p = ctx.run("sweep", *args, "--output", out, expect=0)
+    check("pagequery sweep: read floor " in p.stderr, p.stderr)
+    check("| Q | fused | baseline_full_batch | fused (packed) | baseline_full_batch (packed) |" in p.stdout, p.stdout)
+    check("| 33 | - | - |" in p.stdout, p.stdout)
+    check("`checksum_match=1` for all 6 rows" in p.stdout, p.stdout)
+    with h5py.File(out, "r") as f:
+        g = f["runs"][list(f["runs"])[0]]
+        cells = g["cells"][()]
+        check([text(x) for x in g.attrs["dpf"]] == ["morphogen", "packed"], g.attrs["dpf"])
+        floor = float(g.attrs["read_floor_ms"])
+    shape = [(text(c["dpf"]), text(c["strategy"]), int(c["queries"])) for c in cells]
+    check(shape == [("morphogen", "fused", 1), ("morphogen", "baseline_full_batch", 1), ("packed", "fused", 1),
+                    ("packed", "fused", 33), ("packed", "baseline_full_batch", 1),
+                    ("packed", "baseline_full_batch", 33)], shape)
+    # Same pages asked, different keys: the formats' party-0 answers differ; strategies agree.
+    check(cells["single_checksum"][0] == cells["single_checksum"][1] != cells["single_checksum"][2], "checksums")
+    check(cells["single_checksum"][2] == cells["single_checksum"][4], "packed checksums across strategies")
+    report = ctx.run("report", out, expect=0).stdout
+    check("\n- dpf: morphogen,packed\n- read floor: " in report, report)
+    ratio = cells["batch_ms_mean"][3] / floor
+    check(f"| 33 | - | - | {ratio:.2f}x |" in report, f"floor multiple {ratio:.2f}x:\n{report}")
+    rows = list(csv.DictReader(io.StringIO(ctx.run("report", out, "--csv", expect=0).stdout)))
+    check([r["dpf"] for r in rows] == [d for d, _, _ in shape], rows)
 
 
 def case_plot(ctx):
@@ -425,7 +473,8 @@ def case_plot(ctx):
 def case_old_layout(ctx):
     """A run written before the MPI columns existed (no single_reduce_ms, batch_reduce_ms,
     reduce_ms, mpi_ranks) still reads: the columns come back as 0, no reduction tables.
-    One written before --accumulate (no accumulate attribute) reads as lop3."""
+    One written before --accumulate (no accumulate attribute) reads as lop3; one written
+    before packed keys (no dpf column or attribute, no read floor) as morphogen, floor n/a."""
     h5py = need_h5py()
     import numpy as np
     out = ctx.path("o.h5")
@@ -433,7 +482,7 @@ def case_old_layout(ctx):
     before = ctx.run("report", out, "--csv", expect=0).stdout.splitlines()
     with h5py.File(out, "r+") as f:
         g = f["runs"][list(f["runs"])[0]]
-        for name, drop in (("cells", ("single_reduce_ms", "batch_reduce_ms")), ("samples", ("reduce_ms",))):
+        for name, drop in (("cells", ("single_reduce_ms", "batch_reduce_ms", "dpf")), ("samples", ("reduce_ms",))):
             rows = g[name][()]
             keep = [n for n in rows.dtype.names if n not in drop]
             old = np.empty(len(rows), dtype=[(n, rows.dtype[n]) for n in keep])
@@ -441,7 +490,8 @@ def case_old_layout(ctx):
                 old[n] = rows[n]
             del g[name]
             g.create_dataset(name, data=old, maxshape=(None,), chunks=True)
-        for attr in ("mpi_ranks", "shard_layout", "mpi_library"):
+        for attr in ("mpi_ranks", "shard_layout", "mpi_library", "dpf", "read_floor_ms", "read_floor_gbs",
+                     "read_floor_repetitions"):
             if attr in g.attrs:
                 del g.attrs[attr]
         check(text(g.attrs["accumulate"]) == "lop3", "a new run records accumulate")
@@ -451,9 +501,14 @@ def case_old_layout(ctx):
     check(after[0] == before[0] and after[0].endswith(",single_reduce_ms,batch_reduce_ms"), after[0])
     check(len(after) == len(before) == 3, p.stdout)
     for a, b in zip(after[1:], before[1:]):
-        check(a.split(",")[:-2] == b.split(",")[:-2] and a.endswith(",0,0"), f"{a} vs {b}")
+        fa, fb = a.split(","), b.split(",")
+        fb[2] = ""  # read_floor_ms: none in the old run
+        check(fa[:-2] == fb[:-2] and a.endswith(",0,0"), f"{a} vs {b}")
+        check(fa[4] == "morphogen", f"an old run's cells are Morphogen's: {a}")
     p = ctx.run("report", out, expect=0)
     check("MPI reduction" not in p.stdout and "- ranks:" not in p.stdout, p.stdout)
+    check("\n- dpf: morphogen\n- read floor: n/a" in p.stdout, p.stdout)
+    check("### Read-floor multiple (n/a" in p.stdout and "| 2 | n/a | n/a |" in p.stdout, p.stdout)
     check("\n- accumulate: lop3\n" in p.stdout, p.stdout)
     check(all(row["accumulate"] == "lop3" for row in csv.DictReader(io.StringIO("\n".join(after)))), after)
     p = ctx.run("report", out, "--list", expect=0)

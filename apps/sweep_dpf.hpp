@@ -1,0 +1,36 @@
+#pragma once
+// The sweep's key-format axis (--dpf) and its read floor: a plain streaming
+// read of the same matrix on the same device, the physical limit of a one-pass
+// scan, that `report` divides every cell's time by.
+#include "apps/mpi_context.hpp"
+
+#include "core/dpf_packed.hpp"
+#include "policies/engine.hpp"
+
+#include <string>
+#include <vector>
+
+namespace pagequery::apps {
+
+// "morphogen,packed" -> the formats in order. Refuses (InputError) unknown or
+// repeated names, and packed keys with --accumulate mma (no tensor-core kernel
+// for packed keys yet).
+std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumulate);
+
+// The largest batch any of the formats allows (--batch-sizes' bound).
+int max_batch_queries(const std::vector<DpfFormat>& formats);
+
+struct ReadFloor {
+  double ms = 0;         // the fastest read
+  double gbs = 0;        // the engine's local matrix bytes per second then, in GB/s (1e9)
+  int repetitions = 0;   // reads timed
+};
+
+// Times reads of the engine's matrix (Engine::read_all): at least 5, and more
+// until a second of reading, at most 1000 (a small matrix reads in well under a
+// millisecond, where one preempted read says nothing). Under MPI all ranks read
+// together: a read runs from a barrier to the agreement after every rank's read,
+// so it is the slowest rank's.
+ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi);
+
+}  // namespace pagequery::apps

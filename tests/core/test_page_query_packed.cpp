@@ -1,0 +1,142 @@
+// The page-query kernel with packed keys against the scalar reference
+// (packed_reference_answer: a root-to-leaf walk per page), party shares against
+// the target page, and shards against the whole matrix, on every backend.
+#include "core_test_support.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using pagequery::PackedDpfKey;
+using pagequery::PageQueryTuning;
+using pagequery::PageRange;
+using pagequery::SyntheticFill;
+using pqtest::kPageBytes;
+using pqtest::Page;
+
+std::string describe(const PageQueryTuning& t) {
+  return "chunk_log2=" + std::to_string(t.chunk_log2) + " teams=" + std::to_string(t.teams) +
+         " key_group=" + std::to_string(t.key_group);
+}
+
+// Random pages of the whole domain (some past the last page), alternating parties.
+std::vector<PackedDpfKey> random_packed_keys(int leaf_bits, int count, std::uint64_t seed) {
+  pagequery::KeyRng rng(seed);
+  std::mt19937_64 pick(seed);
+  std::vector<PackedDpfKey> keys;
+  for (int k = 0; k < count; ++k) {
+    const auto pair = pagequery::generate_packed_keys(leaf_bits, pick() % (std::uint64_t{128} << leaf_bits), rng);
+    keys.push_back(k % 2 ? pair.party1 : pair.party0);
+  }
+  return keys;
+}
+
+std::vector<Page> reference(const std::vector<std::uint8_t>& pages, std::uint64_t first,
+                            const std::vector<PackedDpfKey>& keys) {
+  std::vector<Page> out;
+  for (const PackedDpfKey& key : keys) out.push_back(pagequery::packed_reference_answer(pages, first, key));
+  return out;
+}
+
+void expect_answers(const std::vector<Page>& got, const std::vector<Page>& want, const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (std::size_t k = 0; k < got.size(); ++k)
+    EXPECT_EQ(pqtest::first_difference(got[k], want[k]), -1) << what << ": key " << k << " of " << got.size();
+}
+
+template <class ExecSpace>
+class PackedPageQuery : public ::testing::Test {};
+TYPED_TEST_SUITE(PackedPageQuery, pqtest::ExecSpaces, pqtest::ExecSpaceNames);
+
+// N from one page to several leaves with a partial last one; chunks of 2..64
+// leaves (clamped to the tree), one to many teams, every compiled key group.
+TYPED_TEST(PackedPageQuery, MatchesScalarReference) {
+  const TypeParam exec;
+  const std::vector<PageQueryTuning> tunings = {{1, 1, 0}, {2, 3, 0}, {0, 0, 0}, {6, 2, 4},
+                                                {3, 0, 16}, {1, 1000, 12}, {0, 5, 8}};
+  for (std::uint64_t n : {1, 3, 128, 129, 1000, 4097}) {
+    const std::vector<std::uint8_t> bytes = pqtest::random_bytes(n * kPageBytes, 800 + n);
+    const auto m = pqtest::matrix_from_bytes(exec, bytes, 0, n);
+    const int d = pagequery::packed_domain_bits(n);
+    const std::vector<PackedDpfKey> keys = random_packed_keys(d, 40, 900 + n);
+    const std::vector<Page> want = reference(bytes, 0, keys);
+    std::size_t next = 0;
+    for (std::size_t K : {1, 2, 3, 5, 17, 40}) {
+      for (int i = 0; i < 2; ++i) {
+        const PageQueryTuning& t = tunings[next++ % tunings.size()];
+        const std::vector<PackedDpfKey> batch(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(K));
+        expect_answers(pqtest::kernel_answers(exec, m, batch, t),
+                       std::vector<Page>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(K)),
+                       "N=" + std::to_string(n) + " K=" + std::to_string(K) + " " + describe(t));
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
+  }
+}
+
+TYPED_TEST(PackedPageQuery, PartiesXorToTargetPage) {
+  const TypeParam exec;
+  for (std::uint64_t n : {1000, 6, 257}) {
+    const auto m = pagequery::synthesize_page_matrix(exec, PageRange{n, 0, n}, SyntheticFill::Hash, 31);
+    exec.fence();
+    const std::vector<std::uint8_t> bytes = pqtest::matrix_bytes(m);
+    const int d = pagequery::packed_domain_bits(n);
+    const std::uint64_t domain = std::uint64_t{128} << d;
+    const std::vector<std::uint64_t> targets = {0, 1, 127, 128, n - 1, n % domain, domain - 1, n / 2};
+    pagequery::KeyRng rng(32);
+    std::vector<PackedDpfKey> keys(2 * targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const auto pair = pagequery::generate_packed_keys(d, targets[i], rng);
+      keys[i] = pair.party0;
+      keys[targets.size() + i] = pair.party1;
+    }
+    const std::vector<Page> answers = pqtest::kernel_answers(exec, m, keys);
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const std::uint64_t x = targets[i];
+      const Page page = x < n ? Page(bytes.begin() + static_cast<std::ptrdiff_t>(x * kPageBytes),
+                                     bytes.begin() + static_cast<std::ptrdiff_t>((x + 1) * kPageBytes))
+                              : Page(kPageBytes, 0);
+      EXPECT_EQ(pqtest::first_difference(pqtest::xor_pages(answers[i], answers[targets.size() + i]), page), -1)
+          << "N=" << n << " target " << x;
+    }
+  }
+}
+
+// Shards cut inside leaves and across them: each matches the reference over its
+// global pages, and their XOR is the whole matrix's answer.
+TYPED_TEST(PackedPageQuery, ShardsXorToWholeAnswer) {
+  const TypeParam exec;
+  const std::uint64_t n = 1000;
+  const std::vector<std::uint8_t> bytes = pqtest::random_bytes(n * kPageBytes, 33);
+  const std::vector<PackedDpfKey> keys = random_packed_keys(pagequery::packed_domain_bits(n), 7, 34);
+  const std::vector<Page> whole = reference(bytes, 0, keys);
+  for (const std::vector<std::uint64_t>& cuts :
+       {std::vector<std::uint64_t>{0, 300, 1000}, {0, 1, 127, 128, 129, 640, 1000}, {0, 512, 1000}}) {
+    std::vector<Page> combined(keys.size(), Page(kPageBytes, 0));
+    for (std::size_t s = 0; s + 1 < cuts.size(); ++s) {
+      const std::vector<std::uint8_t> shard(bytes.begin() + static_cast<std::ptrdiff_t>(cuts[s] * kPageBytes),
+                                            bytes.begin() + static_cast<std::ptrdiff_t>(cuts[s + 1] * kPageBytes));
+      const auto m = pqtest::matrix_from_bytes(exec, shard, cuts[s], n);
+      const std::vector<Page> got = pqtest::kernel_answers(exec, m, keys, {1, 2, 0});
+      expect_answers(got, reference(shard, cuts[s], keys), "shard at " + std::to_string(cuts[s]));
+      for (std::size_t k = 0; k < keys.size(); ++k) combined[k] = pqtest::xor_pages(combined[k], got[k]);
+    }
+    expect_answers(combined, whole, "XOR of shards, " + std::to_string(cuts.size() - 1) + " shards");
+  }
+}
+
+// The tensor-core kernel takes Morphogen keys only: a bit-sliced matrix with
+// packed keys is refused on every backend (without mma for that reason too).
+TYPED_TEST(PackedPageQuery, BitSlicedMatrixRefusesPackedKeys) {
+  const TypeParam exec;
+  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 5,
+                                                   pagequery::PageLayout::BitSliced);
+  exec.fence();
+  EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 35)), std::invalid_argument);
+}
+
+}  // namespace

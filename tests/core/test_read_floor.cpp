@@ -1,0 +1,38 @@
+// The read floor's streaming read: every word of the matrix exactly once.
+#include "core_test_support.hpp"
+#include "core/read_floor.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+std::uint64_t host_xor(const std::vector<std::uint8_t>& bytes) {
+  std::uint64_t x = 0;
+  for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    x ^= w;
+  }
+  return x;
+}
+
+template <class ExecSpace>
+class ReadFloor : public ::testing::Test {};
+TYPED_TEST_SUITE(ReadFloor, pqtest::ExecSpaces, pqtest::ExecSpaceNames);
+
+TYPED_TEST(ReadFloor, XorsEveryWordOnce) {
+  const TypeParam exec;
+  for (std::uint64_t n : {1, 7, 300}) {
+    const std::vector<std::uint8_t> bytes = pqtest::random_bytes(n * pqtest::kPageBytes, 40 + n);
+    const auto m = pqtest::matrix_from_bytes(exec, bytes, 0, n);
+    EXPECT_EQ(pagequery::read_all_words(exec, m), host_xor(bytes)) << n;
+    // One flipped bit anywhere changes the result.
+    std::vector<std::uint8_t> flipped = bytes;
+    flipped[bytes.size() - 1 - n] ^= 0x10;
+    EXPECT_NE(pagequery::read_all_words(exec, pqtest::matrix_from_bytes(exec, flipped, 0, n)), host_xor(bytes)) << n;
+  }
+}
+
+}  // namespace
