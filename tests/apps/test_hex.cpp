@@ -70,7 +70,8 @@ TEST(ParseU64, RefusesEverythingElseNamingTheSource) {
 }
 
 TEST(OneLine, ReplacesControlCharacters) {
-  EXPECT_EQ(one_line("a\nb\r\tc"), "a b  c");
+  EXPECT_EQ(one_line("a\nb\r\tc"), "a\\nb\\r\\tc");
+  EXPECT_EQ(one_line(std::string("x\x1b\x7f\0y", 5)), "x\\x1b\\x7f\\x00y");
   EXPECT_EQ(one_line("plain"), "plain");
 }
 
