@@ -32,6 +32,6 @@ inline std::string printable(std::string_view text) {
 }
 
 // 'text', escaped as above.
-inline std::string quoted(std::string_view text) { return "'" + printable(text) + "'"; }
+inline std::string quote(std::string_view text) { return "'" + printable(text) + "'"; }
 
 }  // namespace pagequery

@@ -19,7 +19,7 @@ std::vector<std::string>& rejected() {
 }
 
 [[noreturn]] void refuse(const char* name, const std::string& value, const std::string& why) {
-  throw ConfigError(std::string(name) + "=" + quoted(value) + ": " + why);
+  throw ConfigError(std::string(name) + "=" + quote(value) + ": " + why);
 }
 
 // A whole decimal integer in [lo, hi] (no sign, no spaces), or nullopt.
@@ -146,7 +146,7 @@ void check_tools(const RuntimeLimits& l, const EnvLookup& env) {
   const auto tools = env("KOKKOS_TOOLS_LIBS");
   const auto profile = env("KOKKOS_PROFILE_LIBRARY");
   if (tools && profile && *tools != *profile)
-    refuse("KOKKOS_TOOLS_LIBS", *tools, "differs from KOKKOS_PROFILE_LIBRARY=" + quoted(*profile));
+    refuse("KOKKOS_TOOLS_LIBS", *tools, "differs from KOKKOS_PROFILE_LIBRARY=" + quote(*profile));
   const auto& libs = tools ? tools : profile;
   if (!libs || libs->empty()) return;
   if (!l.tools)
@@ -156,7 +156,7 @@ void check_tools(const RuntimeLimits& l, const EnvLookup& env) {
   if (!dlopen(first.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
     const char* why = dlerror();
     refuse(tools ? "KOKKOS_TOOLS_LIBS" : "KOKKOS_PROFILE_LIBRARY", *libs,
-           "cannot load " + quoted(first) + ": " + (why ? why : "dlopen failed"));
+           "cannot load " + quote(first) + ": " + (why ? why : "dlopen failed"));
   }
 }
 
