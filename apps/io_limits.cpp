@@ -59,8 +59,8 @@ std::string read_limited(const std::string& path, std::uint64_t limit, const std
   }
 }
 
+// errno is read right after the failed write it explains (nothing else runs between).
 void flush_stdout(const std::string& command) {
-  errno = 0;
   std::cout.flush();
   if (!std::cout) {
     const int err = errno;
