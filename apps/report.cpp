@@ -111,7 +111,7 @@ void run_plot(const std::string& file, const std::string& run, const std::string
   }
   ::close(fds[0]);
   if (rc != 0)
-    throw InputError("report --plot: cannot run " + quote(python) + ": " + std::strerror(rc) +
+    throw InputError("report --plot: cannot run " + printable(python) + ": " + std::strerror(rc) +
                      " (set PAGEQUERY_PYTHON to a python3 with h5py and matplotlib)");
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
@@ -119,7 +119,7 @@ void run_plot(const std::string& file, const std::string& run, const std::string
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
   if (WIFEXITED(status) && WEXITSTATUS(status) == kPlotMissingModules)
-    throw InputError("report --plot: " + quote(python) +
+    throw InputError("report --plot: " + printable(python) +
                      " cannot import h5py and matplotlib (install python3-h5py python3-matplotlib, "
                      "or set PAGEQUERY_PYTHON)");
   throw InputError("report --plot: " + script + " failed (" +
