@@ -4,6 +4,7 @@
 #include "core/printable.hpp"
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,8 @@ namespace {
 // parent's atexit handlers and buffers are not the child's to run).
 [[noreturn]] void run_child(int message_fd, const std::function<void()>& work) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the parent
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);  // a damaged file is reported, not dumped
   int code = 0;
   std::string message;
   try {

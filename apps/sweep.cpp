@@ -902,7 +902,8 @@ void run_sweep(const SweepArgs& args) {
   } catch (const std::exception& e) {
     // Every rank gets here together (the failure went through an agreement).
     progress.finish();
-    if (mpi.root() && !run.cells.empty()) {
+    const bool commit_failed = dynamic_cast<const StoreError*>(&e) != nullptr;  // a full disk: no second try
+    if (mpi.root() && !run.cells.empty() && !commit_failed) {
       try {
         commit("failed: " + one_line(e.what()));
         std::cerr << "pagequery sweep: the " << run.cells.size() << " cells measured before the failure are in run "
