@@ -52,8 +52,9 @@ def run_raw(ctx, args, **kw):
     env.setdefault("OMP_NUM_THREADS", "2")
     env.setdefault("OMP_PROC_BIND", "false")
     env.update(kw.pop("env", {}))
-    return subprocess.run([ctx.bin, *args], cwd=ctx.dir, env=env, capture_output=True, text=True,
-                          timeout=kw.pop("timeout", 60), **kw)
+    # A damaged file's strings may not be UTF-8: decoded with replacement, never an exception here.
+    return subprocess.run([ctx.bin, *args], cwd=ctx.dir, env=env, capture_output=True, encoding="utf-8",
+                          errors="replace", timeout=kw.pop("timeout", 60), **kw)
 
 
 def refused(p, pattern, what):
