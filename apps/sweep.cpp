@@ -787,7 +787,7 @@ void run_sweep(const SweepArgs& args) {
               << printable(plan.output) << "\n";
     if (!switches.empty()) {
       std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
-      for (const std::string& s : switches) std::cerr << ' ' << s;
+      for (const std::string& s : switches) std::cerr << ' ' << printable(s);
       std::cerr << '\n';
     }
   }
