@@ -529,13 +529,17 @@ case_request_limits() {
   local size keys=($(fixture_keys))
   size=$(wc -c <"$REQUEST")
   local too_big="request: .* holds more than"
+  # 2 GB of address space bounds the reads below, where the binary starts so bounded (an
+  # ASan build reserves its shadow memory up front: there the messages alone must tell).
+  local ULIMIT_V=2000000
+  (ulimit -v "$ULIMIT_V" && "$PQ" --help) >/dev/null 2>&1 || { ULIMIT_V=; echo "request_limits: runs unbounded"; }
   # /dev/zero grew memory forever: now refused after 1 MiB, in bounded memory.
-  STDIN=/dev/zero ULIMIT_V=2000000 expect_refused zero \
+  STDIN=/dev/zero expect_refused zero \
     "request: stdin holds more than 1048576 bytes \\(--max-request-bytes raises the limit\\)" -- answer --matrix-file "$MATRIX"
   truncate -s 300M huge.json  # sparse: refused from its size, before reading
-  ULIMIT_V=2000000 expect_refused huge_file "request: 'huge.json' holds more than 1048576 bytes" -- \
+  expect_refused huge_file "request: 'huge.json' holds more than 1048576 bytes" -- \
     answer --matrix-file "$MATRIX" --request huge.json
-  STDIN=huge.json ULIMIT_V=2000000 expect_refused huge_stdin "request: stdin holds more than 1048576 bytes" -- \
+  STDIN=huge.json expect_refused huge_stdin "request: stdin holds more than 1048576 bytes" -- \
     answer --matrix-file "$MATRIX"
   # The limit is a flag.
   expect_ok exact -- answer --matrix-file "$MATRIX" --request "$REQUEST" --max-request-bytes "$size" &&
