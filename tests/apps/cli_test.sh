@@ -519,6 +519,17 @@ case_kokkos_env() {
   expect_ok print_config KOKKOS_PRINT_CONFIGURATION=1 -- $A && same_file print_config print_config.out "$RESPONSE"
   check
   grep -q "Kokkos Version" print_config.err || fail "KOKKOS_PRINT_CONFIGURATION=1 printed no configuration"
+  # A Kokkos tool that prints on stdout when Kokkos starts and stops: stdout stays the response.
+  if command -v cc >/dev/null; then
+    printf '%s\n' '#include <stdio.h>' '#include <stdint.h>' \
+      'void kokkosp_init_library(int s, uint64_t v, uint32_t n, void* d) { puts("TOOL INIT"); }' \
+      'void kokkosp_finalize_library(void) { puts("TOOL FINALIZE"); }' >tool.c
+    cc -shared -fPIC tool.c -o libtool_stdout.so
+    expect_ok tool_stdout KOKKOS_TOOLS_LIBS="$WORK/libtool_stdout.so" -- $A &&
+      same_file tool_stdout tool_stdout.out "$RESPONSE"
+    check
+    grep -q "TOOL FINALIZE" tool_stdout.err || fail "the tool's finalize output went nowhere"
+  fi
   # A host build has no device to pick: the id is ignored, as Kokkos does.
   if [ "$("$PQ" info --matrix-file "$MATRIX" | sed -n 's/^backend: //p')" != Cuda ]; then
     expect_ok device_host KOKKOS_DEVICE_ID=7 -- $A && same_file device_host device_host.out "$RESPONSE"
