@@ -1,6 +1,7 @@
 #include "policies/engine.hpp"
 
 #include "core/page_matrix.hpp"
+#include "policies/instances.hpp"
 #include "policies/registry.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -177,7 +178,7 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
                         "the backend has " + std::to_string(threads) + " (raise OMP_NUM_THREADS)");
   }
 #endif
-  for (const Exec& exec : Kokkos::Experimental::partition_space(Exec(), std::vector<int>(count, 1)))
+  for (const Exec& exec : disjoint_instances(Exec(), count))
     out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, {}, {}, {}})));
   return out;
 }
