@@ -146,6 +146,8 @@ void add_report(CLI::App& app) {
          "PAGEQUERY_PYTHON picks the interpreter)")
       ->type_name("OUT.png");
   cmd->footer(
+      "The tables: speedup, batch ms and batch QPS per strategy (and key format) and Q, then each\n"
+      "cell's batch ms as a multiple of the run's read floor (n/a for runs written before it).\n"
       "Exit codes: 0 ok, 2 a missing file, a non-HDF5 file, an HDF5 file without /runs, an unknown\n"
       "run id, or a failed plot (one line on stderr).\n");
   cmd->callback([args] { run_report(*args); });
