@@ -3,6 +3,8 @@
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
 #include "apps/key_list.hpp"
+#include "apps/io_limits.hpp"
+#include "apps/json_strict.hpp"
 #include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 
@@ -12,12 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,35 +26,26 @@ namespace {
 
 using json = nlohmann::json;
 
+// The largest Morphogen request (32 queries, d = 32) is about 120 KB; the largest
+// packed one (256 queries, 25 leaf bits) about 0.75 MB.
+constexpr std::uint64_t kDefaultMaxRequestBytes = std::uint64_t{1} << 20;
+
 struct AnswerArgs {
   std::optional<std::string> matrix_file;
   std::string request = "-";
+  std::string max_request_bytes = std::to_string(kDefaultMaxRequestBytes);
   PolicyFlags policy;
   Accumulate accumulate = Accumulate::Lop3;
 };
-
-std::string read_request(const std::string& path) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    if (std::cin.bad()) throw InputError("request: cannot read stdin");
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("request: cannot open '" + path + "'");
-    text << in.rdbuf();
-    if (in.bad()) throw InputError("request: cannot read '" + path + "'");
-  }
-  return text.str();
-}
 
 // The keys of a batch request, 3 per query, in order, all of one format; every
 // key is checked against the matrix's domain (KeyList::add).
 KeyList parse_request(const std::string& text, const std::string& matrix, std::uint64_t pages) {
   json request;
   try {
-    request = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError("request: invalid JSON: " + one_line(e.what()));
+    request = parse_strict_json(text);
+  } catch (const FormatError& e) {
+    throw InputError(std::string("request: invalid JSON: ") + e.what());
   }
   if (!request.is_object())
     throw InputError(std::string("request: expected an object {\"queries\": [...]}, got ") +
@@ -117,8 +107,8 @@ void print_response(const std::vector<std::uint8_t>& bytes, std::size_t key_coun
     results.push_back({{"pages", std::move(page_list)}});
   }
   response["results"] = std::move(results);
-  std::cout << response.dump() << '\n' << std::flush;
-  if (!std::cout) throw std::runtime_error("answer: cannot write to stdout");
+  std::cout << response.dump() << '\n';
+  flush_stdout("answer");
 }
 
 void run_answer(const AnswerArgs& args) {
@@ -146,7 +136,9 @@ void run_answer(const AnswerArgs& args) {
     } catch (const std::exception& e) {
       throw InputError("--matrix-file: " + one_line(e.what()));
     }
-    if (mpi.root()) request_text = read_request(args.request);  // stdin reaches rank 0 only
+    const std::uint64_t limit = parse_u64(args.max_request_bytes, "--max-request-bytes");
+    if (mpi.root())  // stdin reaches rank 0 only
+      request_text = read_limited(args.request, limit, "request", "--max-request-bytes");
   });
   mpi.broadcast(request_text);
   KeyList keys;
@@ -203,6 +195,11 @@ void add_answer(CLI::App& app) {
   cmd->add_option("--request", args->request,
                   "the request JSON; '-' or absent: stdin")
       ->type_name("FILE");
+  cmd->add_option("--max-request-bytes", args->max_request_bytes,
+                  "refuse a request larger than this, checked while reading (the largest Morphogen\n"
+                  "batch, 32 queries at d = 32, is about 120 KB; the largest packed one about 0.75 MB)")
+      ->capture_default_str()
+      ->type_name("N");
   add_policy_flags(cmd, args->policy);
   add_accumulate_flag(cmd, args->accumulate);
   cmd->footer(
@@ -214,6 +211,8 @@ void add_answer(CLI::App& app) {
       "Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order.\n"
       "The XOR of both servers' pages is the target page (`pagequery combine A.json B.json`).\n"
       "--accumulate mma takes Morphogen keys only, for now.\n"
+"The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
+      "most --max-request-bytes (default 1 MiB), refused while it is read.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
       "overrides is ignored (not validated). All policies, with either --accumulate, return\n"
       "identical bytes.\n"

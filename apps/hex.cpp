@@ -1,5 +1,7 @@
 #include "apps/hex.hpp"
 
+#include "core/printable.hpp"
+
 #include <charconv>
 
 namespace pagequery::apps {
@@ -64,11 +66,6 @@ std::uint64_t parse_u64(std::string_view text, std::string_view source) {
   return value;
 }
 
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  return out;
-}
+std::string one_line(std::string_view text) { return printable(text); }
 
 }  // namespace pagequery::apps

@@ -32,8 +32,8 @@ std::vector<std::uint8_t> from_hex(std::string_view text);
 // `source` names the flag in the error: "--index must be ... got 'x'".
 std::uint64_t parse_u64(std::string_view text, std::string_view source);
 
-// The text with every control character (newline, tab, ...) replaced by a
-// space, so that an error message stays on one line.
+// The text with every control character escaped ("\n", "\t", "\x1b";
+// core/printable.hpp), so that an error message stays on one line.
 std::string one_line(std::string_view text);
 
 }  // namespace pagequery::apps

@@ -2,18 +2,26 @@
 #include "apps/mpi_context.hpp"
 
 #include "core/dpf.hpp"
+#include "core/printable.hpp"
 #include "policies/policy_config.hpp"
 
+#include <csignal>
 #include <iostream>
 
 namespace {
 // One write for the whole line: under mpirun, stderr of all ranks and the
-// launcher's own messages share one stream.
-void say(const std::string& message) { std::cerr << ("pagequery: " + message + "\n") << std::flush; }
+// launcher's own messages share one stream. Whatever a message echoes (a flag,
+// an env var, a path) is escaped, so it stays one line.
+void say(const std::string& message) {
+  std::cerr << ("pagequery: " + pagequery::printable(message) + "\n") << std::flush;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace pagequery;
+  // A closed pipe is a failed write (EPIPE, reported where it happens), not death:
+  // a sweep whose stderr reader went away still finishes and writes its run.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"pagequery: the page-query scan of 2-server DPF PIR on Kokkos", "pagequery"};
   app.require_subcommand(1);
   apps::add_keygen(app);

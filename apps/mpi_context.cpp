@@ -1,6 +1,7 @@
 #include "apps/mpi_context.hpp"
 
 #include "apps/commands.hpp"
+#include "core/printable.hpp"
 
 #ifdef PAGEQUERY_ENABLE_MPI
 #include <mpi.h>
@@ -62,8 +63,7 @@ std::string message_of(const std::exception_ptr& error) {
   } catch (...) {
     text = "unknown error";
   }
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  return text;
+  return printable(text);
 }
 
 long env_long(const char* name) {

@@ -1,5 +1,9 @@
 #include "apps/results_store.hpp"
 
+#include "apps/crash_guard.hpp"
+#include "core/memory_budget.hpp"
+#include "core/printable.hpp"
+
 #include <hdf5.h>
 
 #include <fcntl.h>
@@ -111,7 +115,7 @@ class Hid {
 };
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw StoreError(path + ": " + what);
+  throw StoreError(printable(path) + ": " + what);
 }
 
 hid_t must(hid_t id, const std::string& path, const char* what) {
@@ -130,7 +134,11 @@ bool is_hdf5(const std::string& path) {
 #endif
 }
 
+// HDF5's atexit shutdown flushes every file still open, and one whose close
+// failed (a full disk) crashes it; every file here is closed explicitly, so the
+// library is left to the OS at exit.
 void quiet_hdf5() {
+  H5dont_atexit();  // only before the library starts; later calls change nothing
   H5open();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become messages, not stack dumps
 }
@@ -158,8 +166,10 @@ Hid open_results_read(const std::string& path) {
   const auto status = fs::status(path, ec);
   if (ec || !fs::exists(status)) fail(path, "no such file");
   if (fs::is_directory(status)) fail(path, "is a directory, not a results file");
+  // Checked before HDF5 opens it: opening a FIFO would block.
+  if (!fs::is_regular_file(status)) fail(path, "is not a regular file");
   if (::access(path.c_str(), R_OK) != 0) fail(path, std::strerror(errno));
-    if (!is_hdf5(path)) fail(path, "not an HDF5 file");
+  if (!is_hdf5(path)) fail(path, "not an HDF5 file");
   Hid fapl = file_access(true);
   Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
   if (!file.valid()) fail(path, "cannot open the HDF5 file (damaged?)");
@@ -405,7 +415,18 @@ void write_attribute(hid_t obj, const std::string& path, const Attribute& attr) 
 
 struct AttrReadContext {
   RunRecord* run;
+  std::string path;
+  std::uint64_t file_bytes;  // what the attributes' declared sizes are checked against
 };
+
+// Refuses `count` elements of `element_bytes` each that the file cannot hold (a
+// damaged or hostile header declares any size): checked before anything is allocated.
+void check_declared(const std::string& path, const std::string& what, std::uint64_t count,
+                    std::uint64_t element_bytes, std::uint64_t file_bytes) {
+  if (element_bytes != 0 && count > file_bytes / element_bytes)
+    fail(path, what + " declares " + std::to_string(count) + " elements of " + std::to_string(element_bytes) +
+                   " bytes, more than the file's " + std::to_string(file_bytes) + " bytes hold (damaged?)");
+}
 
 std::vector<std::string> read_strings(hid_t attr, hid_t file_type, hid_t space) {
   const hssize_t n = H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
@@ -437,6 +458,9 @@ herr_t read_one_attribute(hid_t obj, const char* name, const H5A_info_t*, void* 
   Hid type(H5Aget_type(attr), H5Tclose), space(H5Aget_space(attr), H5Sclose);
   const bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
   const hssize_t n = H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
+  if (n < 0) return 0;
+  check_declared(ctx->path, std::string("attribute ") + name, static_cast<std::uint64_t>(n), H5Tget_size(type),
+                 ctx->file_bytes);
   switch (H5Tget_class(type)) {
     case H5T_STRING: {
       auto strings = read_strings(attr, type, space);
@@ -518,19 +542,39 @@ Hid readable_members(hid_t mem_type, hid_t file_type) {
   return out;
 }
 
+// A dataset's declared rows, checked against what the file can hold before they
+// are allocated: unfiltered rows are stored whole, so they fit in the file; a
+// filtered (compressed) dataset must fit in memory.
+std::uint64_t declared_rows(hid_t dset, hid_t space, hid_t file_type, const std::string& path, const char* name,
+                            std::size_t record_bytes, std::uint64_t file_bytes) {
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  if (n < 0 || H5Sget_simple_extent_ndims(space) != 1)
+    fail(path, std::string("dataset ") + name + " is not a table (not a pagequery sweep layout?)");
+  const auto rows = static_cast<std::uint64_t>(n);
+  Hid dcpl(H5Dget_create_plist(dset), H5Pclose);
+  if (!dcpl.valid() || H5Pget_nfilters(dcpl) == 0) {
+    check_declared(path, std::string("dataset ") + name, rows, H5Tget_size(file_type), file_bytes);
+  } else if (rows > (std::uint64_t{1} << 62) / record_bytes ||
+             !fits_in(rows * record_bytes, host_memory_available())) {
+    fail(path, std::string("dataset ") + name + " declares " + std::to_string(rows) +
+                   " rows, more than the memory available holds");
+  }
+  return rows;
+}
+
 template <class Record>
-std::vector<Record> read_rows(hid_t group, const std::string& path, const char* name, hid_t mem_type) {
+std::vector<Record> read_rows(hid_t group, const std::string& path, const char* name, hid_t mem_type,
+                              std::uint64_t file_bytes) {
   std::vector<Record> rows;
   if (!link_exists(group, name)) return rows;
   Hid dset(H5Dopen2(group, name, H5P_DEFAULT), H5Dclose);
   if (!dset.valid()) fail(path, std::string("cannot open dataset ") + name);
   Hid space(H5Dget_space(dset), H5Sclose);
-  const hssize_t n = H5Sget_simple_extent_npoints(space);
-  if (n < 0) fail(path, std::string("cannot read dataset ") + name);
-  rows.resize(static_cast<std::size_t>(n));  // value-initialised: absent columns read as 0
   Hid file_type(H5Dget_type(dset), H5Tclose);
-  if (!file_type.valid() || H5Tget_class(file_type) != H5T_COMPOUND)
+  if (!space.valid() || !file_type.valid() || H5Tget_class(file_type) != H5T_COMPOUND)
     fail(path, std::string("dataset ") + name + " is not a table (not a pagequery sweep layout?)");
+  const std::uint64_t n = declared_rows(dset, space, file_type, path, name, sizeof(Record), file_bytes);
+  rows.resize(static_cast<std::size_t>(n));  // value-initialised: absent columns read as 0
   Hid read_type = readable_members(mem_type, file_type);
   if (n > 0 && H5Dread(dset, read_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows.data()) < 0)
     fail(path, std::string("cannot read dataset ") + name + " (not a pagequery sweep layout?)");
@@ -631,9 +675,9 @@ herr_t collect_link(hid_t, const char* name, const H5L_info_t*, void* op_data) {
 // ------------------------------------------------------------- public API
 
 std::string run_summary_markdown(const RunRecord& run) {
-  std::string out = "## pagequery sweep " + run.id + "\n\n";
+  std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n";
   const auto line = [&](const std::string& label, const std::string& value) {
-    if (!value.empty()) out += "- " + label + ": " + value + "\n";
+    if (!value.empty()) out += "- " + label + ": " + markdown_text(value) + "\n";
   };
   std::string device = run.text("device");
   if (run.find("kokkos_backend"))
@@ -688,13 +732,26 @@ void check_results_target(const std::string& path) {
     if (!fs::is_regular_file(target, ec)) fail(path, "exists and is not a regular file");
     if (!is_hdf5(target.string()))
       fail(path, "exists and is not an HDF5 file (refusing to overwrite it)");
-    open_results_read(target.string());  // throws for a file without /runs
+    // Every run is read once (a file without /runs is refused), in a child: a
+    // damaged file must stop the sweep now, not crash its first commit.
+    run_guarded(path, [&] {
+      for (const std::string& id : list_runs(target.string())) read_run(target.string(), id, false);
+    });
     if (::access(target.c_str(), W_OK) != 0) fail(path, std::strerror(errno));
   }
   const fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  if (!fs::is_directory(dir, ec)) fail(path, "the directory " + dir.string() + " does not exist");
+  if (!fs::is_directory(dir, ec)) fail(path, "the directory " + printable(dir.string()) + " does not exist");
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    fail(path, "the directory " + dir.string() + " is not writable: " + std::strerror(errno));
+    fail(path, "the directory " + printable(dir.string()) + " is not writable: " + std::strerror(errno));
+  // A commit writes the siblings ".<name>.<pid>.tmp" and ".<name>.lock".
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  const std::size_t sibling_bytes = sibling(target, ".4294967295.tmp").filename().string().size();
+  if (name_max > 0 && sibling_bytes > static_cast<std::size_t>(name_max))
+    fail(path, "the file name is too long: its temporary sibling would need " + std::to_string(sibling_bytes) +
+                   " bytes, the file system allows " + std::to_string(name_max));
+  const fs::path lock = sibling(target, ".lock");
+  if (fs::exists(lock, ec) && (!fs::is_regular_file(lock, ec) || ::access(lock.c_str(), R_OK | W_OK) != 0))
+    fail(path, "its lock file " + printable(lock.string()) + " is not a writable regular file");
 }
 
 ResultsWriter::ResultsWriter(std::string path) : path_(std::move(path)) {}
@@ -773,7 +830,10 @@ void ResultsWriter::commit(RunRecord& run) {
 
     group.reset();
     runs.reset();
-    if (!file.reset()) fail(path_, "closing the temporary copy failed");
+    if (!file.reset()) {
+      const int err = errno;  // the failed write's (a full disk: ENOSPC)
+      fail(path_, "closing the temporary copy failed" + (err ? std::string(": ") + std::strerror(err) : ""));
+    }
   }
   fsync_path(tmp.path, false);
   if (::rename(tmp.path.c_str(), target.c_str()) != 0)
@@ -807,7 +867,10 @@ RunRecord read_run(const std::string& path, const std::string& id, bool with_sam
   if (!group.valid()) fail(path, "run '" + id + "' is not a group");
   RunRecord run;
   run.id = id;
-  AttrReadContext ctx{&run};
+  std::error_code ec;
+  const std::uint64_t file_bytes = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot stat: " + ec.message());
+  AttrReadContext ctx{&run, path, file_bytes};
   hsize_t idx = 0;
   if (H5Aiterate2(group, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, read_one_attribute, &ctx) < 0) {
     run.attributes.clear();
@@ -815,10 +878,11 @@ RunRecord read_run(const std::string& path, const std::string& id, bool with_sam
     H5Aiterate2(group, H5_INDEX_NAME, H5_ITER_INC, &idx, read_one_attribute, &ctx);
   }
   Hid ct = cell_type();
-  for (const CellRecord& c : read_rows<CellRecord>(group, path, "cells", ct)) run.cells.push_back(from_record(c));
+  for (const CellRecord& c : read_rows<CellRecord>(group, path, "cells", ct, file_bytes))
+    run.cells.push_back(from_record(c));
   if (with_samples) {
     Hid st = sample_type();
-    for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st))
+    for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st, file_bytes))
       run.samples.push_back({s.cell, s.path, s.iteration, s.ms, s.reduce_ms});
   }
   return run;

@@ -8,6 +8,7 @@
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
 #include "apps/key_list.hpp"
+#include "apps/io_limits.hpp"
 #include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 #include "apps/results_store.hpp"
@@ -16,6 +17,7 @@
 
 #include "core/dpf.hpp"
 #include "core/matrix_shape.hpp"
+#include "core/printable.hpp"
 #include "policies/engine.hpp"
 #include "policies/policy_config.hpp"
 
@@ -362,7 +364,7 @@ std::string left_out_note(const Plan& plan) {
 
 void print_plan(const Plan& plan, std::ostream& out) {
   const std::uint64_t bytes = plan.pages * kPageBytes;
-  out << "matrix: " << plan.matrix_text << ", " << plan.pages << " pages, d = " << plan.domain_bits
+  out << "matrix: " << printable(plan.matrix_text) << ", " << plan.pages << " pages, d = " << plan.domain_bits
       << ", " << bytes << " bytes (" << human_bytes(bytes) << ")\n";
   std::string names;
   for (const Strategy& s : plan.strategies) names += (names.empty() ? "" : ",") + s.name;
@@ -443,11 +445,6 @@ class SignalGuard {
 
 // ------------------------------------------------------------ measuring
 
-// A signal stopped the sweep (on some rank: all ranks stop together).
-struct Interrupted {
-  int signal;
-};
-
 // One client: its own queries and, per path, its own session (so that a path
 // keeps its buffer shapes, and graph replays stay valid between iterations).
 struct Client {
@@ -467,6 +464,9 @@ struct Measurement {
   std::vector<double> single_reduce_ms, batch_reduce_ms;  // their reduction part
   std::uint64_t single_checksum = 0, batch_checksum = 0;
   bool match = true;
+  // A signal (on some rank: all ranks stop together) ended the cell early; the
+  // iterations finished before it are kept (none when batch_ms is empty).
+  int interrupted_by = 0;
 };
 
 const PolicyConfig& single_policy() {
@@ -534,7 +534,8 @@ void hash_path(Client& c, int path) {
 // client runs on its own thread and an iteration is timed from the moment all
 // start to the moment all are done. Under MPI all ranks run this in lockstep: a
 // barrier starts every timed path, and before every iteration the ranks agree to
-// go on; a signal on any rank stops all of them (Interrupted), and a failure on
+// go on; a signal on any rank stops all of them after the iteration they are in
+// (Measurement::interrupted_by, the finished iterations kept), and a failure on
 // any rank makes all throw (MpiContext::agree) once the threads are joined.
 Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_config, int warmup,
                     int iterations, bool flip_batch, const MpiContext& mpi) {
@@ -628,7 +629,10 @@ Measurement measure(std::vector<Client>& clients, const PolicyConfig& batch_conf
   }
   // Every rank, every time: errors raised after the last check are caught here too.
   mpi.agree(first_error());
-  if (stop > 0) throw Interrupted{stop == INT_MAX ? 0 : stop};
+  if (stop > 0) {
+    m.interrupted_by = stop;
+    if (m.batch_ms.empty()) return m;  // no measured iteration finished: no checksums either
+  }
 
   // Both paths, every iteration, every client: the bytes of the first single loop.
   std::vector<std::uint64_t> single_sums, batch_sums;
@@ -759,6 +763,25 @@ void run_sweep(const SweepArgs& args) {
   });
   mpi.broadcast(plan.key_seed);  // a random seed: rank 0's
   const std::vector<Shard> layout = shard_layout(plan.pages, mpi.size());
+  // Everything a run would refuse is refused here, before anything is printed or
+  // measured; a dry run stops after it (it leaves out what only the device tells:
+  // memory, and whether it runs --accumulate mma).
+  std::vector<std::string> switches;
+  std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
+  bool flip_batch = false;                  // test hook
+  mpi.step([&] {
+    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+    switches = env_switches();
+    as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
+    const int sessions = Runtime::check_environment();  // the KOKKOS_* / OMP_* variables
+    const int max_c = *std::max_element(plan.concurrency.begin(), plan.concurrency.end());
+    if (max_c > sessions)
+      throw InputError("--concurrency " + std::to_string(max_c) + " needs as many threads of the OpenMP backend, which " +
+                       "will run " + std::to_string(sessions) + " (set OMP_NUM_THREADS or KOKKOS_NUM_THREADS)");
+    if (auto v = env("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
+      fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
+    flip_batch = env("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();
+  });
   if (args.dry_run) {
     mpi.step([&] {
       if (!mpi.root()) return;
@@ -773,29 +796,16 @@ void run_sweep(const SweepArgs& args) {
         std::cout << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << cell_name(plan, c) << " Q=" << c.queries
                   << " C=" << c.concurrency << " (" << describe(s.config) << ")\n";
       }
-      // The output is checked as a real run would check it.
-      as_input("--output ", [&] { check_results_target(plan.output); return 0; });
       std::error_code ec;
-      std::cout << "output: " << plan.output
+      std::cout << "output: " << printable(plan.output)
                 << (std::filesystem::exists(plan.output, ec)
                         ? " (appends; " + std::to_string(list_runs(plan.output).size()) + " runs there)"
                         : std::string(" (a new file)"))
-                << "\n" << std::flush;
+                << "\n";
+      flush_stdout("sweep");
     });
     return;
   }
-  std::vector<std::string> switches;
-  std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
-  bool flip_batch = false;                  // test hook
-  mpi.step([&] {
-    // Refuse an unusable output before spending device time.
-    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output); return 0; });
-    switches = env_switches();
-    as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
-    if (auto v = env("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
-      fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
-    flip_batch = env("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();
-  });
 
   std::optional<Runtime> runtime;
   std::optional<Engine> engine;
@@ -817,10 +827,10 @@ void run_sweep(const SweepArgs& args) {
     if (mpi.size() > 1)
       std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
     std::cerr << "; accumulate " << to_string(info.accumulate) << left_out_note(plan) << "; writing "
-              << plan.output << "\n";
+              << printable(plan.output) << "\n";
     if (!switches.empty()) {
       std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
-      for (const std::string& s : switches) std::cerr << ' ' << s;
+      for (const std::string& s : switches) std::cerr << ' ' << printable(s);
       std::cerr << '\n';
     }
   }
@@ -885,13 +895,11 @@ void run_sweep(const SweepArgs& args) {
               make_queries(*engine, cell.dpf, info.pages, plan.key_seed, cell.queries, cell.concurrency, c);
         }
       });
-      Measurement m;
-      try {
-        m = measure(clients, strategy.config, plan.warmup, plan.iterations, flip_batch, mpi);
-      } catch (const Interrupted& e) {
+      const Measurement m = measure(clients, strategy.config, plan.warmup, plan.iterations, flip_batch, mpi);
+      if (m.interrupted_by) {
         interrupted = true;
-        interrupted_by = e.signal;
-        break;
+        interrupted_by = m.interrupted_by;
+        if (m.batch_ms.empty()) break;
       }
       progress.end(cell);
 
@@ -905,7 +913,7 @@ void run_sweep(const SweepArgs& args) {
       row.threshold = strategy.config.threshold;
       row.queries = static_cast<std::uint32_t>(cell.queries);
       row.concurrency = static_cast<std::uint32_t>(cell.concurrency);
-      row.iterations = static_cast<std::uint32_t>(plan.iterations);
+      row.iterations = static_cast<std::uint32_t>(m.batch_ms.size());  // fewer when interrupted
       row.warmup = static_cast<std::uint32_t>(plan.warmup);
       row.single_ms = summarize(m.single_ms);
       row.batch_ms = summarize(m.batch_ms);
@@ -925,6 +933,7 @@ void run_sweep(const SweepArgs& args) {
           run.samples.push_back({index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it],
                                  reduce[it]});
       }
+      if (interrupted) break;  // the partial cell is in; the final commit writes it
 
       // Checkpoint: after the first cell, then every --checkpoint-interval seconds.
       mpi.step([&] {
@@ -945,11 +954,12 @@ void run_sweep(const SweepArgs& args) {
   } catch (const std::exception& e) {
     // Every rank gets here together (the failure went through an agreement).
     progress.finish();
-    if (mpi.root() && !run.cells.empty()) {
+    const bool commit_failed = dynamic_cast<const StoreError*>(&e) != nullptr;  // a full disk: no second try
+    if (mpi.root() && !run.cells.empty() && !commit_failed) {
       try {
         commit("failed: " + one_line(e.what()));
         std::cerr << "pagequery sweep: the " << run.cells.size() << " cells measured before the failure are in run "
-                  << run.id << " of " << plan.output << "\n";
+                  << run.id << " of " << printable(plan.output) << "\n";
       } catch (const std::exception& e2) {
         std::cerr << "pagequery sweep: could not write the partial run: " << one_line(e2.what()) << "\n";
       }
@@ -967,16 +977,24 @@ void run_sweep(const SweepArgs& args) {
     std::string status = "complete";
     if (interrupted) status = std::string("interrupted by ") + (interrupted_by == SIGINT ? "SIGINT" : "SIGTERM");
     else if (mismatches) status = "checksum_mismatch";
-    if (run.cells.empty()) throw CheckFailed("sweep " + status + " before the first cell finished; nothing written");
+    if (run.cells.empty())
+      throw CheckFailed("sweep " + status + " before its first measured iteration finished; nothing written");
     commit(status);
 
-    std::cout << run_summary_markdown(run) << std::flush;
+    std::cout << run_summary_markdown(run);
+    flush_stdout("sweep");
     std::cerr << "pagequery sweep: run " << run.id << " (" << run.cells.size() << " cells) written to "
-              << plan.output << "\n";
-    if (interrupted)
+              << printable(plan.output) << "\n";
+    if (interrupted) {
+      const std::uint32_t last = run.cells.back().iterations;
       throw CheckFailed("sweep " + status + " after " + std::to_string(run.cells.size()) + " of " +
-                        std::to_string(plan.cells.size()) + " cells; the partial run " + run.id +
-                        " is in " + plan.output);
+                        std::to_string(plan.cells.size()) + " cells" +
+                        (last < static_cast<std::uint32_t>(plan.iterations)
+                             ? " (the last with " + std::to_string(last) + " of " + std::to_string(plan.iterations) +
+                                   " iterations)"
+                             : "") +
+                        "; the partial run " + run.id + " is in " + plan.output);
+    }
     if (mismatches)
       throw CheckFailed("checksum mismatch between the single loop and the batch in " +
                         std::to_string(mismatches) + " of " + std::to_string(run.cells.size()) +
@@ -1037,7 +1055,9 @@ void add_sweep(CLI::App& app) {
       "write the measured cells at most every SECONDS (0: after every cell)")
       ->type_name("SECONDS");
   add_accumulate_flag(cmd, args->accumulate);
-  cmd->add_flag("--dry-run", args->dry_run, "print the cells and the matrix size; measure nothing");
+  cmd->add_flag("--dry-run", args->dry_run,
+                "check what a run checks (but the device's memory and mma support), print the cells and\n"
+                "the matrix size; measure nothing");
   cmd->footer(
       "Per cell: single = Q queries one by one (3 keys each, latency policy); batch = one call with\n"
       "3Q keys (the strategy). With concurrency C, C threads run the same shape at once and an\n"
@@ -1048,8 +1068,11 @@ void add_sweep(CLI::App& app) {
       "prints every cell's batch time as a multiple of it.\n"
       "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
       "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"
-      "partial run. Exit codes: 0 ok, 1 checksum mismatch or interrupted (all measured data\n"
-      "written), 2 refused input.\n"
+      "partial run, the finished iterations of the current cell included. Everything a run refuses\n"
+      "(flags, MORPHOGEN_GPU_*, KOKKOS_* and OMP_* variables, --concurrency above the OpenMP threads,\n"
+      "an unusable --output) is refused before the first measurement, and by --dry-run too.\n"
+      "Exit codes: 0 ok, 1 checksum mismatch or interrupted (all measured data written), 2 refused\n"
+      "input or a failed write to stdout.\n"
       "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): all ranks run the cells in lockstep, each\n"
       "over its shard of the matrix; every answer is XOR-reduced into rank 0, which checks, prints and\n"
       "writes (mpi_ranks, shard_layout). Times include the reduction, also reported alone\n"

@@ -1,5 +1,7 @@
 #include "apps/sweep_stats.hpp"
 
+#include "core/printable.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -107,6 +109,19 @@ std::string human_bytes(std::uint64_t bytes) {
   return std::to_string(bytes) + " B";
 }
 
+std::string csv_field(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string markdown_text(std::string_view text) {
+  std::string out;
+  for (const char c : printable(text)) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
 std::string hex64(std::uint64_t value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(value));
@@ -144,7 +159,7 @@ std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[
       out += t.title;
       if (label_concurrency) out += ", concurrency " + std::to_string(c);
       out += "\n\n| Q |";
-      for (const std::string& s : strategies) out += " " + s + " |";
+      for (const std::string& s : strategies) out += " " + markdown_text(s) + " |";
       out += "\n|---|";
       for (std::size_t i = 0; i < strategies.size(); ++i) out += "---:|";
       out += "\n";
@@ -214,7 +229,7 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
     out += "- `checksum_match=0` for " + std::to_string(mismatched.size()) + " of " +
            std::to_string(rows.size()) + " rows:";
     for (const CellRow* r : mismatched)
-      out += " " + r->strategy + " Q=" + std::to_string(r->queries) +
+      out += " " + markdown_text(r->strategy) + " Q=" + std::to_string(r->queries) +
              " C=" + std::to_string(r->concurrency) + ";";
     out.back() = '\n';
   }
@@ -234,9 +249,9 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std
            "," + number(s.max);
   };
   for (const CellRow& r : rows) {
-    out += std::string(run) + "," + std::string(accumulate) + "," +
-           (read_floor_ms ? number(*read_floor_ms) : std::string()) + "," + r.strategy + "," + r.dpf + "," +
-           r.mode + "," +
+    out += csv_field(run) + "," + csv_field(accumulate) + "," +
+           (read_floor_ms ? number(*read_floor_ms) : std::string()) + "," + csv_field(r.strategy) + "," +
+           csv_field(r.dpf) + "," + csv_field(r.mode) + "," +
            std::to_string(r.streams) + "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," +
            std::to_string(r.threshold) + "," + std::to_string(r.queries) + "," +
            std::to_string(r.concurrency) + "," + std::to_string(r.iterations) + "," +

@@ -89,6 +89,12 @@ std::string reduction_tables(const std::vector<CellRow>& rows);
 std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate,
                      std::optional<double> read_floor_ms);
 
+// Text read from a results file, as a CSV field (RFC 4180: quoted, quotes doubled,
+// when it holds a comma, a quote or a line break) or as markdown (one line, '|'
+// escaped, so that a table keeps its columns).
+std::string csv_field(std::string_view text);
+std::string markdown_text(std::string_view text);
+
 // Shortest round-trip text of a double ("0.1", "1e-05", "nan").
 std::string number(double value);
 // A fixed number of decimals ("30.14").

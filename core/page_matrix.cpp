@@ -1,6 +1,7 @@
 #include "page_matrix.hpp"
 
 #include "backends.hpp"
+#include "memory_budget.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +19,8 @@ std::string to_string(SyntheticFill fill) {
 
 namespace {
 
+// Bytes `MemorySpace` can still allocate: the GPU's free memory, or the host's
+// (cgroup-aware: core/memory_budget.hpp).
 template <class MemorySpace>
 std::uint64_t free_bytes() {
 #ifdef KOKKOS_ENABLE_CUDA
@@ -27,21 +30,23 @@ std::uint64_t free_bytes() {
     return free;
   }
 #endif
-  // MemAvailable counts reclaimable page cache (a re-read file), MemFree does not.
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);)
-    if (line.starts_with("MemAvailable:")) return std::stoull(line.substr(13)) * 1024;
-  return static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) *
-         static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE));
+  return host_memory_available();
 }
 
+void check_fits_in(const char* space, std::uint64_t need, std::uint64_t available, const std::string& what) {
+  if (!fits_in(need, available))
+    throw MatrixError(what + " needs " + std::to_string(need) + " bytes in " + space + ", " +
+                      std::to_string(available) + " are available and " +
+                      std::to_string(memory_headroom(available)) + " must stay free");
+}
+
+// `pages` rows in MemorySpace, plus `staging_pages` in host memory to load them.
 template <class MemorySpace>
-void check_fits(std::uint64_t pages, const std::string& what) {
-  const std::uint64_t need = pages * kPageBytes;
-  const std::uint64_t have = free_bytes<MemorySpace>();
-  if (need > have)
-    throw MatrixError(what + " needs " + std::to_string(need) + " bytes in " +
-                      MemorySpace::name() + " but only " + std::to_string(have) + " are free");
+void check_fits(std::uint64_t pages, std::uint64_t staging_pages, const std::string& what) {
+  constexpr bool on_host = Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
+  if (!on_host) check_fits_in(MemorySpace::name(), pages * kPageBytes, free_bytes<MemorySpace>(), what);
+  check_fits_in(Kokkos::HostSpace::name(), ((on_host ? pages : 0) + staging_pages) * kPageBytes,
+                host_memory_available(), what);
 }
 
 void check_range(const PageRange& r) {
@@ -167,7 +172,9 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
                       " pages, expected " + std::to_string(r.total_pages));
   check_range(r);
   const RowPlan plan = plan_rows(r, layout);
-  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout), "matrix file " + path);
+  const std::uint64_t chunk =
+      std::max<std::uint64_t>(1, std::min<std::uint64_t>(staging_bytes / kPageBytes, r.count));
+  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout), 2 * chunk, "matrix file " + path);
 
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) throw MatrixError("cannot open matrix file " + path + ": " + std::strerror(errno));
@@ -177,9 +184,7 @@ PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& e
 
   const auto pages = allocate_rows(exec, plan);
   zero_padding(exec, pages, plan.first_row, r.count);
-  // Two pinned staging buffers: the next chunk is read while the last one copies.
-  const std::uint64_t chunk =
-      std::max<std::uint64_t>(1, std::min<std::uint64_t>(staging_bytes / kPageBytes, r.count));
+  // Two pinned staging buffers of `chunk` pages: the next chunk is read while the last one copies.
   using Staging = Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::SharedHostPinnedSpace>;
   Staging staging[2] = {
       Staging(Kokkos::view_alloc(Kokkos::WithoutInitializing, "pagequery::staging0"), chunk,
@@ -231,7 +236,7 @@ PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(const ExecSp
   using MemorySpace = typename ExecSpace::memory_space;
   check_range(range);
   const RowPlan plan = plan_rows(range, layout);
-  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout),
+  check_fits<MemorySpace>(plan.rows + slice_copy_pages(plan, layout), 0,
                           "a synthetic matrix of " + std::to_string(range.count) + " pages");
   PageMatrix<MemorySpace> matrix(allocate_rows(exec, plan), range.first_page, range.count,
                                  domain_bits_for(range.total_pages),

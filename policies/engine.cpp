@@ -1,13 +1,25 @@
 #include "policies/engine.hpp"
 
+#include "core/memory_budget.hpp"
 #include "core/page_matrix.hpp"
 #include "core/read_floor.hpp"
 #include "policies/registry.hpp"
+#include "policies/runtime_env.hpp"
 
 #include <Kokkos_Core.hpp>
 
+#ifdef KOKKOS_ENABLE_OPENMP
+#include <omp.h>
+#endif
+#include <sched.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <thread>
 
 namespace pagequery {
 
@@ -37,6 +49,53 @@ int visible_gpus() {
 #endif
   return 0;
 }
+
+// Facts of this build and machine, read without initialising Kokkos (libgomp has
+// parsed OMP_* when it loaded; asking it starts no thread).
+RuntimeLimits runtime_limits() {
+  RuntimeLimits l;
+#ifdef KOKKOS_ENABLE_OPENMP
+  l.openmp = true;
+  l.thread_table = Kokkos::Impl::OpenMPTraits::MAX_THREAD_COUNT;
+  l.openmp_threads = omp_get_max_threads();
+  l.openmp_thread_limit = omp_get_thread_limit();
+#endif
+#ifdef KOKKOS_ENABLE_LIBDL
+  l.tools = true;
+#endif
+  cpu_set_t cpus;
+  l.cpus = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus)
+                                                         : static_cast<int>(std::thread::hardware_concurrency());
+  l.cpus = std::max(l.cpus, 1);
+  l.host_memory = host_memory_available();
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<Exec, Kokkos::Cuda>) l.gpus = visible_gpus();
+#endif
+  return l;
+}
+
+// Points stdout at stderr for its lifetime (both C and C++ streams flushed first).
+class StdoutToStderr {
+ public:
+  StdoutToStderr() {
+    std::cout.flush();
+    std::fflush(stdout);
+    saved_ = ::dup(STDOUT_FILENO);
+    if (saved_ >= 0) ::dup2(STDERR_FILENO, STDOUT_FILENO);
+  }
+  ~StdoutToStderr() {
+    std::cout.flush();
+    std::fflush(stdout);
+    if (saved_ < 0) return;
+    ::dup2(saved_, STDOUT_FILENO);
+    ::close(saved_);
+  }
+  StdoutToStderr(const StdoutToStderr&) = delete;
+  StdoutToStderr& operator=(const StdoutToStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
 }  // namespace
 
 std::string to_string(Accumulate accumulate) {
@@ -49,14 +108,28 @@ Accumulate parse_accumulate(const std::string& name) {
   throw ConfigError("unknown accumulation '" + name + "' (expected lop3 or mma)");
 }
 
+int Runtime::check_environment() {
+  const int threads = check_runtime_env(runtime_limits());
+#ifdef KOKKOS_ENABLE_OPENMP
+  if constexpr (std::is_same_v<Exec, Kokkos::OpenMP>) return threads;
+#endif
+  (void)threads;
+  return INT_MAX;
+}
+
 // Kokkos's OMP_PROC_BIND advice would break the one-line error contract of the CLI.
 Runtime::Runtime(std::optional<int> device_index) {
+  check_environment();
   auto settings = Kokkos::InitializationSettings().set_disable_warnings(true);
   if (device_index && *device_index >= 0)
     if (const int gpus = visible_gpus(); gpus > 0) settings.set_device_id(*device_index % gpus);
+  StdoutToStderr quiet;
   Kokkos::initialize(settings);
 }
-Runtime::~Runtime() { Kokkos::finalize(); }
+Runtime::~Runtime() {
+  StdoutToStderr quiet;
+  Kokkos::finalize();
+}
 std::string Runtime::backend() { return Exec::name(); }
 int Runtime::concurrency() { return Exec().concurrency(); }
 

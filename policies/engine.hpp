@@ -14,13 +14,19 @@
 
 namespace pagequery {
 
-// Initialises Kokkos for the process lifetime of the object (one per process).
-// `device_index` (an MPI rank's local rank) picks the GPU: device_index modulo the
-// GPUs this process sees (Kokkos device id); host backends ignore it. nullopt:
-// Kokkos's own choice (KOKKOS_DEVICE_ID, or its default).
+// Initialises Kokkos for the process lifetime of the object (one per process),
+// after check_environment(). `device_index` (an MPI rank's local rank) picks the
+// GPU: device_index modulo the GPUs this process sees (Kokkos device id); host
+// backends ignore it. nullopt: Kokkos's own choice (KOKKOS_DEVICE_ID, or its
+// default). Whatever Kokkos or a Kokkos tool prints to stdout while it initialises
+// or finalises goes to stderr: stdout carries the command's output alone.
 class Runtime {
  public:
   explicit Runtime(std::optional<int> device_index = std::nullopt);
+  // Checks the environment Kokkos would start in (policies/runtime_env.hpp) without
+  // starting it; throws ConfigError. Returns the most sessions an engine can run at
+  // once: the OpenMP backend's threads (an instance needs one), else INT_MAX.
+  static int check_environment();
   ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CLI tests of the pagequery binary, one case per ctest test.
 #   cli_test.sh CASE PAGEQUERY DATA_DIR WORK_DIR
-# Cases: fixture xor refusals keygen info help env policies accumulate packed combine.
+# Cases: fixture xor refusals keygen info help env policies accumulate packed combine kokkos_env
+# request_limits one_line memory.
 # Needs bash, coreutils and grep only (hex XOR and page extraction are done here).
 set -uo pipefail
 
@@ -30,13 +31,18 @@ fail() { echo "FAIL [$CASE]: $*" >&2; FAILURES=$((FAILURES + 1)); }
 check() { CHECKS=$((CHECKS + 1)); }
 
 # run NAME [VAR=value ...] -- ARGS...: runs pagequery; stdout in NAME.out, stderr in NAME.err,
-# exit status in RC. Stdin is /dev/null unless STDIN names a file.
+# exit status in RC. Stdin is /dev/null unless STDIN names a file; ULIMIT_V (KiB) bounds its
+# virtual memory. A run that takes over a minute (a hang) is killed: RC 124.
 run() {
   local name=$1; shift
   local envs=()
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  env ${envs[@]+"${envs[@]}"} "$PQ" "$@" <"${STDIN:-/dev/null}" >"$name.out" 2>"$name.err"
+  (
+    [ -n "${ULIMIT_V:-}" ] && ulimit -v "$ULIMIT_V"
+    [ -n "${CGROUP:-}" ] && { echo "$BASHPID" >"$CGROUP/cgroup.procs" || exit 125; }
+    exec timeout 60 env ${envs[@]+"${envs[@]}"} "$PQ" "$@" <"${STDIN:-/dev/null}" >"$name.out" 2>"$name.err"
+  )
   RC=$?
 }
 
@@ -607,8 +613,177 @@ case_combine() {
   [ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "one response: exit $RC"
 }
 
+case_kokkos_env() {
+  local A="answer --matrix-file $MATRIX --request $REQUEST"
+  local cpus most n v
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # the affinity mask, as the check counts
+  most=$((16 * cpus < 512 ? 16 * cpus : 512))
+  # Above the OpenMP backend's thread table (512) Kokkos hung (513) or aborted (540+), a huge
+  # value crashed libgomp; above 16 threads per CPU is a mistake on this machine.
+  for n in 513 540 100000000 $((most + 1)); do
+    expect_refused "omp_$n" "OMP_NUM_THREADS='$n': starts $n threads; allowed: 1\\.\\.$most \\(" OMP_NUM_THREADS=$n -- $A
+  done
+  expect_ok omp_list OMP_NUM_THREADS=2,4 -- $A && same_file omp_list omp_list.out "$RESPONSE"
+  # What libgomp rejects (it warned before main() and ignored it) is refused in one line.
+  for v in abc 0 3abc ""; do
+    expect_refused "omp_bad_$v" "OMP_NUM_THREADS='$v': not a valid OpenMP setting" OMP_NUM_THREADS="$v" -- $A
+  done
+  expect_refused omp_bind "OMP_PROC_BIND='x': not a valid OpenMP setting" OMP_PROC_BIND=x -- $A
+  expect_refused omp_stack "OMP_STACKSIZE='100000G': [0-9]+ threads of" OMP_STACKSIZE=100000G -- $A
+  expect_refused omp_limit "KOKKOS_NUM_THREADS='2': exceeds OMP_THREAD_LIMIT \\(1\\)" KOKKOS_NUM_THREADS=2 \
+    OMP_THREAD_LIMIT=1 -- $A
+  # Kokkos 4.6 aborted with a backtrace on each of these.
+  for v in abc 0 3x 4294967297 600; do
+    expect_refused "kokkos_threads_$v" "KOKKOS_NUM_THREADS='$v': must be an integer in 1\\.\\.$most" \
+      KOKKOS_NUM_THREADS=$v -- $A
+  done
+  expect_ok kokkos_threads_1 KOKKOS_NUM_THREADS=1 -- $A && same_file kokkos_threads_1 kokkos_threads_1.out "$RESPONSE"
+  expect_refused device_x "KOKKOS_DEVICE_ID='x': must be an integer >= 0" KOKKOS_DEVICE_ID=x -- $A
+  expect_refused device_neg "KOKKOS_DEVICE_ID='-1': must be an integer >= 0" KOKKOS_DEVICE_ID=-1 -- $A
+  expect_refused map "KOKKOS_MAP_DEVICE_ID_BY='foo': must be mpi_rank or random" KOKKOS_MAP_DEVICE_ID_BY=foo -- $A
+  expect_refused map_and_id "KOKKOS_MAP_DEVICE_ID_BY='random': and KOKKOS_DEVICE_ID are both set" \
+    KOKKOS_MAP_DEVICE_ID_BY=random KOKKOS_DEVICE_ID=0 -- $A
+  for v in KOKKOS_TUNE_INTERNALS KOKKOS_DISABLE_WARNINGS KOKKOS_PRINT_CONFIGURATION; do
+    expect_refused "bool_$v" "$v='maybe': must be yes, true, 1, no, false or 0" "$v=maybe" -- $A
+  done
+  expect_refused tools "KOKKOS_TOOLS_LIBS='$WORK/none.so': cannot load" KOKKOS_TOOLS_LIBS="$WORK/none.so" -- $A
+  expect_refused tools_mismatch "KOKKOS_TOOLS_LIBS='a': differs from KOKKOS_PROFILE_LIBRARY='b'" \
+    KOKKOS_TOOLS_LIBS=a KOKKOS_PROFILE_LIBRARY=b -- $A
+  expect_refused local_size "OMPI_COMM_WORLD_LOCAL_SIZE='x'" OMPI_COMM_WORLD_LOCAL_SIZE=x -- $A
+  expect_refused local_rank "SLURM_LOCALID='x'" SLURM_LOCALID=x -- $A
+  # Every command that starts Kokkos checks first.
+  expect_refused info_env "KOKKOS_NUM_THREADS='x'" KOKKOS_NUM_THREADS=x -- info --matrix-file "$MATRIX"
+  expect_refused sweep_env "KOKKOS_NUM_THREADS='x'" KOKKOS_NUM_THREADS=x -- sweep --synthetic-pages 8 --output k.h5
+  expect_refused sweep_dry_env "KOKKOS_NUM_THREADS='x'" KOKKOS_NUM_THREADS=x -- sweep --dry-run
+  # Kokkos's flags are not ours: Kokkos never sees the command line.
+  expect_refused kokkos_flag "not expected: --kokkos-num-threads=600" -- $A --kokkos-num-threads=600
+  # Kokkos's configuration goes to stderr: stdout stays the JSON response.
+  expect_ok print_config KOKKOS_PRINT_CONFIGURATION=1 -- $A && same_file print_config print_config.out "$RESPONSE"
+  check
+  grep -q "Kokkos Version" print_config.err || fail "KOKKOS_PRINT_CONFIGURATION=1 printed no configuration"
+  # A Kokkos tool that prints on stdout when Kokkos starts and stops: stdout stays the response.
+  if command -v cc >/dev/null; then
+    printf '%s\n' '#include <stdio.h>' '#include <stdint.h>' \
+      'void kokkosp_init_library(int s, uint64_t v, uint32_t n, void* d) { puts("TOOL INIT"); }' \
+      'void kokkosp_finalize_library(void) { puts("TOOL FINALIZE"); }' >tool.c
+    cc -shared -fPIC tool.c -o libtool_stdout.so
+    expect_ok tool_stdout KOKKOS_TOOLS_LIBS="$WORK/libtool_stdout.so" -- $A &&
+      same_file tool_stdout tool_stdout.out "$RESPONSE"
+    check
+    grep -q "TOOL FINALIZE" tool_stdout.err || fail "the tool's finalize output went nowhere"
+  fi
+  # A host build has no device to pick: the id is ignored, as Kokkos does.
+  if [ "$("$PQ" info --matrix-file "$MATRIX" | sed -n 's/^backend: //p')" != Cuda ]; then
+    expect_ok device_host KOKKOS_DEVICE_ID=7 -- $A && same_file device_host device_host.out "$RESPONSE"
+  fi
+}
+
+case_request_limits() {
+  local size keys=($(fixture_keys))
+  size=$(wc -c <"$REQUEST")
+  local too_big="request: .* holds more than"
+  # 2 GB of address space bounds the reads below, where the binary starts so bounded (an
+  # ASan build reserves its shadow memory up front: there the messages alone must tell).
+  local ULIMIT_V=2000000
+  (ulimit -v "$ULIMIT_V" && "$PQ" --help) >/dev/null 2>&1 || { ULIMIT_V=; echo "request_limits: runs unbounded"; }
+  # /dev/zero grew memory forever: now refused after 1 MiB, in bounded memory.
+  STDIN=/dev/zero expect_refused zero \
+    "request: stdin holds more than 1048576 bytes \\(--max-request-bytes raises the limit\\)" -- answer --matrix-file "$MATRIX"
+  truncate -s 300M huge.json  # sparse: refused from its size, before reading
+  expect_refused huge_file "request: 'huge.json' holds more than 1048576 bytes" -- \
+    answer --matrix-file "$MATRIX" --request huge.json
+  STDIN=huge.json expect_refused huge_stdin "request: stdin holds more than 1048576 bytes" -- \
+    answer --matrix-file "$MATRIX"
+  # The limit is a flag.
+  expect_ok exact -- answer --matrix-file "$MATRIX" --request "$REQUEST" --max-request-bytes "$size" &&
+    same_file exact exact.out "$RESPONSE"
+  expect_refused below "$too_big $((size - 1)) bytes" -- answer --matrix-file "$MATRIX" --request "$REQUEST" \
+    --max-request-bytes $((size - 1))
+  expect_refused limit_x "--max-request-bytes must be an unsigned decimal integer" -- \
+    answer --matrix-file "$MATRIX" --request "$REQUEST" --max-request-bytes x
+  # A FIFO is fine for a request (process substitution).
+  expect_ok fifo -- answer --matrix-file "$MATRIX" --request <(cat "$REQUEST") && same_file fifo fifo.out "$RESPONSE"
+  # Strict JSON: a NUL byte ended the input and hid what followed; trailing bytes; duplicate keys.
+  { cat "$REQUEST"; printf '\0garbage'; } >nul.json
+  expect_refused nul "request: invalid JSON: a NUL byte at offset $size" -- answer --matrix-file "$MATRIX" --request nul.json
+  { cat "$REQUEST"; printf '{}'; } >trailing.json
+  expect_refused trailing "request: invalid JSON: .*parse error" -- answer --matrix-file "$MATRIX" --request trailing.json
+  sed -e 's/"queries"/"queries": [], "queries"/' "$REQUEST" >dup.json
+  expect_refused dup "request: invalid JSON: the key \"queries\" appears twice" -- \
+    answer --matrix-file "$MATRIX" --request dup.json
+  echo "{\"queries\": [{\"keys\": [\"${keys[0]}\"], \"keys\": [\"${keys[0]}\", \"${keys[1]}\", \"${keys[2]}\"]}]}" >dup_inner.json
+  expect_refused dup_inner "the key \"keys\" appears twice" -- answer --matrix-file "$MATRIX" --request dup_inner.json
+}
+
+case_one_line() {
+  # A value with a newline (or any control character) is echoed escaped: still one line.
+  local A="answer --matrix-file $MATRIX --request $REQUEST" nl=$'\n'
+  expect_refused policy "got 'a\\\\nb'" -- $A --policy "a${nl}b"
+  expect_refused unknown_flag "--bogus\\\\nx" -- $A "--bogus${nl}x"
+  expect_refused env_value "MORPHOGEN_GPU_STREAMS must be .* got '1\\\\n2'" "MORPHOGEN_GPU_STREAMS=1${nl}2" -- $A
+  expect_refused kokkos_value "KOKKOS_DEVICE_ID='1\\\\n2'" "KOKKOS_DEVICE_ID=1${nl}2" -- $A
+  expect_refused matrix_path "/nx\\\\nfoo" -- answer --matrix-file "/nx${nl}foo" --request "$REQUEST"
+  expect_refused info_path "/nx\\\\nfoo" -- info --matrix-file "/nx${nl}foo"
+  expect_refused keygen_index "--index must be .* got '1\\\\n'" -- keygen --domain-bits 3 --index "1${nl}"
+  expect_refused report_path "a\\\\nb: no such file" -- report "a${nl}b"
+  expect_ok results -- sweep --synthetic-pages 8 --batch-sizes 1 --strategies fused --iterations 1 --warmup 0 \
+    --output one.h5
+  expect_refused report_run "no run 'x\\\\ty'" -- report one.h5 --run "x	y"
+  expect_refused sweep_output "no\\\\ndir" -- sweep --synthetic-pages 8 --output "no${nl}dir/x.h5"
+  expect_refused sweep_dry_output "no\\\\ndir" -- sweep --dry-run --output "no${nl}dir/x.h5"
+  expect_refused sweep_strategy "unknown strategy 'fused\\\\nx'" -- sweep --dry-run --strategies "fused${nl}x"
+  expect_refused request_path "request: cannot open 'no\\\\nfile'" -- answer --matrix-file "$MATRIX" --request "no${nl}file"
+}
+
+case_memory() {
+  # A matrix larger than the memory this process may use is refused before it is allocated
+  # (MemAvailable, and the cgroup limit: core/memory_budget.hpp; unit tests in tests/core).
+  local kb gib
+  kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)
+  gib=$((kb / 1048576 * 2 + 2))
+  expect_refused too_big "a synthetic matrix of [0-9]+ pages needs [0-9]+ bytes in Host, [0-9]+ are available and [0-9]+ must stay free" \
+    -- sweep --synthetic-gib "$gib" --batch-sizes 1 --strategies fused --output mem.h5
+  check
+  [ -e mem.h5 ] && fail "a refused sweep wrote mem.h5"
+  # The issue's case on a real cgroup, where this machine lets the test make one: a 3 GiB
+  # matrix in a 2 GiB cgroup passed the check and was killed. Skipped elsewhere.
+  local cg
+  if ! cg=$(make_memory_cgroup $((2 << 30))); then
+    echo "memory: no writable memory cgroup here; the real-cgroup check is skipped"
+    return
+  fi
+  CGROUP=$cg expect_refused cgroup "a synthetic matrix of 786432 pages needs 3221225472 bytes in Host" -- \
+    sweep --synthetic-gib 3 --batch-sizes 1 --strategies fused --output cg.h5
+  rmdir "$cg" 2>/dev/null || true
+}
+
+# make_memory_cgroup LIMIT: a new memory cgroup below this process's (v2, else v1) limited to
+# LIMIT bytes, that a process can join; prints its directory. Fails where that is not allowed.
+make_memory_cgroup() {
+  local dir path mount
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    path=$(sed -n 's/^0:://p' /proc/self/cgroup)
+    dir=/sys/fs/cgroup${path%/}/pagequery_test_$$
+    mkdir "$dir" 2>/dev/null || return 1
+    echo "$1" >"$dir/memory.max" 2>/dev/null || { rmdir "$dir"; return 1; }
+  else
+    mount=$(awk '/ - cgroup / && / [^ ]*memory/ { print $5; exit }' /proc/self/mountinfo)
+    path=$(sed -n 's/^[0-9]*:\([^:]*,\)\{0,1\}memory\(,[^:]*\)\{0,1\}://p' /proc/self/cgroup)
+    [ -n "$mount" ] || return 1
+    dir=$mount${path%/}/pagequery_test_$$
+    mkdir "$dir" 2>/dev/null || return 1
+    echo "$1" >"$dir/memory.limit_in_bytes" 2>/dev/null || { rmdir "$dir"; return 1; }
+  fi
+  if ! sh -c "echo \$\$ >'$dir/cgroup.procs'" 2>/dev/null; then
+    rmdir "$dir"
+    return 1
+  fi
+  echo "$dir"
+}
+
 case "$CASE" in
-  fixture | xor | refusals | keygen | info | help | env | policies | accumulate | packed | combine) "case_$CASE" ;;
+  fixture | xor | refusals | keygen | info | help | env | policies | accumulate | packed | combine | kokkos_env | \
+    request_limits | one_line | memory) "case_$CASE" ;;
   *) echo "unknown case '$CASE'" >&2; exit 2 ;;
 esac
 
