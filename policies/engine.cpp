@@ -3,6 +3,7 @@
 #include "core/memory_budget.hpp"
 #include "core/page_matrix.hpp"
 #include "core/read_floor.hpp"
+#include "policies/instances.hpp"
 #include "policies/registry.hpp"
 #include "policies/runtime_env.hpp"
 
@@ -275,7 +276,7 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
                         "the backend has " + std::to_string(threads) + " (raise OMP_NUM_THREADS)");
   }
 #endif
-  for (const Exec& exec : Kokkos::Experimental::partition_space(Exec(), std::vector<int>(count, 1)))
+  for (const Exec& exec : disjoint_instances(Exec(), count))
     out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}})));
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Morphogen's multi-stream dispatch: every query alone, round robin over N
 // execution-space instances (CUDA streams on the GPU) from partition_space.
+#include "policies/instances.hpp"
 #include "policies/policy.hpp"
 
 #include <vector>
@@ -27,9 +28,9 @@ class MultiStream : public BatchPolicy<ExecSpace> {
     for (const ExecSpace& s : streams) s.fence("pagequery::MultiStream: answers ready");
   }
 
-  // The instances the last run used (distinct from each other and from exec).
-  // OpenMP partitions need a thread each, so there are at most as many as threads;
-  // queries then go round robin over those.
+  // The instances the last run used (distinct from each other and from exec, or
+  // a ConfigError: see disjoint_instances). OpenMP partitions need a thread each,
+  // so there are at most as many as threads; queries then go round robin over those.
   const std::vector<ExecSpace>& instances(const ExecSpace& exec) {
     if (streams_.empty() || !(parent_ == exec)) {
       int n = config_.streams;
@@ -37,7 +38,7 @@ class MultiStream : public BatchPolicy<ExecSpace> {
       if constexpr (std::is_same_v<ExecSpace, Kokkos::OpenMP>) n = std::min(n, exec.impl_thread_pool_size());
 #endif
       parent_ = exec;
-      streams_ = Kokkos::Experimental::partition_space(exec, std::vector<int>(n, 1));
+      streams_ = disjoint_instances(exec, n);
     }
     return streams_;
   }

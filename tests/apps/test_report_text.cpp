@@ -23,14 +23,15 @@ TEST(ReportText, MarkdownStaysOneCellOnOneLine) {
 TEST(ReportText, TablesAndCsvEscapeStrategyNames) {
   CellRow row;
   row.strategy = "x|y,\"z\"\n";
+  row.dpf = "morphogen";
   row.mode = "latency";
   row.queries = 1;
   row.concurrency = 1;
   row.checksum_match = true;
   const std::string md = markdown_tables({row});
   EXPECT_NE(md.find("| Q | x\\|y,\"z\"\\n |"), std::string::npos) << md;
-  const std::string csv = csv_rows({row}, "run,1", "lop3");
-  EXPECT_NE(csv.find("\n\"run,1\",lop3,\"x|y,\"\"z\"\"\n\",latency,"), std::string::npos) << csv;
+  const std::string csv = csv_rows({row}, "run,1", "lop3", 2.5);
+  EXPECT_NE(csv.find("\n\"run,1\",lop3,2.5,\"x|y,\"\"z\"\"\n\",morphogen,latency,"), std::string::npos) << csv;
 }
 
 }  // namespace

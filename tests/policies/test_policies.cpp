@@ -1,5 +1,6 @@
 // Every policy against the single-query loop, on every host backend; the
-// multi-stream instances; graph replay and rebuild.
+// multi-stream instances (refused when shared); graph replay and rebuild.
+#include "policies/instances.hpp"
 #include "policies/registry.hpp"
 #include "tests/policies/policy_test_support.hpp"
 
@@ -78,19 +79,39 @@ TYPED_TEST(Policies, MultiStreamSubmitsToDistinctInstances) {
   using Exec = TypeParam;
   const Exec exec;
   MultiStream<Exec> policy(4);
-  const auto& streams = policy.instances(exec);
   std::size_t expected = 4;
 #ifdef KOKKOS_ENABLE_OPENMP
+  const int levels = omp_get_max_active_levels();
   if constexpr (std::is_same_v<Exec, Kokkos::OpenMP>)  // a partition needs a thread
     expected = std::min<std::size_t>(expected, exec.impl_thread_pool_size());
 #endif
+  const auto& streams = policy.instances(exec);
   ASSERT_EQ(streams.size(), expected);
   for (std::size_t i = 0; i < streams.size(); ++i) {
     EXPECT_FALSE(streams[i] == exec);
     for (std::size_t j = i + 1; j < streams.size(); ++j) EXPECT_FALSE(streams[i] == streams[j]);
   }
   EXPECT_EQ(&policy.instances(exec), &streams) << "instances are made once per parent instance";
+#ifdef KOKKOS_ENABLE_OPENMP
+  EXPECT_EQ(omp_get_max_active_levels(), levels) << "partitioning leaves the OpenMP nesting setting as it was";
+#endif
 }
+
+#if defined(KOKKOS_ENABLE_OPENMP) && KOKKOS_VERSION_GREATER_EQUAL(5, 0, 0)
+// Kokkos 5 partitions OpenMP only outside a parallel region; inside one it hands
+// back copies of the default instance, which must be refused, not used.
+TEST(DisjointInstances, SharedOpenMPInstancesAreRefused) {
+  const Kokkos::OpenMP exec;
+  bool refused = false;
+#pragma omp parallel num_threads(1)
+  try {
+    disjoint_instances(exec, 2);
+  } catch (const ConfigError&) {
+    refused = true;
+  }
+  EXPECT_TRUE(refused);
+}
+#endif
 
 TYPED_TEST(Policies, GraphReplaySeesNewContentsAndRebuildsOnNewShapes) {
   using Exec = TypeParam;
