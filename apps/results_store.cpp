@@ -134,11 +134,7 @@ bool is_hdf5(const std::string& path) {
 #endif
 }
 
-// HDF5's atexit shutdown flushes every file still open, and one whose close
-// failed (a full disk) crashes it; every file here is closed explicitly, so the
-// library is left to the OS at exit.
 void quiet_hdf5() {
-  H5dont_atexit();  // only before the library starts; later calls change nothing
   H5open();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors become messages, not stack dumps
 }
@@ -152,6 +148,25 @@ Hid file_access(bool use_locking) {
   (void)use_locking;
 #endif
   return fapl;
+}
+
+// A commit edits the file in memory (HDF5's core driver without a backing store:
+// HDF5 never writes to disk) and writes its image itself. A full disk is then an
+// error of ours: a close that failed on disk left HDF5 with a broken file, and its
+// shutdown (atexit, or libhdf5_cpp's destructor) crashed on it.
+Hid memory_access() {
+  Hid fapl = file_access(false);  // the image is private until the rename
+  H5Pset_fapl_core(fapl, std::size_t{1} << 20, false);
+  return fapl;
+}
+
+std::vector<char> file_image(hid_t file, const std::string& path) {
+  must_ok(H5Fflush(file, H5F_SCOPE_GLOBAL), path, "flushing the file image");
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  if (size <= 0) fail(path, "HDF5 error: sizing the file image");
+  std::vector<char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(file, image.data(), image.size()) != size) fail(path, "HDF5 error: copying the file image");
+  return image;
 }
 
 bool link_exists(hid_t loc, const char* name) {
@@ -618,14 +633,36 @@ class DirLock {
   int fd_ = -1;
 };
 
-void fsync_path(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-  if (fd < 0) fail(p.string(), std::string("cannot open for fsync: ") + std::strerror(errno));
+// Writes `bytes` to the new file `p` (mode `mode`, before the umask) and fsyncs it;
+// errors name `path`, the file it will replace.
+void write_new_file(const fs::path& p, const std::vector<char>& bytes, mode_t mode, const std::string& path) {
+  const auto failed = [&](int err) { fail(path, "cannot write " + printable(p.string()) + ": " + std::strerror(err)); };
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) failed(errno);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      failed(err);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  if (::close(fd) != 0 || rc != 0) failed(rc ? err : errno);
+}
+
+// Makes a rename in `dir` durable (file systems that cannot fsync a directory are fine).
+void fsync_dir(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail(dir.string(), std::string("cannot open for fsync: ") + std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
-  if (rc != 0 && !(directory && (err == EINVAL || err == EROFS)))
-    fail(p.string(), std::string("fsync failed: ") + std::strerror(err));
+  if (rc != 0 && err != EINVAL && err != EROFS) fail(dir.string(), std::string("fsync failed: ") + std::strerror(err));
 }
 
 // The file to replace: symbolic links are followed so that the link survives.
@@ -765,20 +802,23 @@ void ResultsWriter::commit(RunRecord& run) {
   std::error_code ec;
   fs::remove(tmp.path, ec);
 
+  std::vector<char> image;
+  struct stat old {};
+  const mode_t mode = ::stat(target.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0666;
   {
-    Hid fapl = file_access(false);  // the copy is private until the rename
+    Hid fapl = memory_access();
     Hid file;
     if (fs::exists(target, ec)) {
       if (!is_hdf5(target.string())) fail(path_, "not an HDF5 file (refusing to overwrite it)");
-      fs::copy_file(target, tmp.path, fs::copy_options::overwrite_existing, ec);
-      if (ec) fail(path_, "cannot copy to " + tmp.path.string() + ": " + ec.message());
-      file = Hid(H5Fopen(tmp.path.c_str(), H5F_ACC_RDWR, fapl), H5Fclose);
+      if (!fits_in(2 * static_cast<std::uint64_t>(old.st_size), host_memory_available()))
+        fail(path_, "too large to rewrite in the memory available");
+      file = Hid(H5Fopen(target.c_str(), H5F_ACC_RDWR, fapl), H5Fclose);  // read into memory, never written
       if (!file.valid()) fail(path_, "cannot open the HDF5 file for writing (damaged?)");
       if (!link_exists(file, "runs"))
         fail(path_, "an HDF5 file without a /runs group (not written by pagequery sweep)");
     } else {
-      file = Hid(H5Fcreate(tmp.path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), H5Fclose);
-      if (!file.valid()) fail(path_, "cannot create " + tmp.path.string());
+      file = Hid(H5Fcreate(tmp.path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl), H5Fclose);  // in memory
+      if (!file.valid()) fail(path_, "HDF5 error: creating the file");
       write_attribute(file, path_, {"format", std::string("pagequery-sweep-results")});
       write_attribute(file, path_, {"format_version", std::int64_t{1}});
       Hid runs(must(H5Gcreate2(file, "runs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), path_,
@@ -822,7 +862,6 @@ void ResultsWriter::commit(RunRecord& run) {
     Hid ct = cell_type(), st = sample_type();
     append_rows(group, path_, "cells", ct, cells, cells_written_, 64);
     if (abort_midway) {
-      H5Fflush(file, H5F_SCOPE_GLOBAL);
       std::fputs("pagequery: test hook: aborting in the middle of a results commit\n", stderr);
       std::abort();
     }
@@ -830,16 +869,14 @@ void ResultsWriter::commit(RunRecord& run) {
 
     group.reset();
     runs.reset();
-    if (!file.reset()) {
-      const int err = errno;  // the failed write's (a full disk: ENOSPC)
-      fail(path_, "closing the temporary copy failed" + (err ? std::string(": ") + std::strerror(err) : ""));
-    }
+    image = file_image(file, path_);
+    if (!file.reset()) fail(path_, "HDF5 error: closing the file in memory");
   }
-  fsync_path(tmp.path, false);
+  write_new_file(tmp.path, image, mode, path_);
   if (::rename(tmp.path.c_str(), target.c_str()) != 0)
     fail(path_, std::string("cannot replace the file: ") + std::strerror(errno));
   tmp.keep = true;
-  fsync_path(dir, true);
+  fsync_dir(dir);
 
   claimed_ = true;
   attributes_written_ = run.attributes;

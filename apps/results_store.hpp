@@ -6,9 +6,10 @@
 //   /runs/<run id>/cells   compound rows, one per (strategy, Q, concurrency) cell
 //   /runs/<run id>/samples compound rows (cell, path, iteration, ms)
 //
-// Writes never modify the file in place: each commit copies it to a hidden
-// sibling, appends there, fsyncs, and renames the copy over the original, under
-// an advisory lock on a sibling ".<name>.lock" file. A reader (or a crash) sees
+// Writes never modify the file in place: each commit reads it into memory (HDF5's
+// core driver: HDF5 itself never writes to disk), appends there, writes the image to
+// a hidden sibling, fsyncs, and renames it over the original, under an advisory lock
+// on a sibling ".<name>.lock" file. A reader (or a crash, or a full disk) sees
 // either the old file or the new one.
 #include "apps/sweep_stats.hpp"
 
