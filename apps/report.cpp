@@ -192,6 +192,8 @@ void add_report(CLI::App& app) {
          "PAGEQUERY_PYTHON picks the interpreter)")
       ->type_name("OUT.png");
   cmd->footer(
+      "The tables: speedup, batch ms and batch QPS per strategy (and key format) and Q, then each\n"
+      "cell's batch ms as a multiple of the run's read floor (n/a for runs written before it).\n"
       "Exit codes: 0 ok, 2 a missing file, a non-HDF5 or non-regular file, an HDF5 file without /runs,\n"
       "a damaged file (sizes it cannot hold, or one that crashes the HDF5 library: the file is read in a\n"
       "child process), an unknown run id, a failed plot, or a failed write to stdout (one line on stderr).\n");
