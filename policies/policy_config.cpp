@@ -118,6 +118,9 @@ PolicyConfig strategy_config(std::string_view name) {
   } else if (name == "fused") {
     c.mode = BatchMode::Fused;
   } else if (name == "kokkos_kernels_gemm") {
+#ifndef PAGEQUERY_HAVE_KOKKOS_KERNELS
+    throw ConfigError("kokkos_kernels_gemm: this build has no Kokkos Kernels (PAGEQUERY_ENABLE_KOKKOS_KERNELS=OFF)");
+#endif
     c.mode = BatchMode::Gemm;
   } else if (name.starts_with("multi_stream_")) {
     c.mode = BatchMode::Latency;

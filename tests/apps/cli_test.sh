@@ -430,7 +430,8 @@ case_policies() {
     "--streams 4" "--streams 8" "--graph on" "--graph 1" "--tile 4" "--tile 1" "--tile 3"
     "--policy adaptive --threshold 2" "--policy adaptive --threshold 32"
     "--policy fused --graph yes" "--policy throughput --tile 1 --graph true"
-    "--streams 3 --graph on" "--policy latency --tile 4 --graph on" "--policy kokkos_kernels_gemm")
+    "--streams 3 --graph on" "--policy latency --tile 4 --graph on")
+  [ "${PAGEQUERY_HAVE_KOKKOS_KERNELS:-1}" = 1 ] && variants+=("--policy kokkos_kernels_gemm")
   local v i=0 n
   for v in "${variants[@]}"; do
     for n in 11 32 1; do
@@ -458,11 +459,17 @@ case_accumulate() {
   expect_refused answer_graph_flag "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" -- $A --accumulate mma --graph on
   expect_refused answer_graph_env "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" MORPHOGEN_GPU_CUDA_GRAPH=1 -- $A --accumulate mma
   expect_refused sweep_graph "--strategies: cuda_graph_replay: $graph" -- $S --accumulate mma --strategies cuda_graph_replay
-  local gemm="kokkos_kernels_gemm runs only with --accumulate lop3"
-  expect_refused answer_gemm "$gemm.*--policy" -- $A --accumulate mma --policy kokkos_kernels_gemm
-  expect_refused sweep_gemm "--strategies: kokkos_kernels_gemm: $gemm" -- $S --accumulate mma --strategies kokkos_kernels_gemm
-  # On lop3 it answers the fixture like every other policy.
-  expect_ok gemm -- $A --policy kokkos_kernels_gemm && same_file gemm gemm.out "$RESPONSE"
+  # kokkos_kernels_gemm runs on lop3 only; there it answers the fixture like every other
+  # policy. A build without Kokkos Kernels refuses the name before anything is loaded.
+  if [ "${PAGEQUERY_HAVE_KOKKOS_KERNELS:-1}" = 1 ]; then
+    local gemm="kokkos_kernels_gemm runs only with --accumulate lop3"
+    expect_refused answer_gemm "$gemm.*--policy" -- $A --accumulate mma --policy kokkos_kernels_gemm
+    expect_refused sweep_gemm "--strategies: kokkos_kernels_gemm: $gemm" -- $S --accumulate mma --strategies kokkos_kernels_gemm
+    expect_ok gemm -- $A --policy kokkos_kernels_gemm && same_file gemm gemm.out "$RESPONSE"
+  else
+    expect_refused gemm "kokkos_kernels_gemm" -- $A --policy kokkos_kernels_gemm
+    expect_refused sweep_gemm "kokkos_kernels_gemm: this build has no Kokkos Kernels" -- $S --strategies kokkos_kernels_gemm
+  fi
   expect_refused sweep_graph_late "--strategies: cuda_graph_replay: $graph" -- $S --accumulate mma --strategies seed,cuda_graph_replay
   expect_refused sweep_graph_env "--strategies: env \\(MORPHOGEN_GPU_CUDA_GRAPH\\): $graph" MORPHOGEN_GPU_CUDA_GRAPH=on -- \
     $S --accumulate mma --strategies env
