@@ -119,10 +119,14 @@ def case_hostile_results(ctx):
     # A file that crashes HDF5 1.10 (h5dump too): never a signal, never a success.
     crash = ctx.path("crash.h5")
     first_heap_objects_oversized(good, crash)
+    # HDF5 2.x reads this file without crashing (Debian unstable's 2.2.0 lists it): there
+    # only "never a signal, at most one line" is asserted; 1.10 must refuse it.
+    hdf5_1 = h5py.version.hdf5_version.startswith("1.")
     for args in (["report", "--list", crash], ["report", crash], ["sweep", "--dry-run", "--output", crash]):
         p = run_raw(ctx, args)
-        refused(p, r"crash\.h5", " ".join(args[:2]) + " on a damaged global heap")
-        print(f"{' '.join(args[:2])}: {p.stderr.strip()}")
+        if hdf5_1 or p.returncode != 0:
+            refused(p, r"crash\.h5", " ".join(args[:2]) + " on a damaged global heap")
+        print(f"{' '.join(args[:2])}: exit {p.returncode} {p.stderr.strip()}")
     check(not [f for f in os.listdir(ctx.dir) if f.startswith("core")], "a crash left a core file")
     # Strings of the file go into CSV and markdown escaped.
     esc = ctx.path("esc.h5")
