@@ -3,14 +3,14 @@
 // party 0's keys at A and party 1's at B, the XOR is the queried pages.
 #include "apps/commands.hpp"
 #include "apps/hex.hpp"
+#include "apps/io_limits.hpp"
+#include "apps/json_strict.hpp"
 
 #include "core/bits128.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,33 +21,22 @@ namespace {
 
 using json = nlohmann::json;
 
-// A response holds at most 256 queries x 3 pages of 8194 hex digits.
-constexpr std::size_t kMaxResponseBytes = std::size_t{64} << 20;
+// The largest response (256 queries x 3 pages of 8194 hex digits) is about 6.3 MB.
+constexpr std::uint64_t kDefaultMaxResponseBytes = std::uint64_t{16} << 20;
 
 struct CombineArgs {
   std::string a;
   std::string b;
+  std::string max_response_bytes = std::to_string(kDefaultMaxResponseBytes);
 };
 
-// The response at `path` ('-': stdin) as JSON.
-json read_response(const std::string& path) {
-  std::string text;
-  if (path == "-") {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-    if (std::cin.bad()) throw InputError("combine: cannot read stdin");
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError("combine: cannot open '" + one_line(path) + "'");
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (in.bad()) throw InputError("combine: cannot read '" + one_line(path) + "'");
-  }
-  if (text.size() > kMaxResponseBytes)
-    throw InputError("combine: " + one_line(path) + " is larger than a response can be (" +
-                     std::to_string(kMaxResponseBytes) + " bytes)");
+// The response at `path` ('-': stdin) as strict JSON, read with a size limit.
+json read_response(const std::string& path, std::uint64_t limit) {
+  const std::string text = read_limited(path, limit, "combine", "--max-response-bytes");
   try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError("combine: " + one_line(path) + ": invalid JSON: " + one_line(e.what()));
+    return parse_strict_json(text);
+  } catch (const FormatError& e) {
+    throw InputError("combine: " + one_line(path) + ": invalid JSON: " + e.what());
   }
 }
 
@@ -85,7 +74,8 @@ std::vector<std::vector<std::vector<std::uint8_t>>> pages_of(const json& respons
 
 void run_combine(const CombineArgs& args) {
   if (args.a == "-" && args.b == "-") throw InputError("combine: at most one response can come from stdin");
-  const json ja = read_response(args.a), jb = read_response(args.b);
+  const std::uint64_t limit = parse_u64(args.max_response_bytes, "--max-response-bytes");
+  const json ja = read_response(args.a, limit), jb = read_response(args.b, limit);
   const auto a = pages_of(ja, args.a), b = pages_of(jb, args.b);
   const auto epoch = [](const json& r) { return r.contains("epoch_id") ? r["epoch_id"] : json(); };
   if (epoch(ja) != epoch(jb))
@@ -109,8 +99,8 @@ void run_combine(const CombineArgs& args) {
   }
   nlohmann::ordered_json out;
   out["results"] = std::move(results);
-  std::cout << out.dump() << '\n' << std::flush;
-  if (!std::cout) throw std::runtime_error("combine: cannot write to stdout");
+  std::cout << out.dump() << '\n';
+  flush_stdout("combine");
 }
 
 }  // namespace
@@ -121,11 +111,17 @@ void add_combine(CLI::App& app) {
       "combine", "Client side: XOR two servers' responses to the same query keys' parties into the pages");
   cmd->add_option("RESPONSE_A", args->a, "server A's response (party 0 keys); '-': stdin")->required();
   cmd->add_option("RESPONSE_B", args->b, "server B's response (party 1 keys); '-': stdin")->required();
+  cmd->add_option("--max-response-bytes", args->max_response_bytes,
+                  "refuse a response larger than this, checked while reading (the largest, 256 queries,\n"
+                  "is about 6.3 MB)")
+      ->capture_default_str()
+      ->type_name("N");
   cmd->footer(
       "Reads two responses of `pagequery answer` ({\"epoch_id\":..,\"results\":[{\"pages\":[\"0x..\",..]},..]},\n"
       "Morphogen or packed keys alike) and prints {\"results\":[{\"pages\":[\"0x<4096 bytes>\",..]},..]}: page j\n"
       "of result q is A's XOR B's, the page the query's key j asked for. Responses of different shapes\n"
-      "(results, pages per result, page sizes) or epochs are refused.\n"
+      "(results, pages per result, page sizes) or epochs are refused, and so is a response that is not\n"
+      "strict JSON (no NUL byte, no trailing bytes, no key twice in an object).\n"
       "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
   cmd->callback([args] { run_combine(*args); });
 }

@@ -615,6 +615,13 @@ case_combine() {
   printf '{"results": [' >b8.json
   expect_refused json 'b8.json: invalid JSON' -- combine a.json b8.json
   expect_refused missing "cannot open 'missing.json'" -- combine a.json missing.json
+  # Responses are read with a size limit and parsed as strict JSON.
+  expect_refused limit "combine: 'a.json' holds more than 1000 bytes \\(--max-response-bytes raises the limit\\)" -- \
+    combine a.json b.json --max-response-bytes 1000
+  expect_refused limit_flag "--max-response-bytes must be an unsigned decimal integer" -- \
+    combine a.json b.json --max-response-bytes x
+  sed -e 's/^{/{"results":[],/' b.json >b9.json
+  expect_refused twice 'b9.json: invalid JSON: .*results' -- combine a.json b9.json
   expect_refused stdin 'at most one response can come from stdin' -- combine - -
   run usage -- combine a.json
   check
