@@ -1,4 +1,5 @@
 """Helpers shared by the Python-driven ctest suites (tests/sweep, tests/mpi)."""
+import argparse
 import os
 import re
 import shlex
@@ -66,3 +67,14 @@ def run_case(cases, ctx, name):
         return 1
     print(f"PASS {name}")
     return 0
+
+
+def sweep_driver_main(cases, make_ctx):
+    """main() of the drivers run as `DRIVER CASE --pagequery BIN --sbatch FILE --workdir DIR`."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(cases))
+    ap.add_argument("--pagequery", required=True)
+    ap.add_argument("--sbatch", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    return run_case(cases, make_ctx(args), args.case)

@@ -7,7 +7,6 @@ Damaged and hostile results files, `report --plot` failures, signals and closed 
 during a sweep, refusals that must come before the first measurement, a full disk, and
 a fuzz test of the results-file reader. Exit 0: pass, 1: fail, 77: skipped (no h5py).
 """
-import argparse
 import csv
 import io
 import os
@@ -23,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testsupport import Failure, check, need_h5py, run_case, text  # noqa: E402
+from testsupport import Failure, check, need_h5py, sweep_driver_main, text  # noqa: E402
 from sweep_tests import SMALL, Ctx, one_line_error, sha256  # noqa: E402
 
 ONE_CELL = ["--synthetic-pages", "64", "--batch-sizes", "1", "--strategies", "fused", "--iterations", "1",
@@ -338,15 +337,5 @@ def case_fuzz_report(ctx):
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
-    ap.add_argument("--pagequery", required=True)
-    ap.add_argument("--sbatch", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    return run_case(CASES, Ctx(args), args.case)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(sweep_driver_main(CASES, Ctx))

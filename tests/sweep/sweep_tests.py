@@ -5,7 +5,6 @@
 
 Exit 0: pass, 1: fail, 77: skipped (h5py or matplotlib missing in this python3).
 """
-import argparse
 import csv
 import hashlib
 import io
@@ -22,7 +21,7 @@ import time
 KOKKOS_KERNELS = os.environ.get("PAGEQUERY_HAVE_KOKKOS_KERNELS", "1") == "1"
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text, run_case  # noqa: E402
+from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text, sweep_driver_main  # noqa: E402
 
 
 # 3 strategies x 2 batch sizes x 2 concurrency values = 12 cells, in seconds.
@@ -622,15 +621,5 @@ def case_sbatch_run(ctx):
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
-    ap.add_argument("--pagequery", required=True)
-    ap.add_argument("--sbatch", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    return run_case(CASES, Ctx(args), args.case)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(sweep_driver_main(CASES, Ctx))
