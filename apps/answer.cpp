@@ -142,12 +142,7 @@ void run_answer(const AnswerArgs& args) {
   });
   mpi.broadcast(request_text);
   KeyList keys;
-  mpi.step([&] {
-    keys = parse_request(request_text, path, pages);
-    if (keys.format == DpfFormat::Packed && args.accumulate == Accumulate::Mma)
-      throw InputError("--accumulate mma takes Morphogen keys only: the tensor-core kernel for packed keys is "
-                       "not built yet (packed keys run with --accumulate lop3)");
-  });
+  mpi.step([&] { keys = parse_request(request_text, path, pages); });
 
   std::optional<Runtime> runtime;
   std::optional<Engine> engine;
@@ -210,7 +205,6 @@ void add_answer(CLI::App& app) {
       "39 + 18 d bytes and start with PQP1; docs/packed-dpf.md); a request mixing them is refused.\n"
       "Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order.\n"
       "The XOR of both servers' pages is the target page (`pagequery combine A.json B.json`).\n"
-      "--accumulate mma takes Morphogen keys only, for now.\n"
 "The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
       "most --max-request-bytes (default 1 MiB), refused while it is read.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"

@@ -280,7 +280,7 @@ Plan make_plan(const SweepArgs& args) {
   // The axes.
   plan.spec.accumulate = args.accumulate;
   plan.strategies = resolve_strategies(args.strategies, args.accumulate, plan.left_out);
-  plan.formats = parse_dpf_axis(args.dpf, args.accumulate);
+  plan.formats = parse_dpf_axis(args.dpf);
   plan.batch_sizes = as_input("", [&] {
     return parse_int_list(args.batch_sizes, "--batch-sizes", 1, max_batch_queries(plan.formats));
   });

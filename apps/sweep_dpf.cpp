@@ -10,7 +10,7 @@
 
 namespace pagequery::apps {
 
-std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumulate) {
+std::vector<DpfFormat> parse_dpf_axis(const std::string& text) {
   std::vector<DpfFormat> out;
   std::vector<std::string> names;
   try {
@@ -27,9 +27,6 @@ std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumu
     }
     if (std::find(out.begin(), out.end(), format) != out.end())
       throw InputError("--dpf: " + name + " is listed twice");
-    if (format == DpfFormat::Packed && accumulate == Accumulate::Mma)
-      throw InputError("--dpf packed: --accumulate mma takes Morphogen keys only: the tensor-core kernel for "
-                       "packed keys is not built yet (packed keys run with --accumulate lop3)");
     out.push_back(format);
   }
   return out;

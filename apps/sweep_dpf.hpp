@@ -13,9 +13,8 @@
 namespace pagequery::apps {
 
 // "morphogen,packed" -> the formats in order. Refuses (InputError) unknown or
-// repeated names, and packed keys with --accumulate mma (no tensor-core kernel
-// for packed keys yet).
-std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumulate);
+// repeated names.
+std::vector<DpfFormat> parse_dpf_axis(const std::string& text);
 
 // The largest batch any of the formats allows (--batch-sizes' bound).
 int max_batch_queries(const std::vector<DpfFormat>& formats);

@@ -108,6 +108,8 @@ struct PageQueryTuning {
   int chunk_log2 = 0;  // leaves per subtree as a power of two; 0: by key group and format
   int teams = 0;       // target league size; 0 derives it from the backend's concurrency
   int key_group = 0;   // one of kKeyGroups; 0: by key count
+  int mma_tiles = 0;   // tensor cores, packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6, 8, 12); 0: by key count
+  int mma_slab = 0;    // tensor cores, packed keys: blocks a launch expands leaves for; 0: 256 MiB of leaves
 };
 
 // Teams per GPU multiprocessor the register budget is set for, by key group
@@ -349,8 +351,7 @@ struct ZeroAnswers {
 
 // One launch of the kernel family: zero the answers, then scan. Policies run it
 // eagerly on an instance or add it to a Kokkos Graph. Bit-sliced matrices go to
-// the tensor-core kernel (CUDA only, not in graphs, Morphogen keys only); the
-// rest to the portable one.
+// the tensor-core kernel (CUDA only, not in graphs); the rest to the portable one.
 template <class ExecSpace>
 class PageQuery {
  public:
@@ -366,13 +367,11 @@ class PageQuery {
     if (matrix.layout() == PageLayout::BitSliced) {
       if (!mma_available(exec))
         throw std::invalid_argument("page query: a bit-sliced matrix needs a CUDA GPU of compute capability 8.0+");
-      if (keys.format() == DpfFormat::Packed)
-        throw std::invalid_argument("page query: the tensor-core kernel takes Morphogen keys only, not packed ones");
       sliced_ = true;
       shape_.first_chunk = matrix.first_block();
       shape_.chunks = matrix.blocks();
       shape_.domain_bits = matrix.domain_bits();
-      teams_ = tuning.teams;
+      tuning_ = tuning;
       return;
     }
     key_group_ = tuning.key_group;
@@ -443,15 +442,19 @@ class PageQuery {
   void launch_sliced([[maybe_unused]] const ExecSpace& exec) const {
 #ifdef KOKKOS_ENABLE_CUDA
     if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
-      const KeyView<memory_space>& keys = keys_.template view<DpfKey>();
       const MmaPageQuery query{reinterpret_cast<const std::uint32_t*>(pages_.data()),
                                shape_.first_chunk,
                                shape_.chunks,
                                shape_.domain_bits,
-                               keys.data(),
-                               static_cast<int>(keys.extent(0)),
-                               answers_.data()};
-      launch_mma_page_query(exec.cuda_stream(), query, teams_);
+                               keys_.format(),
+                               keys_.data(),
+                               static_cast<int>(keys_.size()),
+                               answers_.data(),
+                               exec.cuda_device_prop().multiProcessorCount,
+                               tuning_.teams,
+                               tuning_.mma_tiles,
+                               tuning_.mma_slab};
+      launch_mma_page_query(exec.cuda_stream(), query);
     }
 #endif
   }
@@ -507,8 +510,8 @@ class PageQuery {
   PageQueryShape shape_{};
   int key_group_ = kMaxKeyGroup;
   int league_ = 0;
-  bool sliced_ = false;  // bit-sliced matrix: shape_ holds its blocks, teams_ the tuning
-  int teams_ = 0;
+  bool sliced_ = false;  // bit-sliced matrix: shape_ holds its blocks
+  PageQueryTuning tuning_{};
 };
 
 // Answers every key in one launch on `exec`; asynchronous like any Kokkos launch.

@@ -19,7 +19,7 @@ constexpr int kUnitsPerWarp = kUnits / kWarps;
 constexpr int kUnitsPerStep = 2;  // units sharing each A fragment load
 constexpr int kLoadsAhead = 2;    // B fragment loads in flight per unit
 
-struct Launch : MmaPageQuery {
+struct MmaLaunch : MmaPageQuery {
   int subtree_bits;  // s = min(8, d): levels expanded per block
   int groups;        // key groups
   int group_size;    // keys per group (the last may hold fewer)
@@ -55,10 +55,49 @@ __device__ __forceinline__ void mma_and_popc(const uint4& a, std::uint32_t b0, s
 #endif
 }
 
+// c += popc(a AND b): counts of several blocks add up, and only their parity matters.
+__device__ __forceinline__ void mma_and_popc_add(const uint4& a, std::uint32_t b0, std::uint32_t b1,
+                                                 std::uint32_t (&c)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
+#endif
+}
+
+// Bit j's parity enters at the top; 32 shifts later it sits at bit j % 32.
+__device__ __forceinline__ void fold_parities(std::uint32_t (&packed)[4], const std::uint32_t (&counts)[4]) {
+#pragma unroll
+  for (int r = 0; r < 4; ++r) packed[r] = __funnelshift_r(packed[r], counts[r], 1);
+}
+
+// The same into words that already hold parities: a rotation, with bit j's
+// parity XORed in at the top; after 32 of them every bit is back in place.
+__device__ __forceinline__ void fold_parities_into(std::uint32_t (&words)[4], const std::uint32_t (&counts)[4]) {
+#pragma unroll
+  for (int r = 0; r < 4; ++r) words[r] = __funnelshift_r(words[r], words[r] ^ counts[r], 1);
+}
+
+// XORs one unit's answer words of one key tile (the MMA's c registers: keys
+// lane / 4 (+ 8), vectors 2 (lane % 4) (+ 1)) into the answers of keys first_key + row.
+__device__ __forceinline__ void xor_unit(Bits128* answers, int unit, int first_key, int key_count,
+                                         const std::uint32_t (&words)[4]) {
+  const int lane = threadIdx.x & 31;
+  auto* out = reinterpret_cast<std::uint32_t*>(answers);
+#pragma unroll
+  for (int r = 0; r < 4; ++r) {
+    const int key = first_key + (lane >> 2) + 8 * (r >> 1);
+    const int vector = (unit >> 2) * 8 + 2 * (lane & 3) + (r & 1);
+    if (key < key_count)
+      atomicXor(out + (static_cast<std::size_t>(key) * kVectorsPerPage + vector) * 4 + (unit & 3), words[r]);
+  }
+}
+
 // One team per multiprocessor: two teams of one key tile (64 registers each)
 // were no faster at Q = 1 (27.4 vs 26.7 ms) and slower at Q = 32.
 template <int Tiles>
-__global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
+__global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q) {
   extern __shared__ uint4 shared_raw[];
   Shared<Tiles>& sh = *reinterpret_cast<Shared<Tiles>*>(shared_raw);
   const int tid = threadIdx.x;
@@ -72,6 +111,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
   const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.first_block + q.blocks);
   if (g <= 0 || c_begin >= c_end) return;
 
+  const DpfKey* const keys = static_cast<const DpfKey*>(q.keys);
   const int s = q.subtree_bits;
   const int top = q.domain_bits - s;
   const int P = 1 << s;
@@ -88,7 +128,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
     // 1. Path root -> block, re-expanding only the levels that changed.
     const int from = c == c_begin ? 1 : top - (64 - __clzll(static_cast<long long>(c ^ (c - 1)))) + 1;
     for (int kk = tid; kk < g; kk += kThreads) {
-      const DpfKey& key = q.keys[k0 + kk];
+      const DpfKey& key = keys[k0 + kk];
       if (c == c_begin) {
         sh.path_seed[kk][0] = key.root_seed;
         sh.path_t[kk][0] = key.root_t;
@@ -109,7 +149,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
       for (int item = tid; item < (g << j); item += kThreads) {
         const int kk = item >> j;
         const int pos = (item & ((1 << j) - 1)) * stride;
-        const DpfKey& key = q.keys[k0 + kk];
+        const DpfKey& key = keys[k0 + kk];
         const int here = leaf_index(pos, kk);
         const int there = leaf_index(pos + stride / 2, kk);
         const DpfNode node = j == 0 ? DpfNode{sh.path_seed[kk][top], sh.path_t[kk][top]}
@@ -199,10 +239,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
             for (int u = 0; u < kUnitsPerStep; ++u) {
               std::uint32_t counts[4];
               mma_and_popc(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
-              // Bit j's parity enters at the top; 32 shifts later it sits at bit j % 32.
-#pragma unroll
-              for (int r = 0; r < 4; ++r)
-                packed[u][tile][r] = __funnelshift_r(packed[u][tile][r], counts[r], 1);
+              fold_parities(packed[u][tile], counts);
             }
           }
         }
@@ -219,21 +256,166 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const Launch q) {
   }
 
   // A thread reads back only what it wrote: no barrier needed.
-  auto* answers = reinterpret_cast<std::uint32_t*>(q.answers);
-  for (int i = 0; i < kUnitsPerWarp; ++i) {
-    const int unit = warp + kWarps * i;
+  for (int i = 0; i < kUnitsPerWarp; ++i)
     for (int tile = 0; tile < Tiles; ++tile) {
-      const uint4 words = __ldcg(partial_of(i, tile));
-      const std::uint32_t acc[4] = {words.x, words.y, words.z, words.w};
-      for (int r = 0; r < 4; ++r) {
-        const int key = tile * kTileKeys + (lane >> 2) + 8 * (r >> 1);
-        const int vector = (unit >> 2) * 8 + 2 * (lane & 3) + (r & 1);
-        if (key < g)
-          atomicXor(answers + (static_cast<std::size_t>(k0 + key) * kVectorsPerPage + vector) * 4 + (unit & 3),
-                    acc[r]);
+      const uint4 w = __ldcg(partial_of(i, tile));
+      const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
+      xor_unit(q.answers, warp + kWarps * i, k0 + tile * kTileKeys, k0 + g, words);
+    }
+}
+
+// --- Packed keys ----------------------------------------------------------------
+
+constexpr int kLeafRun = 32;  // leaves a thread of the expansion walks to, left to right
+// The leaf buffer of one slab is bounded: larger batches scan in several slabs.
+constexpr std::size_t kLeafBufferBytes = std::size_t{256} << 20;
+
+// Leaves of a slab in A-fragment order: (block, tile, lane) -> 4 words a0..a3,
+// a[x] = word lane % 4 of leaf 2 block + x / 2 of key tile * 16 + lane / 4 + 8 (x % 2).
+__device__ __forceinline__ std::size_t fragment_word(std::uint64_t leaf, int key, int word, int tiles) {
+  const int row = key % kTileKeys;
+  const int lane = (row % 8) * 4 + word;
+  const int x = row / 8 + 2 * static_cast<int>(leaf & 1);
+  return ((static_cast<std::size_t>(leaf >> 1) * tiles + key / kTileKeys) * 32 + lane) * 4 + x;
+}
+
+// Thread: one key and a run of kLeafRun leaves of the slab's leaves
+// [2 first_block, +leaf_count). The root-to-leaf path is kept and only the
+// levels below the highest changed bit are re-expanded (two PRG blocks a leaf
+// on average). Keys past key_count fill their tile's rows with zeros.
+__global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, int tiles,
+                                     std::uint64_t first_leaf, std::uint64_t leaf_count,
+                                     std::uint32_t* fragments) {
+  const std::uint64_t item = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int rows = tiles * kTileKeys;
+  const int k = static_cast<int>(item % rows);
+  const std::uint64_t begin = item / rows * kLeafRun;
+  if (begin >= leaf_count) return;
+  const std::uint64_t end = min(begin + kLeafRun, leaf_count);
+  if (k >= key_count) {
+    for (std::uint64_t leaf = begin; leaf < end; ++leaf)
+      for (int w = 0; w < 4; ++w) fragments[fragment_word(leaf, k, w, tiles)] = 0;
+    return;
+  }
+  const PackedDpfKey& key = keys[k];
+  const int d = key.domain_bits;
+  DpfNode path[kMaxPackedDomainBits + 1];
+  path[0] = DpfNode{key.root_seed, key.root_t};
+  for (std::uint64_t leaf = begin; leaf < end; ++leaf) {
+    const std::uint64_t global = first_leaf + leaf;
+    const int from = leaf == begin ? 1 : d - (64 - __clzll(static_cast<long long>(global ^ (global - 1)))) + 1;
+    for (int level = from; level <= d; ++level)
+      path[level] = dpf_child(key, level - 1, path[level - 1], static_cast<int>((global >> (d - level)) & 1u));
+    const Bits128 value = dpf_leaf_mask(key, path[d]);
+    for (int w = 0; w < 4; ++w) fragments[fragment_word(leaf, k, w, tiles)] = value.w[w];
+  }
+}
+
+// Columns of a block are cut into kColumnSlices slices of 16 units: a team owns
+// one slice, so its warps keep one unit each, for all its key tiles, in
+// registers over the whole range, and every page bit comes from memory once.
+constexpr int kColumnSlices = kUnits / kWarps;
+constexpr int kPackedStep = 4;  // blocks whose MMAs add up in the counts before a fold
+
+struct PackedLaunch {
+  const std::uint32_t* slices;
+  std::uint64_t first_block;      // of the matrix's view
+  std::uint64_t slab_first;       // blocks [slab_first, slab_first + slab_blocks) this launch
+  std::uint64_t slab_blocks;
+  const uint4* fragments;         // the slab's leaves, fragment order, (block, tile, lane)
+  int tiles;                      // tiles of the whole batch
+  int groups;                     // key groups of `Tiles` tiles
+  std::uint64_t blocks_per_team;
+  int key_count;
+  Bits128* answers;
+};
+
+// Shared memory: the A fragments of two steps (one read, one being filled).
+template <int Tiles>
+struct PackedShared {
+  uint4 a[2][kPackedStep][Tiles][32];
+};
+
+// League: (range, key group, column slice), slices and groups of one range adjacent.
+// Per step of kPackedStep blocks the team stages the step's A fragments in shared
+// memory (double-buffered, one barrier a step); each warp streams its unit's B
+// fragments (two bits a 16-byte load, the next pair in flight) and, per tile,
+// adds the step's MMAs in the counts, then folds their parities into its words.
+template <int Tiles>
+__global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const PackedLaunch q) {
+  __shared__ PackedShared<Tiles> sh;
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const int slice = blockIdx.x % kColumnSlices;
+  const int tile0 = (blockIdx.x / kColumnSlices) % q.groups * Tiles;
+  const std::uint64_t c_begin = q.slab_first + blockIdx.x / (kColumnSlices * q.groups) * q.blocks_per_team;
+  const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.slab_first + q.slab_blocks);
+  if (c_begin >= c_end) return;
+  const int unit = slice * kWarps + warp;
+  const int offset = ((unit >> 2) * 64 + (unit & 3) * 16) * 32 + lane;
+  const uint4* const slices = reinterpret_cast<const uint4*>(q.slices);
+
+  // Thread tid stages fragment tid (and tid + 512, ...) of a step: (block, tile, lane).
+  const auto fetch = [&](std::uint64_t c0, uint4 (&regs)[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads]) {
+#pragma unroll
+    for (int n = 0; n < static_cast<int>(sizeof(regs) / sizeof(uint4)); ++n) {
+      const int f = threadIdx.x + n * kThreads;
+      const int b = f / (Tiles * 32), t = f / 32 % Tiles;
+      const bool live = f < kPackedStep * Tiles * 32 && c0 + b < c_end && tile0 + t < q.tiles;
+      regs[n] = live ? __ldg(q.fragments + ((c0 + b - q.slab_first) * q.tiles + tile0 + t) * 32 + f % 32)
+                     : make_uint4(0, 0, 0, 0);
+    }
+  };
+  const auto stage = [&](int buffer, const uint4 (&regs)[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads]) {
+#pragma unroll
+    for (int n = 0; n < static_cast<int>(sizeof(regs) / sizeof(uint4)); ++n) {
+      const int f = threadIdx.x + n * kThreads;
+      if (f < kPackedStep * Tiles * 32) (&sh.a[buffer][0][0][0])[f] = regs[n];
+    }
+  };
+  uint4 next[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads];
+  fetch(c_begin, next);
+  stage(0, next);
+  __syncthreads();
+
+  std::uint32_t words[Tiles][4] = {};
+  int buffer = 0;
+  for (std::uint64_t c0 = c_begin; c0 < c_end; c0 += kPackedStep, buffer ^= 1) {
+    if (c0 + kPackedStep < c_end) fetch(c0 + kPackedStep, next);
+    const uint4* block[kPackedStep];
+#pragma unroll
+    for (int b = 0; b < kPackedStep; ++b)  // past the range: zero fragments, any valid block
+      block[b] = slices + (min(c0 + b, c_end - 1) - q.first_block) * (kSliceWords / 4) + offset;
+    uint4 bits[kPackedStep], ahead[kPackedStep];
+#pragma unroll
+    for (int b = 0; b < kPackedStep; ++b) ahead[b] = __ldg(block[b]);
+    // Not unrolled: the A fragments, the same for every pair, would be hoisted
+    // into registers and spill.
+#pragma unroll 1
+    for (int pair = 0; pair < 16; ++pair) {
+#pragma unroll
+      for (int b = 0; b < kPackedStep; ++b) {
+        bits[b] = ahead[b];
+        if (pair + 1 < 16) ahead[b] = __ldg(block[b] + (pair + 1) * 32);
+      }
+#pragma unroll
+      for (int t = 0; t < Tiles; ++t) {
+        std::uint32_t even[4] = {}, odd[4] = {};
+#pragma unroll
+        for (int b = 0; b < kPackedStep; ++b) {
+          const uint4 a = sh.a[buffer][b][t][lane];
+          mma_and_popc_add(a, bits[b].x, bits[b].y, even);
+          mma_and_popc_add(a, bits[b].z, bits[b].w, odd);
+        }
+        fold_parities_into(words[t], even);
+        fold_parities_into(words[t], odd);
       }
     }
+    if (c0 + kPackedStep < c_end) stage(buffer ^ 1, next);
+    __syncthreads();  // the next step's fragments are staged; this step's are free
   }
+#pragma unroll
+  for (int t = 0; t < Tiles; ++t) xor_unit(q.answers, unit, (tile0 + t) * kTileKeys, q.key_count, words[t]);
 }
 
 void check(cudaError_t status, const char* what) {
@@ -241,27 +423,111 @@ void check(cudaError_t status, const char* what) {
     throw std::runtime_error(std::string("mma page query: ") + what + ": " + cudaGetErrorString(status));
 }
 
+// Teams of `groups` key groups over ranges of `blocks` blocks: the groups of a
+// range are adjacent in the league, so they read its pages from L2 together.
+struct TeamGrid {
+  std::uint64_t blocks_per_team;
+  std::uint64_t league;
+};
+TeamGrid team_grid(int groups, std::uint64_t blocks, int teams) {
+  const std::uint64_t ranges = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::max(1, teams / groups)), 1, blocks);
+  const std::uint64_t per_team = (blocks + ranges - 1) / ranges;
+  return {per_team, (blocks + per_team - 1) / per_team * groups};
+}
+
+// A stream-ordered device buffer: it lives exactly as long as the queued work needs it.
+class StreamBuffer {
+ public:
+  StreamBuffer(cudaStream_t stream, std::size_t bytes) : stream_(stream) {
+    check(cudaMallocAsync(&data_, bytes, stream), "team buffers");
+  }
+  ~StreamBuffer() { cudaFreeAsync(data_, stream_); }
+  StreamBuffer(const StreamBuffer&) = delete;
+  StreamBuffer& operator=(const StreamBuffer&) = delete;
+  template <class T>
+  T* get() const { return static_cast<T*>(data_); }
+
+ private:
+  cudaStream_t stream_;
+  void* data_ = nullptr;
+};
+
+template <class Kernel>
+void launch(cudaStream_t stream, Kernel kernel, std::uint64_t league, std::size_t shared, const auto& args) {
+  if (shared > 0)
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)),
+          "shared memory");
+  kernel<<<static_cast<unsigned>(league), kThreads, shared, stream>>>(args);
+  check(cudaGetLastError(), "launch");
+}
+
 template <int Tiles>
-void launch_tiles(cudaStream_t stream, const Launch& q, int teams, int multiprocessors) {
+void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query) {
   constexpr int kKeys = Tiles * kTileKeys;
-  Launch l = q;
-  l.groups = (q.key_count + kKeys - 1) / kKeys;
-  l.group_size = (q.key_count + l.groups - 1) / l.groups;
-  const int target = teams > 0 ? teams : multiprocessors;
-  const std::uint64_t ranges =
-      std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::max(1, target / l.groups)), 1, q.blocks);
-  l.blocks_per_team = (q.blocks + ranges - 1) / ranges;
-  const std::uint64_t league = (q.blocks + l.blocks_per_team - 1) / l.blocks_per_team * l.groups;
-  check(cudaFuncSetAttribute(mma_page_query<Tiles>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             sizeof(Shared<Tiles>)),
-        "shared memory");
-  // Stream-ordered, so the buffer lives exactly as long as the launch needs it.
-  check(cudaMallocAsync(reinterpret_cast<void**>(&l.partial), league * kUnits * Tiles * 32 * sizeof(uint4), stream),
-        "team buffers");
-  mma_page_query<Tiles><<<static_cast<unsigned>(league), kThreads, sizeof(Shared<Tiles>), stream>>>(l);
-  const cudaError_t launched = cudaGetLastError();
-  check(cudaFreeAsync(l.partial, stream), "team buffers");
-  check(launched, "launch");
+  MmaLaunch l{query};
+  l.subtree_bits = std::min(8, query.domain_bits);
+  l.groups = (query.key_count + kKeys - 1) / kKeys;
+  l.group_size = (query.key_count + l.groups - 1) / l.groups;
+  const TeamGrid grid = team_grid(l.groups, query.blocks, query.teams > 0 ? query.teams : query.multiprocessors);
+  l.blocks_per_team = grid.blocks_per_team;
+  const StreamBuffer partial(stream, grid.league * kUnits * Tiles * 32 * sizeof(uint4));
+  l.partial = partial.get<uint4>();
+  launch(stream, mma_page_query<Tiles>, grid.league, sizeof(Shared<Tiles>), l);
+}
+
+// Tile counts a packed team is compiled for; a batch uses the fewest groups of
+// at most the largest, then the smallest count that holds a group.
+constexpr int kPackedTiles[] = {1, 2, 3, 4, 6, 8, 12};
+constexpr int kMaxPackedTiles = 12;
+
+template <int Tiles>
+void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int tiles) {
+  PackedLaunch l{};
+  l.slices = query.slices;
+  l.first_block = query.first_block;
+  l.tiles = tiles;
+  l.groups = (tiles + Tiles - 1) / Tiles;
+  l.key_count = query.key_count;
+  l.answers = query.answers;
+  const std::uint64_t slab = std::clamp<std::uint64_t>(
+      query.slab_blocks > 0 ? query.slab_blocks : kLeafBufferBytes / (tiles * 32 * sizeof(uint4)), 1, query.blocks);
+  const StreamBuffer fragments(stream, slab * tiles * 32 * sizeof(uint4));
+  l.fragments = fragments.get<const uint4>();
+  const int teams = query.teams > 0 ? query.teams : query.multiprocessors;
+  for (l.slab_first = query.first_block; l.slab_first < query.first_block + query.blocks; l.slab_first += slab) {
+    l.slab_blocks = std::min(slab, query.first_block + query.blocks - l.slab_first);
+    const std::uint64_t leaves = 2 * l.slab_blocks;
+    const std::uint64_t items = (leaves + kLeafRun - 1) / kLeafRun * tiles * kTileKeys;
+    expand_packed_leaves<<<static_cast<unsigned>((items + 255) / 256), 256, 0, stream>>>(
+        static_cast<const PackedDpfKey*>(query.keys), query.key_count, tiles, 2 * l.slab_first, leaves,
+        fragments.get<std::uint32_t>());
+    check(cudaGetLastError(), "leaf expansion");
+    const TeamGrid grid = team_grid(l.groups * kColumnSlices, l.slab_blocks, teams);
+    l.blocks_per_team = grid.blocks_per_team;
+    launch(stream, packed_mma_page_query<Tiles>, grid.league, 0, l);
+  }
+}
+
+void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
+  const int tiles = (query.key_count + kTileKeys - 1) / kTileKeys;
+  int per_team = query.tiles;
+  if (per_team == 0) {
+    const int groups = (tiles + kMaxPackedTiles - 1) / kMaxPackedTiles;
+    per_team = *std::find_if(std::begin(kPackedTiles), std::end(kPackedTiles),
+                             [&](int t) { return t * groups >= tiles; });
+  }
+  switch (per_team) {
+    case 1: return launch_packed_tiles<1>(stream, query, tiles);
+    case 2: return launch_packed_tiles<2>(stream, query, tiles);
+    case 3: return launch_packed_tiles<3>(stream, query, tiles);
+    case 4: return launch_packed_tiles<4>(stream, query, tiles);
+    case 6: return launch_packed_tiles<6>(stream, query, tiles);
+    case 8: return launch_packed_tiles<8>(stream, query, tiles);
+    case 12: return launch_packed_tiles<12>(stream, query, tiles);
+    default:
+      throw std::invalid_argument("mma page query: a packed team holds 1, 2, 3, 4, 6, 8 or 12 key tiles, got " +
+                                  std::to_string(per_team));
+  }
 }
 
 }  // namespace
@@ -272,19 +538,13 @@ bool mma_device_supported(int device) {
          major >= 8;
 }
 
-void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query, int teams) {
+void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   if (query.key_count == 0 || query.blocks == 0) return;
-  int device = 0, multiprocessors = 0;
-  check(cudaGetDevice(&device), "device");
-  check(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), "device");
-  Launch l{query};
-  l.subtree_bits = std::min(8, query.domain_bits);
+  if (query.format == DpfFormat::Packed) return launch_packed(stream, query);
   // One tile of keys fills a team for a single query; larger batches share
   // every page load between two tiles.
-  if (query.key_count <= kTileKeys)
-    launch_tiles<1>(stream, l, teams, multiprocessors);
-  else
-    launch_tiles<2>(stream, l, teams, multiprocessors);
+  if (query.key_count <= kTileKeys) launch_morphogen<1>(stream, query);
+  else launch_morphogen<2>(stream, query);
 }
 
 }  // namespace pagequery

@@ -13,8 +13,16 @@
 // into A fragments, then runs the MMAs; each warp folds the parities of 32 bits
 // into one answer word with a funnel shift and keeps its answer words in
 // registers across the range.
+//
+// Packed keys (dpf_packed.hpp) select whole pages: their A fragment is the same
+// for every bit j, so it is simply the 128-bit leaves of the block's two leaves.
+// A first kernel expands every key's leaves of a slab of blocks into a buffer in
+// fragment order (one ChaCha8 block a node: a few % of the scan); the scan loads
+// each team's fragments of a few blocks into registers, and accumulates the
+// MMAs of those blocks in the MMA's own accumulator before it folds the parities.
 #include "bit_slice.hpp"
 #include "dpf.hpp"
+#include "dpf_packed.hpp"
 
 #include <cuda_runtime_api.h>
 
@@ -26,17 +34,22 @@ struct MmaPageQuery {
   const std::uint32_t* slices;  // bit-sliced blocks [first_block, first_block + blocks)
   std::uint64_t first_block;
   std::uint64_t blocks;
-  int domain_bits;
-  const DpfKey* keys;
+  int domain_bits;              // of Morphogen keys (packed keys carry their own)
+  DpfFormat format;
+  const void* keys;             // DpfKey or PackedDpfKey, by format
   int key_count;
-  Bits128* answers;  // (key_count x 256) vectors, zero before the launch
+  Bits128* answers;             // (key_count x 256) vectors, zero before the launch
+  int multiprocessors;          // of the instance's device
+  int teams = 0;                // 0: one team per multiprocessor
+  int tiles = 0;                // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6, 8, 12), 0: by key count
+  int slab_blocks = 0;          // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
 };
 
 // Whether CUDA device `device` has binary tensor cores (compute capability 8.0+).
 bool mma_device_supported(int device);
 
-// Queues the scan on `stream`. `teams` 0: one team per multiprocessor.
-// Throws std::runtime_error when the launch fails.
-void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query, int teams = 0);
+// Queues the scan on `stream`. Throws std::runtime_error when the launch fails
+// and std::invalid_argument for a tile count out of range.
+void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query);
 
 }  // namespace pagequery

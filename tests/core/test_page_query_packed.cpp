@@ -129,14 +129,65 @@ TYPED_TEST(PackedPageQuery, ShardsXorToWholeAnswer) {
   }
 }
 
-// The tensor-core kernel takes Morphogen keys only: a bit-sliced matrix with
-// packed keys is refused on every backend (without mma for that reason too).
-TYPED_TEST(PackedPageQuery, BitSlicedMatrixRefusesPackedKeys) {
+// --- Tensor-core kernel (bit-sliced matrices) -------------------------------------
+// Where the backend has binary tensor cores the packed mma kernel must give the
+// scalar reference's bytes for every tile count, team count and slab of leaves
+// (one slab unless the batch is very large: the tuning forces small ones here),
+// on whole matrices, a partial last block and a shard starting mid-block;
+// elsewhere a bit-sliced matrix is refused.
+
+template <class ExecSpace>
+void check_packed_sliced(const ExecSpace& exec, const PageRange& r, const std::vector<std::size_t>& ks) {
+  const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 41,
+                                                        pagequery::PageLayout::BitSliced);
+  const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 41);
+  exec.fence();
+  const std::vector<PackedDpfKey> keys =
+      random_packed_keys(pagequery::packed_domain_bits(r.total_pages), static_cast<int>(ks.back()), 42 + r.count);
+  const std::vector<Page> want = reference(pqtest::matrix_bytes(vectors), r.first_page, keys);
+  std::size_t next = 0;
+  for (std::size_t K : ks) {
+    const std::vector<PackedDpfKey> batch(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(K));
+    for (int tiles : {0, 1, 2, 3, 4, 6, 8, 12}) {
+      PageQueryTuning t;
+      t.teams = std::vector<int>{0, 1, 3, 7}[next++ % 4];
+      t.mma_tiles = tiles;
+      t.mma_slab = std::vector<int>{0, 1, 3}[next % 3];
+      expect_answers(pqtest::kernel_answers(exec, sliced, batch, t),
+                     std::vector<Page>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(K)),
+                     "N=" + std::to_string(r.total_pages) + " shard [" + std::to_string(r.first_page) + ", +" +
+                         std::to_string(r.count) + ") K=" + std::to_string(K) + " mma_tiles=" +
+                         std::to_string(tiles) + " teams=" + std::to_string(t.teams) +
+                         " slab=" + std::to_string(t.mma_slab));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TYPED_TEST(PackedPageQuery, TensorCoresMatchReference) {
   const TypeParam exec;
+  if (!pagequery::mma_available(exec)) {
+    const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 5,
+                                                     pagequery::PageLayout::BitSliced);
+    exec.fence();
+    EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 35)), std::invalid_argument);
+    return;
+  }
+  check_packed_sliced(exec, PageRange{3, 0, 3}, {1, 3, 17});
+  check_packed_sliced(exec, PageRange{300, 0, 300}, {2, 16, 33});
+  check_packed_sliced(exec, PageRange{5000, 0, 5000}, {1, 3, 16, 17, 40, 65, 96, 200});
+  check_packed_sliced(exec, PageRange{5000, 1000, 2500}, {3, 24, 70});
+}
+
+TYPED_TEST(PackedPageQuery, TensorCoresRefuseTileCountsOutOfRange) {
+  const TypeParam exec;
+  if (!pagequery::mma_available(exec)) GTEST_SKIP() << "no binary tensor cores on this backend";
   const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 5,
                                                    pagequery::PageLayout::BitSliced);
   exec.fence();
-  EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 35)), std::invalid_argument);
+  PageQueryTuning t;
+  t.mma_tiles = 5;
+  EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 36), t), std::invalid_argument);
 }
 
 }  // namespace

@@ -401,7 +401,6 @@ def case_cli_errors(ctx):
         (["--dpf", "dense"], r"--dpf: unknown DPF key format 'dense' \(expected morphogen or packed\)"),
         (["--dpf", "packed,morphogen,packed"], r"--dpf: packed is listed twice"),
         (["--dpf", "packed,"], r"--dpf: empty item"),
-        (["--dpf", "packed", "--accumulate", "mma"], r"--dpf packed: --accumulate mma takes Morphogen keys only"),
         (["--dpf", "packed", "--batch-sizes", "257"], r"--batch-sizes: .*1\.\.256, got '257'"),
         (["--dpf", "morphogen", "--batch-sizes", "64"], r"--batch-sizes: .*1\.\.32, got '64'"),
     ]
