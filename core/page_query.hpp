@@ -108,7 +108,7 @@ struct PageQueryTuning {
   int chunk_log2 = 0;  // leaves per subtree as a power of two; 0: by key group and format
   int teams = 0;       // target league size; 0 derives it from the backend's concurrency
   int key_group = 0;   // one of kKeyGroups; 0: by key count
-  int mma_tiles = 0;   // tensor cores, packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6, 8, 12); 0: by key count
+  int mma_tiles = 0;   // tensor cores, packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6); 0: by key count
   int mma_slab = 0;    // tensor cores, packed keys: blocks a launch expands leaves for; 0: 256 MiB of leaves
 };
 

@@ -72,13 +72,6 @@ __device__ __forceinline__ void fold_parities(std::uint32_t (&packed)[4], const 
   for (int r = 0; r < 4; ++r) packed[r] = __funnelshift_r(packed[r], counts[r], 1);
 }
 
-// The same into words that already hold parities: a rotation, with bit j's
-// parity XORed in at the top; after 32 of them every bit is back in place.
-__device__ __forceinline__ void fold_parities_into(std::uint32_t (&words)[4], const std::uint32_t (&counts)[4]) {
-#pragma unroll
-  for (int r = 0; r < 4; ++r) words[r] = __funnelshift_r(words[r], words[r] ^ counts[r], 1);
-}
-
 // XORs one unit's answer words of one key tile (the MMA's c registers: keys
 // lane / 4 (+ 8), vectors 2 (lane % 4) (+ 1)) into the answers of keys first_key + row.
 __device__ __forceinline__ void xor_unit(Bits128* answers, int unit, int first_key, int key_count,
@@ -312,10 +305,18 @@ __global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, in
 }
 
 // Columns of a block are cut into kColumnSlices slices of 16 units: a team owns
-// one slice, so its warps keep one unit each, for all its key tiles, in
-// registers over the whole range, and every page bit comes from memory once.
+// one slice, so each warp keeps one unit for all its key tiles over the whole
+// range, and every page bit comes from memory once per key group.
 constexpr int kColumnSlices = kUnits / kWarps;
-constexpr int kPackedStep = 4;  // blocks whose MMAs add up in the counts before a fold
+// Blocks of a step: their A fragments stay in registers for the step's 16 pairs
+// of bits (a fragment from shared memory fed only 2 MMAs: shared-memory bound),
+// and their MMAs add up in the counts before a fold.
+constexpr int kPackedStep = 2;
+// B fragments in flight per warp, in pairs of bits: enough bytes in flight to
+// stream at full bandwidth without registers (one pair ahead in registers
+// streamed at 1.37x the read floor at Q = 1 on an H200, this at 1.07x).
+constexpr int kPairsAhead = 7;
+constexpr int kRing = kPairsAhead + 1;
 
 struct PackedLaunch {
   const std::uint32_t* slices;
@@ -330,20 +331,33 @@ struct PackedLaunch {
   Bits128* answers;
 };
 
-// Shared memory: the A fragments of two steps (one read, one being filled).
+// Shared memory, private to each lane (no barriers): its ring of B fragments,
+// filled by cp.async, and its answer words of the range, touched once a step.
 template <int Tiles>
 struct PackedShared {
-  uint4 a[2][kPackedStep][Tiles][32];
+  uint4 ring[kWarps][kRing][kPackedStep][32];
+  uint4 words[kWarps][Tiles][32];
 };
 
-// League: (range, key group, column slice), slices and groups of one range adjacent.
-// Per step of kPackedStep blocks the team stages the step's A fragments in shared
-// memory (double-buffered, one barrier a step); each warp streams its unit's B
-// fragments (two bits a 16-byte load, the next pair in flight) and, per tile,
-// adds the step's MMAs in the counts, then folds their parities into its words.
+__device__ __forceinline__ void copy_async(uint4* to, const uint4* from) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<unsigned>(__cvta_generic_to_shared(to))),
+               "l"(from)
+               : "memory");
+}
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+// Returns when at most kPairsAhead groups of copies are pending.
+__device__ __forceinline__ void wait_copies() { asm volatile("cp.async.wait_group %0;" ::"n"(kPairsAhead) : "memory"); }
+
+// League: (range, key group, column slice), the slices and groups of a range
+// adjacent. A warp walks items (step, pair): per step it loads the step's A
+// fragments into registers; per pair it takes the B fragments of both bits from
+// its ring (kPairsAhead pairs in flight), adds each tile's MMAs over the step's
+// blocks in the counts and folds their parities into fresh words; the step's
+// words are XORed into the range's in shared memory.
 template <int Tiles>
 __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const PackedLaunch q) {
-  __shared__ PackedShared<Tiles> sh;
+  extern __shared__ uint4 shared_raw[];
+  PackedShared<Tiles>& sh = *reinterpret_cast<PackedShared<Tiles>*>(shared_raw);
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const int slice = blockIdx.x % kColumnSlices;
@@ -352,70 +366,67 @@ __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const Packe
   const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.slab_first + q.slab_blocks);
   if (c_begin >= c_end) return;
   const int unit = slice * kWarps + warp;
-  const int offset = ((unit >> 2) * 64 + (unit & 3) * 16) * 32 + lane;
-  const uint4* const slices = reinterpret_cast<const uint4*>(q.slices);
+  const uint4* const unit_bits = reinterpret_cast<const uint4*>(q.slices) +
+                                 ((unit >> 2) * 64 + (unit & 3) * 16) * 32 + lane;
+  const int steps = static_cast<int>((c_end - c_begin + kPackedStep - 1) / kPackedStep);
 
-  // Thread tid stages fragment tid (and tid + 512, ...) of a step: (block, tile, lane).
-  const auto fetch = [&](std::uint64_t c0, uint4 (&regs)[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads]) {
+  // Every item commits one group of copies, empty past the end, so that the wait counts alike.
+  const auto issue = [&](int item) {
+    const std::uint64_t c0 = c_begin + static_cast<unsigned>(item / 16) * kPackedStep;
+    const uint4* from = unit_bits + (c0 - q.first_block) * (kSliceWords / 4) + (item % 16) * 32;
 #pragma unroll
-    for (int n = 0; n < static_cast<int>(sizeof(regs) / sizeof(uint4)); ++n) {
-      const int f = threadIdx.x + n * kThreads;
-      const int b = f / (Tiles * 32), t = f / 32 % Tiles;
-      const bool live = f < kPackedStep * Tiles * 32 && c0 + b < c_end && tile0 + t < q.tiles;
-      regs[n] = live ? __ldg(q.fragments + ((c0 + b - q.slab_first) * q.tiles + tile0 + t) * 32 + f % 32)
-                     : make_uint4(0, 0, 0, 0);
-    }
+    for (int b = 0; b < kPackedStep; ++b)
+      if (item < steps * 16 && c0 + b < c_end)  // past the range: stale copies meet zero fragments
+        copy_async(&sh.ring[warp][item % kRing][b][lane], from + b * (kSliceWords / 4));
+    commit_copies();
   };
-  const auto stage = [&](int buffer, const uint4 (&regs)[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads]) {
+  for (int item = 0; item < kPairsAhead; ++item) issue(item);
 #pragma unroll
-    for (int n = 0; n < static_cast<int>(sizeof(regs) / sizeof(uint4)); ++n) {
-      const int f = threadIdx.x + n * kThreads;
-      if (f < kPackedStep * Tiles * 32) (&sh.a[buffer][0][0][0])[f] = regs[n];
-    }
-  };
-  uint4 next[(kPackedStep * Tiles * 32 + kThreads - 1) / kThreads];
-  fetch(c_begin, next);
-  stage(0, next);
-  __syncthreads();
+  for (int t = 0; t < Tiles; ++t) sh.words[warp][t][lane] = make_uint4(0, 0, 0, 0);
 
-  std::uint32_t words[Tiles][4] = {};
-  int buffer = 0;
-  for (std::uint64_t c0 = c_begin; c0 < c_end; c0 += kPackedStep, buffer ^= 1) {
-    if (c0 + kPackedStep < c_end) fetch(c0 + kPackedStep, next);
-    const uint4* block[kPackedStep];
+  for (int step = 0; step < steps; ++step) {
+    const std::uint64_t c0 = c_begin + static_cast<unsigned>(step) * kPackedStep;
+    uint4 a[kPackedStep][Tiles];
 #pragma unroll
-    for (int b = 0; b < kPackedStep; ++b)  // past the range: zero fragments, any valid block
-      block[b] = slices + (min(c0 + b, c_end - 1) - q.first_block) * (kSliceWords / 4) + offset;
-    uint4 bits[kPackedStep], ahead[kPackedStep];
+    for (int b = 0; b < kPackedStep; ++b)
 #pragma unroll
-    for (int b = 0; b < kPackedStep; ++b) ahead[b] = __ldg(block[b]);
-    // Not unrolled: the A fragments, the same for every pair, would be hoisted
-    // into registers and spill.
+      for (int t = 0; t < Tiles; ++t)
+        a[b][t] = c0 + b < c_end && tile0 + t < q.tiles
+                      ? __ldg(q.fragments + ((c0 + b - q.slab_first) * q.tiles + tile0 + t) * 32 + lane)
+                      : make_uint4(0, 0, 0, 0);
+    std::uint32_t words[Tiles][4] = {};
 #pragma unroll 1
     for (int pair = 0; pair < 16; ++pair) {
+      const int item = step * 16 + pair;
+      issue(item + kPairsAhead);
+      wait_copies();
+      uint4 bits[kPackedStep];
 #pragma unroll
-      for (int b = 0; b < kPackedStep; ++b) {
-        bits[b] = ahead[b];
-        if (pair + 1 < 16) ahead[b] = __ldg(block[b] + (pair + 1) * 32);
-      }
+      for (int b = 0; b < kPackedStep; ++b) bits[b] = sh.ring[warp][item % kRing][b][lane];
 #pragma unroll
       for (int t = 0; t < Tiles; ++t) {
         std::uint32_t even[4] = {}, odd[4] = {};
 #pragma unroll
         for (int b = 0; b < kPackedStep; ++b) {
-          const uint4 a = sh.a[buffer][b][t][lane];
-          mma_and_popc_add(a, bits[b].x, bits[b].y, even);
-          mma_and_popc_add(a, bits[b].z, bits[b].w, odd);
+          mma_and_popc_add(a[b][t], bits[b].x, bits[b].y, even);
+          mma_and_popc_add(a[b][t], bits[b].z, bits[b].w, odd);
         }
-        fold_parities_into(words[t], even);
-        fold_parities_into(words[t], odd);
+        fold_parities(words[t], even);
+        fold_parities(words[t], odd);
       }
     }
-    if (c0 + kPackedStep < c_end) stage(buffer ^ 1, next);
-    __syncthreads();  // the next step's fragments are staged; this step's are free
+#pragma unroll
+    for (int t = 0; t < Tiles; ++t) {
+      uint4& w = sh.words[warp][t][lane];
+      w = make_uint4(w.x ^ words[t][0], w.y ^ words[t][1], w.z ^ words[t][2], w.w ^ words[t][3]);
+    }
   }
 #pragma unroll
-  for (int t = 0; t < Tiles; ++t) xor_unit(q.answers, unit, (tile0 + t) * kTileKeys, q.key_count, words[t]);
+  for (int t = 0; t < Tiles; ++t) {
+    const uint4 w = sh.words[warp][t][lane];
+    const std::uint32_t words[4] = {w.x, w.y, w.z, w.w};
+    xor_unit(q.answers, unit, (tile0 + t) * kTileKeys, q.key_count, words);
+  }
 }
 
 void check(cudaError_t status, const char* what) {
@@ -477,8 +488,8 @@ void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query) {
 
 // Tile counts a packed team is compiled for; a batch uses the fewest groups of
 // at most the largest, then the smallest count that holds a group.
-constexpr int kPackedTiles[] = {1, 2, 3, 4, 6, 8, 12};
-constexpr int kMaxPackedTiles = 12;
+constexpr int kPackedTiles[] = {1, 2, 3, 4, 6};
+constexpr int kMaxPackedTiles = 6;
 
 template <int Tiles>
 void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int tiles) {
@@ -504,7 +515,7 @@ void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int til
     check(cudaGetLastError(), "leaf expansion");
     const TeamGrid grid = team_grid(l.groups * kColumnSlices, l.slab_blocks, teams);
     l.blocks_per_team = grid.blocks_per_team;
-    launch(stream, packed_mma_page_query<Tiles>, grid.league, 0, l);
+    launch(stream, packed_mma_page_query<Tiles>, grid.league, sizeof(PackedShared<Tiles>), l);
   }
 }
 
@@ -522,10 +533,8 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
     case 3: return launch_packed_tiles<3>(stream, query, tiles);
     case 4: return launch_packed_tiles<4>(stream, query, tiles);
     case 6: return launch_packed_tiles<6>(stream, query, tiles);
-    case 8: return launch_packed_tiles<8>(stream, query, tiles);
-    case 12: return launch_packed_tiles<12>(stream, query, tiles);
     default:
-      throw std::invalid_argument("mma page query: a packed team holds 1, 2, 3, 4, 6, 8 or 12 key tiles, got " +
+      throw std::invalid_argument("mma page query: a packed team holds 1, 2, 3, 4 or 6 key tiles, got " +
                                   std::to_string(per_team));
   }
 }

@@ -41,7 +41,7 @@ struct MmaPageQuery {
   Bits128* answers;             // (key_count x 256) vectors, zero before the launch
   int multiprocessors;          // of the instance's device
   int teams = 0;                // 0: one team per multiprocessor
-  int tiles = 0;                // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6, 8, 12), 0: by key count
+  int tiles = 0;                // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6), 0: by key count
   int slab_blocks = 0;          // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
 };
 
