@@ -63,9 +63,17 @@ if(PAGEQUERY_ENABLE_KOKKOS_KERNELS)
   FetchContent_MakeAvailable(KokkosKernels)
 endif()
 
+# Which of the two each dependency is, for the installed package
+# (cmake/PagequeryInstall.cmake): a fetched one installs itself beside pagequery.
+set(PAGEQUERY_KOKKOS_FETCHED OFF)
+set(PAGEQUERY_KOKKOS_KERNELS_FETCHED OFF)
 if(TARGET Kokkos::kokkos AND NOT Kokkos_FOUND)
+  set(PAGEQUERY_KOKKOS_FETCHED ON)
   set(PAGEQUERY_KOKKOS_SOURCE "fetched ${PAGEQUERY_KOKKOS_VERSION}")
 else()
   set(PAGEQUERY_KOKKOS_SOURCE "found ${Kokkos_VERSION} at ${Kokkos_DIR}")
+endif()
+if(PAGEQUERY_ENABLE_KOKKOS_KERNELS AND NOT KokkosKernels_FOUND)
+  set(PAGEQUERY_KOKKOS_KERNELS_FETCHED ON)
 endif()
 message(STATUS "pagequery: Kokkos ${PAGEQUERY_KOKKOS_SOURCE}")
