@@ -2,345 +2,24 @@
 // The page-query kernel: for K DPF keys, answer_k = XOR over pages i of
 // (page_i AND mask_k(i)), every 16-byte vector of the page masked alike.
 //
-// Organisation (one kernel family for every batch size and both key formats):
-// - Pages are cut into chunks of 2^s DPF leaves: the leaves of one subtree. A
-//   Morphogen leaf is one page's 16-byte mask; a packed leaf (core/dpf_packed.hpp)
-//   holds the selection bits of 128 pages, one ChaCha block a node.
-//   A team expands, per key, the chunk's subtree once (2^s - 1 PRG expansions)
-//   into team scratch; the path from the root to the chunk is kept per key and
-//   only its changed tail is re-expanded.
-// - Keys are split into groups of at most kMaxKeyGroup; one team serves one group
-//   over one contiguous range of chunks, so per-thread state is bounded by the
-//   group, not by K. Teams of the same range and different groups are adjacent
-//   in the league: they run together and share the range's pages through the
-//   cache, so the matrix comes from memory about once per launch.
-// - A thread owns fixed vectors of a page; its accumulators stay in registers
-//   for the whole range and are XORed into the answers atomically at the end.
-#include "dpf.hpp"
-#include "dpf_packed.hpp"
-#include "page_matrix.hpp"
-#ifdef KOKKOS_ENABLE_CUDA
-#include "page_query_mma.hpp"
-#endif
+// One front, two implementations (impl/): the portable Kokkos kernel for pages
+// stored as vectors (every backend, both key formats, Kokkos graphs too) and
+// the tensor-core kernel for bit-sliced matrices (CUDA sm_80+, both key
+// formats, eager launches only). Policies hold a PageQuery and never see which.
+#include "core/impl/page_query_portable.hpp"
+#include "core/impl/page_query_tensor_cores.hpp"
+#include "core/page_query_args.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Graph.hpp>
+#include <Kokkos_Profiling_ScopedRegion.hpp>
 
-#include <algorithm>
-#include <iterator>
-#include <string>
-#include <type_traits>
-#include <utility>
-
-// Accumulators live in registers only if every loop that indexes them unrolls.
-#if defined(__CUDA_ARCH__)
-#define PAGEQUERY_UNROLL _Pragma("unroll")
-#else
-#define PAGEQUERY_UNROLL
-#endif
+#include <stdexcept>
+#include <variant>
 
 namespace pagequery {
 
-template <class MemorySpace, class Key = DpfKey>
-using KeyView = Kokkos::View<const Key*, MemorySpace>;
-// answers(k, v): vector v of key k's 4 KiB answer.
-template <class MemorySpace>
-using AnswerView = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
-
-// Pages per leaf of a key format, as a power of two.
-template <class Key>
-inline constexpr int kLeafPagesLog2 = 0;
-template <>
-inline constexpr int kLeafPagesLog2<PackedDpfKey> = kPackedLeafLog2;
-
-// The keys of one launch, of either format (never both): the policies carry
-// them without knowing which.
-template <class MemorySpace>
-class KeyBatch {
- public:
-  KeyBatch() = default;
-  template <class View>
-    requires std::is_convertible_v<View, KeyView<MemorySpace>>
-  KeyBatch(const View& keys) : morphogen_(keys) {}
-  template <class View>
-    requires std::is_convertible_v<View, KeyView<MemorySpace, PackedDpfKey>>
-  KeyBatch(const View& keys) : packed_(keys), format_(DpfFormat::Packed) {}
-
-  DpfFormat format() const { return format_; }
-  std::size_t size() const { return packed() ? packed_.extent(0) : morphogen_.extent(0); }
-  const void* data() const { return packed() ? static_cast<const void*>(packed_.data()) : morphogen_.data(); }
-  // Keys [begin, end) of this batch.
-  KeyBatch rows(std::size_t begin, std::size_t end) const {
-    const auto range = std::make_pair(begin, end);
-    return packed() ? KeyBatch(Kokkos::subview(packed_, range)) : KeyBatch(Kokkos::subview(morphogen_, range));
-  }
-  template <class Key>
-  const KeyView<MemorySpace, Key>& view() const {
-    if constexpr (std::is_same_v<Key, PackedDpfKey>) return packed_;
-    else return morphogen_;
-  }
-
- private:
-  bool packed() const { return format_ == DpfFormat::Packed; }
-  KeyView<MemorySpace> morphogen_;
-  KeyView<MemorySpace, PackedDpfKey> packed_;
-  DpfFormat format_ = DpfFormat::Morphogen;
-};
-
-// Key-group sizes the kernel is compiled for: a launch of K keys uses the
-// smallest that holds min(K, kMaxKeyGroup) keys, so small batches use few
-// registers and more teams fit on a GPU multiprocessor.
-inline constexpr int kKeyGroups[] = {4, 8, 12, 16};
-inline constexpr int kMaxKeyGroup = 8;  // 8: 127 queries/s at Q = 32 on an H100, 12: 116, 16: 92
-
-// Whether instances of ExecSpace can run the tensor-core kernel (bit-sliced
-// matrices): CUDA devices of compute capability 8.0 or newer.
-template <class ExecSpace>
-bool mma_available(const ExecSpace& exec = ExecSpace()) {
-#ifdef KOKKOS_ENABLE_CUDA
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return mma_device_supported(exec.cuda_device());
-#endif
-  (void)exec;
-  return false;
-}
-
-struct PageQueryTuning {
-  int chunk_log2 = 0;  // leaves per subtree as a power of two; 0: by key group and format
-  int teams = 0;       // target league size; 0 derives it from the backend's concurrency
-  int key_group = 0;   // one of kKeyGroups; 0: by key count
-  int mma_tiles = 0;   // tensor cores, packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6); 0: by key count
-  int mma_slab = 0;    // tensor cores, packed keys: blocks a launch expands leaves for; 0: 256 MiB of leaves
-};
-
-// Teams per GPU multiprocessor the register budget is set for, by key group
-// (accumulators: 4 registers x key group x vectors per thread).
-constexpr int min_teams_per_sm(int key_group) {
-  return key_group <= 8 ? 4 : key_group <= 12 ? 3 : 2;
-}
-// Default chunk: large, within the scratch budget (~48 KB a team on CUDA). A
-// packed chunk of 4 leaves is already 512 pages: expansion is cheap there, and
-// small chunks spread small matrices over more teams.
-template <class Key>
-constexpr int default_chunk_log2(int key_group) {
-  if constexpr (kLeafPagesLog2<Key> > 0) return 2;
-  return key_group <= 4 ? 9 : key_group <= 8 ? 8 : 7;
-}
-
-// Vectors of a page that one thread owns. Each 16-byte mask a thread loads
-// feeds 4 x vectors AND-XORs; on GPUs two vectors keep those loads under the
-// integer units' rate (one vector made the kernel load-bound: 103 vs 127
-// queries/s at Q = 32 on an H100). Host backends run one-thread teams that own
-// the whole page.
-template <class ExecSpace, int KeyGroup>
-constexpr int vectors_per_thread() {
-#ifdef KOKKOS_ENABLE_CUDA
-  // Groups of 4 are memory-bound: there, more threads hide latency better.
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return KeyGroup <= 4 ? 1 : 2;
-#endif
-  return kVectorsPerPage;
-}
-
-// Everything a launch needs except the key-group size.
-struct PageQueryShape {
-  std::uint64_t first_page;  // global index of pages(0, .)
-  int domain_bits;           // of the keys' tree: leaf bits
-  int chunk_log2;            // s: chunk = 2^s leaves = one subtree
-  int groups;                // key groups
-  int group_size;            // keys per group (the last may hold fewer)
-  std::uint64_t first_chunk;
-  std::uint64_t chunks;      // chunks overlapping the local pages
-  std::uint64_t chunks_per_team;
-};
-
-template <class ExecSpace, int KeyGroup, class Key = DpfKey>
-struct PageQueryFunctor : PageQueryShape {
-  using memory_space = typename ExecSpace::memory_space;
-  using member_type = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
-  using scratch_space = typename ExecSpace::scratch_memory_space;
-  template <class T>
-  using Scratch2D = Kokkos::View<T**, Kokkos::LayoutRight, scratch_space,
-                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
-  static constexpr int kSlots = vectors_per_thread<ExecSpace, KeyGroup>();
-  static constexpr int kTeamSize = kVectorsPerPage / kSlots;
-  static constexpr int kLeafLog2 = kLeafPagesLog2<Key>;
-
-  using policy_type =
-      Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<kTeamSize, min_teams_per_sm(KeyGroup)>>;
-
-  Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages;
-  KeyView<memory_space, Key> keys;
-  AnswerView<memory_space> answers;
-
-  KOKKOS_FUNCTION int top() const { return domain_bits - chunk_log2; }
-
-  // Leaves are stored leaf-major, (P, KeyGroup), so the masks of one page sit at
-  // constant offsets; rows of absent keys stay zero and cost no branches (a packed
-  // leaf row of zeros selects no page).
-  static std::size_t scratch_bytes(int group_size, int chunk_log2, int top) {
-    return Scratch2D<Bits128>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
-           Scratch2D<std::uint8_t>::shmem_size(std::size_t{1} << chunk_log2, KeyGroup) +
-           Scratch2D<Bits128>::shmem_size(group_size, top + 1) +
-           Scratch2D<std::uint8_t>::shmem_size(group_size, top + 1);
-  }
-
-  KOKKOS_FUNCTION void operator()(const member_type& team) const {
-    const int group = team.league_rank() % groups;
-    const std::uint64_t range = team.league_rank() / groups;
-    const int k0 = group * group_size;
-    const int g = Kokkos::min(group_size, static_cast<int>(keys.extent(0)) - k0);
-    const std::uint64_t c_begin = first_chunk + range * chunks_per_team;
-    const std::uint64_t c_end = Kokkos::min(c_begin + chunks_per_team, first_chunk + chunks);
-    if (g <= 0 || c_begin >= c_end) return;
-
-    const int s = chunk_log2;
-    const int t = top();
-    const int P = 1 << s;
-    const auto& scratch = team.team_scratch(0);
-    Scratch2D<Bits128> leaf_seed(scratch, P, KeyGroup);  // becomes the masks
-    Scratch2D<std::uint8_t> leaf_t(scratch, P, KeyGroup);
-    Scratch2D<Bits128> path_seed(scratch, group_size, t + 1);
-    Scratch2D<std::uint8_t> path_t(scratch, group_size, t + 1);
-
-    if (g < KeyGroup)
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, P * (KeyGroup - g)), [&](int i) {
-        leaf_seed(i / (KeyGroup - g), g + i % (KeyGroup - g)) = Bits128{{0, 0, 0, 0}};
-      });
-
-    Bits128 acc[kSlots][KeyGroup];
-    PAGEQUERY_UNROLL
-    for (int slot = 0; slot < kSlots; ++slot)
-      PAGEQUERY_UNROLL
-      for (int kk = 0; kk < KeyGroup; ++kk) acc[slot][kk] = Bits128{{0, 0, 0, 0}};
-
-    const std::uint64_t page_end = first_page + pages.extent(0);
-    for (std::uint64_t c = c_begin; c < c_end; ++c) {
-      // 1. Path root -> chunk: re-expand only the levels below the highest bit
-      //    where this chunk differs from the previous one.
-      const int from = c == c_begin ? 1 : t - static_cast<int>(Kokkos::bit_width(c ^ (c - 1))) + 1;
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g), [&](int kk) {
-        const Key& key = keys(k0 + kk);
-        if (c == c_begin) {
-          path_seed(kk, 0) = key.root_seed;
-          path_t(kk, 0) = key.root_t;
-        }
-        for (int level = from; level <= t; ++level) {
-          const int bit = static_cast<int>((c >> (t - level)) & 1u);
-          const DpfNode child =
-              dpf_child(key, level - 1, DpfNode{path_seed(kk, level - 1), path_t(kk, level - 1)}, bit);
-          path_seed(kk, level) = child.seed;
-          path_t(kk, level) = child.t;
-        }
-      });
-      team.team_barrier();
-
-      // 2. Expand the chunk's subtree in place: node m of depth j sits at
-      //    m * (P >> j); its left child stays there, the right one goes half a
-      //    stride further. The last level writes masks.
-      for (int j = 0; j < s; ++j) {
-        const int stride = P >> j;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g << j), [&](int item) {
-          const int kk = item >> j;
-          const int pos = (item & ((1 << j) - 1)) * stride;
-          const Key& key = keys(k0 + kk);
-          const DpfNode node = j == 0 ? DpfNode{path_seed(kk, t), path_t(kk, t)}
-                                      : DpfNode{leaf_seed(pos, kk), leaf_t(pos, kk)};
-          DpfNode left, right;
-          dpf_children(key, t + j, node, left, right);
-          if (j + 1 == s) {
-            leaf_seed(pos, kk) = dpf_leaf_mask(key, left);
-            leaf_seed(pos + stride / 2, kk) = dpf_leaf_mask(key, right);
-          } else {
-            leaf_seed(pos, kk) = left.seed;
-            leaf_t(pos, kk) = left.t;
-            leaf_seed(pos + stride / 2, kk) = right.seed;
-            leaf_t(pos + stride / 2, kk) = right.t;
-          }
-        });
-        team.team_barrier();
-      }
-
-      // 3. Masked XOR over the chunk's local pages.
-      const std::uint64_t chunk_first = c << (s + kLeafLog2);
-      const std::uint64_t lo = Kokkos::max(chunk_first, first_page);
-      const std::uint64_t hi = Kokkos::min(chunk_first + (std::uint64_t(P) << kLeafLog2), page_end);
-      accumulate(acc, team.team_rank(), lo, hi, chunk_first, leaf_seed);
-      team.team_barrier();  // masks are rewritten by the next chunk
-    }
-
-    PAGEQUERY_UNROLL
-    for (int slot = 0; slot < kSlots; ++slot) {
-      const int v = team.team_rank() + slot * kTeamSize;
-      PAGEQUERY_UNROLL
-      for (int kk = 0; kk < KeyGroup; ++kk) {
-        if (kk >= g) break;
-        for (int w = 0; w < 4; ++w) Kokkos::atomic_xor(&answers(k0 + kk, v).w[w], acc[slot][kk].w[w]);
-      }
-    }
-  }
-
-  // acc[slot][kk] ^= page[slot] & mask(kk) over pages [lo, hi), where the
-  // thread's vectors are rank + slot * team size. Loads run a block of pages
-  // ahead of their use (two vectors in flight per thread) to keep memory busy.
-  // A packed key's mask is all ones or zero: its selection bit decides whether
-  // the page is XORed at all (the same branch for every thread of the team).
-  KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kSlots][KeyGroup], int rank,
-                                              std::uint64_t lo, std::uint64_t hi,
-                                              std::uint64_t chunk_first,
-                                              const Scratch2D<Bits128>& masks) const {
-    constexpr int kBlock = kSlots == 1 ? 2 : 1;
-    const auto load = [&](Bits128 (&block)[kBlock][kSlots], std::uint64_t p) {
-      PAGEQUERY_UNROLL
-      for (int b = 0; b < kBlock; ++b)
-        PAGEQUERY_UNROLL
-        for (int slot = 0; slot < kSlots; ++slot)
-          block[b][slot] = pages(p + b - first_page, rank + slot * kTeamSize);
-    };
-    const auto apply = [&](const Bits128 (&page)[kSlots], std::uint64_t p) {
-      PAGEQUERY_UNROLL
-      for (int kk = 0; kk < KeyGroup; ++kk) {
-        if constexpr (kLeafLog2 == 0) {
-          const Bits128 mask = masks(p - chunk_first, kk);
-          PAGEQUERY_UNROLL
-          for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ (page[slot] & mask);
-        } else {
-          const std::uint64_t i = p - chunk_first;
-          if (leaf_bit(masks(i >> kLeafLog2, kk), static_cast<int>(i & ((1u << kLeafLog2) - 1)))) {
-            PAGEQUERY_UNROLL
-            for (int slot = 0; slot < kSlots; ++slot) acc[slot][kk] = acc[slot][kk] ^ page[slot];
-          }
-        }
-      }
-    };
-    if constexpr (kSlots == kVectorsPerPage) {  // a one-thread team reads each page in place
-      for (std::uint64_t p = lo; p < hi; ++p)
-        apply(*reinterpret_cast<const Bits128(*)[kSlots]>(&pages(p - first_page, 0)), p);
-      return;
-    }
-    std::uint64_t p = lo;
-    const std::uint64_t blocks_end = lo + (hi - lo) / kBlock * kBlock;
-    if (p < blocks_end) {
-      Bits128 next[kBlock][kSlots];
-      load(next, p);
-      for (; p < blocks_end; p += kBlock) {
-        Bits128 block[kBlock][kSlots];
-        PAGEQUERY_UNROLL
-        for (int b = 0; b < kBlock; ++b)
-          PAGEQUERY_UNROLL
-          for (int slot = 0; slot < kSlots; ++slot) block[b][slot] = next[b][slot];
-        if (p + kBlock < blocks_end) load(next, p + kBlock);
-        PAGEQUERY_UNROLL
-        for (int b = 0; b < kBlock; ++b) apply(block[b], p + b);
-      }
-    }
-    for (; p < hi; ++p) {
-      Bits128 page[1][kSlots];
-      PAGEQUERY_UNROLL
-      for (int slot = 0; slot < kSlots; ++slot) page[0][slot] = pages(p - first_page, rank + slot * kTeamSize);
-      apply(page[0], p);
-    }
-  }
-};
-
+namespace impl {
 template <class ExecSpace>
 struct ZeroAnswers {
   AnswerView<typename ExecSpace::memory_space> answers;
@@ -348,180 +27,66 @@ struct ZeroAnswers {
     answers(i / kVectorsPerPage, i % kVectorsPerPage) = Bits128{{0, 0, 0, 0}};
   }
 };
+}  // namespace impl
 
-// One launch of the kernel family: zero the answers, then scan. Policies run it
-// eagerly on an instance or add it to a Kokkos Graph. Bit-sliced matrices go to
-// the tensor-core kernel (CUDA only, not in graphs); the rest to the portable one.
+// One launch: zero the answers, then scan. Policies run it eagerly on an
+// instance or add it to a Kokkos Graph (portable kernel only).
 template <class ExecSpace>
 class PageQuery {
  public:
   using memory_space = typename ExecSpace::memory_space;
 
-  PageQuery(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-            KeyBatch<memory_space> keys, AnswerView<memory_space> answers,
-            const PageQueryTuning& tuning = {})
-      : pages_(matrix.view()), keys_(keys), answers_(answers) {
-    const int K = static_cast<int>(keys.size());
-    if (answers.extent(0) != keys.size() || answers.extent(1) != kVectorsPerPage)
-      throw std::invalid_argument("page query: answers must be (keys x 256) vectors");
-    if (matrix.layout() == PageLayout::BitSliced) {
-      if (!mma_available(exec))
-        throw std::invalid_argument("page query: a bit-sliced matrix needs a CUDA GPU of compute capability 8.0+");
-      sliced_ = true;
-      shape_.first_chunk = matrix.first_block();
-      shape_.chunks = matrix.blocks();
-      shape_.domain_bits = matrix.domain_bits();
-      tuning_ = tuning;
-      return;
-    }
-    key_group_ = tuning.key_group;
-    if (key_group_ == 0) {
-      key_group_ = kMaxKeyGroup;
-      for (int size : kKeyGroups) if (size >= std::min(K, kMaxKeyGroup)) { key_group_ = size; break; }
-    }
-    if (std::find(std::begin(kKeyGroups), std::end(kKeyGroups), key_group_) == std::end(kKeyGroups))
-      throw std::invalid_argument("page query: key group " + std::to_string(key_group_) + " is not compiled");
-    const bool packed = keys.format() == DpfFormat::Packed;
-    const int leaf_log2 = packed ? kPackedLeafLog2 : 0;
-    PageQueryShape& f = shape_;
-    f.first_page = matrix.first_page();
-    f.domain_bits = std::max(1, matrix.domain_bits() - leaf_log2);  // packed: packed_domain_bits
-    const int chunk_default = packed ? default_chunk_log2<PackedDpfKey>(key_group_)
-                                     : default_chunk_log2<DpfKey>(key_group_);
-    f.chunk_log2 = std::clamp(tuning.chunk_log2 > 0 ? tuning.chunk_log2 : chunk_default, 1, f.domain_bits);
-    f.groups = std::max(1, (K + key_group_ - 1) / key_group_);
-    f.group_size = std::max(1, (K + f.groups - 1) / f.groups);
-    // Smaller chunks where the backend's team scratch cannot hold the requested one.
-    const std::size_t scratch_max = Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0);
-    while (f.chunk_log2 > 1 && scratch_bytes(f.chunk_log2) > scratch_max) --f.chunk_log2;
-    const std::uint64_t n = matrix.pages();
-    const int chunk_pages_log2 = f.chunk_log2 + leaf_log2;
-    f.first_chunk = matrix.first_page() >> chunk_pages_log2;
-    f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> chunk_pages_log2) - f.first_chunk + 1;
-    const int team_size = kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>()
-                                                              : vectors_per_thread<ExecSpace, 8>());
-    // One-thread teams (host backends): a team per chunk, so that all key groups
-    // pass over a chunk's pages while they are in the core's cache.
-    const int target = tuning.teams > 0 ? tuning.teams
-                       : team_size == 1 ? static_cast<int>(std::min<std::uint64_t>(f.chunks * f.groups, 1 << 30))
-                                        : std::max(1, 4 * exec.concurrency() / team_size);
-    const std::uint64_t ranges = std::clamp<std::uint64_t>(
-        static_cast<std::uint64_t>(target / f.groups), 1, std::max<std::uint64_t>(f.chunks, 1));
-    f.chunks_per_team = f.chunks == 0 ? 1 : (f.chunks + ranges - 1) / ranges;
-    league_ = K == 0 || f.chunks == 0
-                  ? 0
-                  : static_cast<int>((f.chunks + f.chunks_per_team - 1) / f.chunks_per_team) *
-                        f.groups;
-  }
+  PageQuery(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
+            AnswerView<memory_space> answers, const PageQueryTuning& tuning = {})
+      : answers_(checked(answers, keys)), impl_(make(exec, matrix, keys, answers, tuning)) {}
 
   void launch(const ExecSpace& exec) const {
-    Kokkos::parallel_for("pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
-    if (sliced_) return launch_sliced(exec);
-    if (league_ == 0) return;
-    with_functor([&](const auto& f) {
-      Kokkos::parallel_for("pagequery::page_query", team_policy(exec, f), f);
-    });
+    Kokkos::Profiling::ScopedRegion region("pagequery::page_query");
+    Kokkos::parallel_for("pagequery::zero_answers", zero_policy(exec), impl::ZeroAnswers<ExecSpace>{answers_});
+    std::visit([&](const auto& q) { q.launch(exec); }, impl_);
   }
 
   // Appends this launch to a graph node; returns the last node.
   template <class Node>
   Kokkos::Experimental::GraphNodeRef<ExecSpace> then(const Node& node) const {
-    if (sliced_) throw std::invalid_argument("page query: the tensor-core kernel cannot join a Kokkos graph");
-    const ExecSpace exec;
-    Kokkos::Experimental::GraphNodeRef<ExecSpace> zeroed = node.then_parallel_for(
-        "pagequery::zero_answers", zero_policy(exec), ZeroAnswers<ExecSpace>{answers_});
-    if (league_ == 0) return zeroed;
-    Kokkos::Experimental::GraphNodeRef<ExecSpace> last = zeroed;
-    with_functor([&](const auto& f) {
-      last = zeroed.then_parallel_for("pagequery::page_query", team_policy(exec, f), f);
-    });
-    return last;
+    const auto* portable = std::get_if<impl::PortablePageQuery<ExecSpace>>(&impl_);
+    if (portable == nullptr)
+      throw std::invalid_argument("page query: the tensor-core kernel cannot join a Kokkos graph");
+    return portable->then(node.then_parallel_for("pagequery::zero_answers", zero_policy(ExecSpace()),
+                                                 impl::ZeroAnswers<ExecSpace>{answers_}));
   }
 
  private:
-  void launch_sliced([[maybe_unused]] const ExecSpace& exec) const {
-#ifdef KOKKOS_ENABLE_CUDA
-    if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
-      const MmaPageQuery query{reinterpret_cast<const std::uint32_t*>(pages_.data()),
-                               shape_.first_chunk,
-                               shape_.chunks,
-                               shape_.domain_bits,
-                               keys_.format(),
-                               keys_.data(),
-                               static_cast<int>(keys_.size()),
-                               answers_.data(),
-                               exec.cuda_device_prop().multiProcessorCount,
-                               tuning_.teams,
-                               tuning_.mma_tiles,
-                               tuning_.mma_slab};
-      launch_mma_page_query(exec.cuda_stream(), query);
-    }
-#endif
+  using Impl = std::variant<impl::PortablePageQuery<ExecSpace>, impl::TensorCorePageQuery<ExecSpace>>;
+
+  static const AnswerView<memory_space>& checked(const AnswerView<memory_space>& answers,
+                                                 const KeyBatch<memory_space>& keys) {
+    if (answers.extent(0) != keys.size() || answers.extent(1) != kVectorsPerPage)
+      throw std::invalid_argument("page query: answers must be (keys x 256) vectors");
+    return answers;
   }
 
-  template <class Body>
-  void with_functor(Body&& body) const {
-    if (keys_.format() == DpfFormat::Packed) with_group<PackedDpfKey>(body);
-    else with_group<DpfKey>(body);
+  static Impl make(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, const KeyBatch<memory_space>& keys,
+                   const AnswerView<memory_space>& answers, const PageQueryTuning& tuning) {
+    if (matrix.layout() == PageLayout::BitSliced)
+      return Impl(std::in_place_index<1>, exec, matrix, keys, answers, tuning);
+    return Impl(std::in_place_index<0>, exec, matrix, keys, answers, tuning);
   }
 
-  template <class Key, class Body>
-  void with_group(Body&& body) const {
-    switch (key_group_) {
-      case 4: body(functor<4, Key>()); break;
-      case 8: body(functor<8, Key>()); break;
-      case 12: body(functor<12, Key>()); break;
-      default: body(functor<16, Key>()); break;
-    }
-  }
-
-  template <int KeyGroup, class Key>
-  PageQueryFunctor<ExecSpace, KeyGroup, Key> functor() const {
-    PageQueryFunctor<ExecSpace, KeyGroup, Key> f;
-    static_cast<PageQueryShape&>(f) = shape_;
-    f.pages = pages_;
-    f.keys = keys_.template view<Key>();
-    f.answers = answers_;
-    return f;
-  }
-
-  std::size_t scratch_bytes(int chunk_log2) const {
-    std::size_t bytes = 0;
-    with_functor([&](const auto& f) {
-      bytes = f.scratch_bytes(shape_.group_size, chunk_log2, shape_.domain_bits - chunk_log2);
-    });
-    return bytes;
-  }
-
-  template <class Functor>
-  typename Functor::policy_type team_policy(const ExecSpace& exec, const Functor&) const {
-    return typename Functor::policy_type(exec, league_, Functor::kTeamSize)
-        .set_scratch_size(0, Kokkos::PerTeam(scratch_bytes(shape_.chunk_log2)));
-  }
-
-  Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>> zero_policy(
-      const ExecSpace& exec) const {
+  Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>> zero_policy(const ExecSpace& exec) const {
     return {exec, 0, static_cast<std::int64_t>(answers_.extent(0)) * kVectorsPerPage};
   }
 
-  Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages_;
-  KeyBatch<memory_space> keys_;
   AnswerView<memory_space> answers_;
-  PageQueryShape shape_{};
-  int key_group_ = kMaxKeyGroup;
-  int league_ = 0;
-  bool sliced_ = false;  // bit-sliced matrix: shape_ holds its blocks
-  PageQueryTuning tuning_{};
+  Impl impl_;
 };
 
 // Answers every key in one launch on `exec`; asynchronous like any Kokkos launch.
 // Precondition: every key has the matrix's domain bits (packed keys: its
 // packed_domain_bits); the host API checks it.
 template <class ExecSpace>
-void answer_keys(const ExecSpace& exec,
-                 const PageMatrix<typename ExecSpace::memory_space>& matrix,
-                 KeyBatch<typename ExecSpace::memory_space> keys,
-                 AnswerView<typename ExecSpace::memory_space> answers,
+void answer_keys(const ExecSpace& exec, const PageMatrix<typename ExecSpace::memory_space>& matrix,
+                 KeyBatch<typename ExecSpace::memory_space> keys, AnswerView<typename ExecSpace::memory_space> answers,
                  const PageQueryTuning& tuning = {}) {
   PageQuery<ExecSpace>(exec, matrix, keys, answers, tuning).launch(exec);
 }

@@ -1,10 +1,13 @@
-#include "page_query_mma.hpp"
+#include "core/impl/page_query_mma.hpp"
+
+#include "core/impl/dpf_walk.hpp"
+#include "core/impl/team_grid.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
-namespace pagequery {
+namespace pagequery::impl {
 
 namespace {
 
@@ -45,17 +48,8 @@ __device__ __forceinline__ int leaf_index(int page, int key) {
   return (key / kTileKeys) * (kTileWords / 4) + page * kTileKeys + key % kTileKeys;
 }
 
-__device__ __forceinline__ void mma_and_popc(const uint4& a, std::uint32_t b0, std::uint32_t b1,
-                                             std::uint32_t (&c)[4]) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %10, %10, %10};"
-      : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
-      : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1), "r"(0));
-#endif
-}
-
-// c += popc(a AND b): counts of several blocks add up, and only their parity matters.
+// c += popc(a AND b), one 16 x 8 x 256 binary MMA: counts of several blocks may
+// add up, since only their parity matters.
 __device__ __forceinline__ void mma_and_popc_add(const uint4& a, std::uint32_t b0, std::uint32_t b1,
                                                  std::uint32_t (&c)[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -118,46 +112,24 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
   };
 
   for (std::uint64_t c = c_begin; c < c_end; ++c) {
-    // 1. Path root -> block, re-expanding only the levels that changed.
-    const int from = c == c_begin ? 1 : top - (64 - __clzll(static_cast<long long>(c ^ (c - 1)))) + 1;
+    // 1. Path root -> block, 2. the block's subtree in place (impl/dpf_walk.hpp).
+    const int from = first_changed_level(c, top, c == c_begin);
     for (int kk = tid; kk < g; kk += kThreads) {
       const DpfKey& key = keys[k0 + kk];
       if (c == c_begin) {
         sh.path_seed[kk][0] = key.root_seed;
         sh.path_t[kk][0] = key.root_t;
       }
-      for (int level = from; level <= top; ++level) {
-        const int bit = static_cast<int>((c >> (top - level)) & 1u);
-        const DpfNode child =
-            dpf_child(key, level - 1, DpfNode{sh.path_seed[kk][level - 1], sh.path_t[kk][level - 1]}, bit);
-        sh.path_seed[kk][level] = child.seed;
-        sh.path_t[kk][level] = child.t;
-      }
+      descend(key, c, from, top, [&](int level) { return split_node(sh.path_seed[kk][level], sh.path_t[kk][level]); });
     }
     __syncthreads();
-
-    // 2. The block's subtree, in place (node m of depth j at m * (P >> j)).
     for (int j = 0; j < s; ++j) {
-      const int stride = P >> j;
       for (int item = tid; item < (g << j); item += kThreads) {
         const int kk = item >> j;
-        const int pos = (item & ((1 << j) - 1)) * stride;
-        const DpfKey& key = keys[k0 + kk];
-        const int here = leaf_index(pos, kk);
-        const int there = leaf_index(pos + stride / 2, kk);
-        const DpfNode node = j == 0 ? DpfNode{sh.path_seed[kk][top], sh.path_t[kk][top]}
-                                    : DpfNode{sh.masks[here], sh.leaf_t[here]};
-        DpfNode left, right;
-        dpf_children(key, top + j, node, left, right);
-        if (j + 1 == s) {
-          sh.masks[here] = dpf_leaf_mask(key, left);
-          sh.masks[there] = dpf_leaf_mask(key, right);
-        } else {
-          sh.masks[here] = left.seed;
-          sh.leaf_t[here] = left.t;
-          sh.masks[there] = right.seed;
-          sh.leaf_t[there] = right.t;
-        }
+        expand_subtree_item(
+            keys[k0 + kk], top, j, s, item & ((1 << j) - 1), DpfNode{sh.path_seed[kk][top], sh.path_t[kk][top]},
+            [&](int pos) { return split_node(sh.masks[leaf_index(pos, kk)], sh.leaf_t[leaf_index(pos, kk)]); },
+            [&](int pos) -> Bits128& { return sh.masks[leaf_index(pos, kk)]; });
       }
       __syncthreads();
     }
@@ -230,8 +202,8 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
             const uint4 a = afrag[tile * (kTileWords / 4) + j * 32 + (lane ^ w)];
 #pragma unroll
             for (int u = 0; u < kUnitsPerStep; ++u) {
-              std::uint32_t counts[4];
-              mma_and_popc(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
+              std::uint32_t counts[4] = {};
+              mma_and_popc_add(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
               fold_parities(packed[u][tile], counts);
             }
           }
@@ -296,9 +268,8 @@ __global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, in
   path[0] = DpfNode{key.root_seed, key.root_t};
   for (std::uint64_t leaf = begin; leaf < end; ++leaf) {
     const std::uint64_t global = first_leaf + leaf;
-    const int from = leaf == begin ? 1 : d - (64 - __clzll(static_cast<long long>(global ^ (global - 1)))) + 1;
-    for (int level = from; level <= d; ++level)
-      path[level] = dpf_child(key, level - 1, path[level - 1], static_cast<int>((global >> (d - level)) & 1u));
+    descend(key, global, first_changed_level(global, d, leaf == begin), d,
+            [&](int level) { return NodeRef{path[level]}; });
     const Bits128 value = dpf_leaf_mask(key, path[d]);
     for (int w = 0; w < 4; ++w) fragments[fragment_word(leaf, k, w, tiles)] = value.w[w];
   }
@@ -434,18 +405,6 @@ void check(cudaError_t status, const char* what) {
     throw std::runtime_error(std::string("mma page query: ") + what + ": " + cudaGetErrorString(status));
 }
 
-// Teams of `groups` key groups over ranges of `blocks` blocks: the groups of a
-// range are adjacent in the league, so they read its pages from L2 together.
-struct TeamGrid {
-  std::uint64_t blocks_per_team;
-  std::uint64_t league;
-};
-TeamGrid team_grid(int groups, std::uint64_t blocks, int teams) {
-  const std::uint64_t ranges = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(std::max(1, teams / groups)), 1, blocks);
-  const std::uint64_t per_team = (blocks + ranges - 1) / ranges;
-  return {per_team, (blocks + per_team - 1) / per_team * groups};
-}
-
 // A stream-ordered device buffer: it lives exactly as long as the queued work needs it.
 class StreamBuffer {
  public:
@@ -477,10 +436,11 @@ void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query) {
   constexpr int kKeys = Tiles * kTileKeys;
   MmaLaunch l{query};
   l.subtree_bits = std::min(8, query.domain_bits);
-  l.groups = (query.key_count + kKeys - 1) / kKeys;
-  l.group_size = (query.key_count + l.groups - 1) / l.groups;
+  const KeyGroups split = split_keys(query.key_count, kKeys);
+  l.groups = split.groups;
+  l.group_size = split.size;
   const TeamGrid grid = team_grid(l.groups, query.blocks, query.teams > 0 ? query.teams : query.multiprocessors);
-  l.blocks_per_team = grid.blocks_per_team;
+  l.blocks_per_team = grid.chunks_per_team;
   const StreamBuffer partial(stream, grid.league * kUnits * Tiles * 32 * sizeof(uint4));
   l.partial = partial.get<uint4>();
   launch(stream, mma_page_query<Tiles>, grid.league, sizeof(Shared<Tiles>), l);
@@ -514,7 +474,7 @@ void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int til
         fragments.get<std::uint32_t>());
     check(cudaGetLastError(), "leaf expansion");
     const TeamGrid grid = team_grid(l.groups * kColumnSlices, l.slab_blocks, teams);
-    l.blocks_per_team = grid.blocks_per_team;
+    l.blocks_per_team = grid.chunks_per_team;
     launch(stream, packed_mma_page_query<Tiles>, grid.league, sizeof(PackedShared<Tiles>), l);
   }
 }
@@ -523,9 +483,8 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
   const int tiles = (query.key_count + kTileKeys - 1) / kTileKeys;
   int per_team = query.tiles;
   if (per_team == 0) {
-    const int groups = (tiles + kMaxPackedTiles - 1) / kMaxPackedTiles;
-    per_team = *std::find_if(std::begin(kPackedTiles), std::end(kPackedTiles),
-                             [&](int t) { return t * groups >= tiles; });
+    const int most = split_keys(tiles, kMaxPackedTiles).size;
+    per_team = *std::find_if(std::begin(kPackedTiles), std::end(kPackedTiles), [&](int t) { return t >= most; });
   }
   switch (per_team) {
     case 1: return launch_packed_tiles<1>(stream, query, tiles);
@@ -541,12 +500,6 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
 
 }  // namespace
 
-bool mma_device_supported(int device) {
-  int major = 0;
-  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
-         major >= 8;
-}
-
 void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   if (query.key_count == 0 || query.blocks == 0) return;
   if (query.format == DpfFormat::Packed) return launch_packed(stream, query);
@@ -556,4 +509,4 @@ void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   else launch_morphogen<2>(stream, query);
 }
 
-}  // namespace pagequery
+}  // namespace pagequery::impl

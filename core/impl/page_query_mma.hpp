@@ -20,15 +20,15 @@
 // fragment order (one ChaCha8 block a node: a few % of the scan); the scan loads
 // each team's fragments of a few blocks into registers, and accumulates the
 // MMAs of those blocks in the MMA's own accumulator before it folds the parities.
-#include "bit_slice.hpp"
-#include "dpf.hpp"
-#include "dpf_packed.hpp"
+#include "core/bit_slice.hpp"
+#include "core/dpf.hpp"
+#include "core/dpf_packed.hpp"
 
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 
-namespace pagequery {
+namespace pagequery::impl {
 
 struct MmaPageQuery {
   const std::uint32_t* slices;  // bit-sliced blocks [first_block, first_block + blocks)
@@ -45,11 +45,8 @@ struct MmaPageQuery {
   int slab_blocks = 0;          // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
 };
 
-// Whether CUDA device `device` has binary tensor cores (compute capability 8.0+).
-bool mma_device_supported(int device);
-
 // Queues the scan on `stream`. Throws std::runtime_error when the launch fails
 // and std::invalid_argument for a tile count out of range.
 void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query);
 
-}  // namespace pagequery
+}  // namespace pagequery::impl
