@@ -1,11 +1,11 @@
 // pagequery answer: one server's side of Morphogen's POST /query/page/gpu/batch.
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
-#include "apps/key_list.hpp"
+#include "bench/wire/hex.hpp"
+#include "bench/key_list.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/json_strict.hpp"
-#include "apps/mpi_context.hpp"
+#include "bench/wire/json_strict.hpp"
+#include "bench/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
 
 #include "core/dpf.hpp"
@@ -21,6 +21,8 @@
 #include <vector>
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

@@ -2,9 +2,9 @@
 // and server B (`pagequery answer`, either key format) page by page: with
 // party 0's keys at A and party 1's at B, the XOR is the queried pages.
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/json_strict.hpp"
+#include "bench/wire/json_strict.hpp"
 
 #include "core/bits128.hpp"
 
@@ -16,6 +16,8 @@
 #include <vector>
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

@@ -2,10 +2,10 @@
 // of a sweep results file. Reads HDF5 only; never initialises Kokkos.
 #include "apps/commands.hpp"
 #include "apps/crash_guard.hpp"
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/results_store.hpp"
-#include "apps/sweep_stats.hpp"
+#include "bench/results_store.hpp"
+#include "bench/sweep_stats.hpp"
 #include "core/printable.hpp"
 
 #include <fcntl.h>
@@ -31,6 +31,8 @@
 extern char** environ;
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

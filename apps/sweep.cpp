@@ -6,14 +6,15 @@
 // summary on stdout.
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
-#include "apps/key_list.hpp"
+#include "apps/crash_guard.hpp"
+#include "bench/wire/hex.hpp"
+#include "bench/key_list.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/mpi_context.hpp"
+#include "bench/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
-#include "apps/results_store.hpp"
-#include "apps/sweep_dpf.hpp"
-#include "apps/sweep_stats.hpp"
+#include "bench/results_store.hpp"
+#include "bench/sweep_dpf.hpp"
+#include "bench/sweep_stats.hpp"
 
 #include "core/dpf.hpp"
 #include "core/matrix_shape.hpp"
@@ -57,6 +58,8 @@
 extern char** environ;
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 
@@ -770,7 +773,7 @@ void run_sweep(const SweepArgs& args) {
   std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
   bool flip_batch = false;                  // test hook
   mpi.step([&] {
-    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output); return 0; });
+    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output, run_guarded); return 0; });
     switches = env_switches();
     as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
     const int sessions = Runtime::check_environment();  // the KOKKOS_* / OMP_* variables

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // Malformed text; the message says what is wrong but not where the text came
 // from (callers prefix that: "queries[1].keys[2]: ...").
@@ -36,4 +36,4 @@ std::uint64_t parse_u64(std::string_view text, std::string_view source);
 // core/printable.hpp), so that an error message stays on one line.
 std::string one_line(std::string_view text);
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -1,9 +1,9 @@
 // Strings read from a results file, written as CSV fields and markdown.
-#include "apps/sweep_stats.hpp"
+#include "bench/sweep_stats.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 namespace {
 
 TEST(ReportText, CsvFieldsFollowRfc4180) {
@@ -35,4 +35,4 @@ TEST(ReportText, TablesAndCsvEscapeStrategyNames) {
 }
 
 }  // namespace
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

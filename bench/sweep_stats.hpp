@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // Statistics of one path's per-iteration samples (milliseconds).
 struct Stats {
@@ -104,4 +104,4 @@ std::string human_bytes(std::uint64_t bytes);
 // "0x0123456789abcdef"
 std::string hex64(std::uint64_t value);
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -1,6 +1,5 @@
-#include "apps/results_store.hpp"
+#include "bench/results_store.hpp"
 
-#include "apps/crash_guard.hpp"
 #include "core/memory_budget.hpp"
 #include "core/printable.hpp"
 
@@ -20,7 +19,7 @@
 #include <filesystem>
 #include <system_error>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 namespace fs = std::filesystem;
 
@@ -761,7 +760,7 @@ std::string run_summary_markdown(const RunRecord& run) {
   return out;
 }
 
-void check_results_target(const std::string& path) {
+void check_results_target(const std::string& path, const ReadGuard& guard) {
   quiet_hdf5();
   std::error_code ec;
   const fs::path target = target_of(path);
@@ -771,7 +770,7 @@ void check_results_target(const std::string& path) {
       fail(path, "exists and is not an HDF5 file (refusing to overwrite it)");
     // Every run is read once (a file without /runs is refused), in a child: a
     // damaged file must stop the sweep now, not crash its first commit.
-    run_guarded(path, [&] {
+    guard(path, [&] {
       for (const std::string& id : list_runs(target.string())) read_run(target.string(), id, false);
     });
     if (::access(target.c_str(), W_OK) != 0) fail(path, std::strerror(errno));
@@ -925,4 +924,4 @@ RunRecord read_run(const std::string& path, const std::string& id, bool with_sam
   return run;
 }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

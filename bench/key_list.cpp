@@ -1,9 +1,9 @@
-#include "apps/key_list.hpp"
+#include "bench/key_list.hpp"
 
 #include "core/matrix_shape.hpp"
 #include "policies/policy_config.hpp"
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 namespace {
 constexpr int kMaxPackedBatchQueries = 256;
@@ -47,4 +47,4 @@ std::vector<std::uint8_t> KeyList::answer(Engine::Session& session, const Policy
   return session.answer(policy, std::span(morphogen).subspan(first, count));
 }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

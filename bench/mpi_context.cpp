@@ -1,6 +1,6 @@
-#include "apps/mpi_context.hpp"
+#include "bench/mpi_context.hpp"
 
-#include "apps/commands.hpp"
+#include "bench/errors.hpp"
 #include "core/printable.hpp"
 
 #ifdef PAGEQUERY_ENABLE_MPI
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // ------------------------------------------------------------------ shards
 
@@ -318,4 +318,4 @@ void MpiContext::reduce_xor(std::span<std::uint8_t>, int) const {}
 
 #endif
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

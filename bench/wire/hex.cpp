@@ -1,10 +1,10 @@
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 
 #include "core/printable.hpp"
 
 #include <charconv>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 namespace {
 
@@ -68,4 +68,4 @@ std::uint64_t parse_u64(std::string_view text, std::string_view source) {
 
 std::string one_line(std::string_view text) { return printable(text); }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -6,11 +6,11 @@
 
 #include <string_view>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
-// The parsed value; throws FormatError (apps/hex.hpp) for invalid JSON, a NUL byte,
+// The parsed value; throws FormatError (bench/wire/hex.hpp) for invalid JSON, a NUL byte,
 // or a key that appears twice in one object. The message says what and where
 // (byte offset or key), not which input it was.
 nlohmann::json parse_strict_json(std::string_view text);
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -1,12 +1,12 @@
 // parse_strict_json(): what nlohmann-json accepts and Morphogen's serde_json does not.
-#include "apps/hex.hpp"
-#include "apps/json_strict.hpp"
+#include "bench/wire/hex.hpp"
+#include "bench/wire/json_strict.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 namespace {
 
 std::string refusal(std::string_view text) {
@@ -48,4 +48,4 @@ TEST(JsonStrict, DeepNestingIsNoCrash) {
 }
 
 }  // namespace
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

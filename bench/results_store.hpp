@@ -11,9 +11,10 @@
 // a hidden sibling, fsyncs, and renames it over the original, under an advisory lock
 // on a sibling ".<name>.lock" file. A reader (or a crash, or a full disk) sees
 // either the old file or the new one.
-#include "apps/sweep_stats.hpp"
+#include "bench/sweep_stats.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -21,7 +22,7 @@
 #include <variant>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // A results file that cannot be read or written; the message is one line.
 class StoreError : public std::runtime_error {
@@ -56,9 +57,14 @@ std::string accumulate_of(const RunRecord& run);
 // The run's `read_floor_ms` attribute; runs written before it have none.
 std::optional<double> read_floor_of(const RunRecord& run);
 
+// Runs `work`, which reads the results file `file`, such that a crash of the HDF5
+// library on a damaged file comes back as an exception (the pagequery binary runs
+// it in a child process: apps/crash_guard.hpp).
+using ReadGuard = std::function<void(const std::string& file, const std::function<void()>& work)>;
+
 // Throws StoreError unless `path` may take a new run: absent (in a writable
-// directory), or an HDF5 file with a /runs group.
-void check_results_target(const std::string& path);
+// directory), or an HDF5 file with a /runs group whose runs all read (under `guard`).
+void check_results_target(const std::string& path, const ReadGuard& guard);
 
 // Appends one run to a results file, commit by commit (checkpoints).
 class ResultsWriter {
@@ -95,4 +101,4 @@ std::vector<std::string> list_runs(const std::string& path);
 // Reads one run (attributes, cells; samples when `with_samples`).
 RunRecord read_run(const std::string& path, const std::string& id, bool with_samples = true);
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

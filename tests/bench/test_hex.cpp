@@ -1,4 +1,4 @@
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -78,4 +78,4 @@ TEST(OneLine, ReplacesControlCharacters) {
 }
 
 }  // namespace
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

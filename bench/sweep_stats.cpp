@@ -1,4 +1,4 @@
-#include "apps/sweep_stats.hpp"
+#include "bench/sweep_stats.hpp"
 
 #include "core/printable.hpp"
 
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <tuple>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 Stats summarize(std::span<const double> samples) {
   Stats s;
@@ -264,4 +264,4 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std
   return out;
 }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

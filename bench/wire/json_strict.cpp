@@ -1,12 +1,12 @@
-#include "apps/json_strict.hpp"
+#include "bench/wire/json_strict.hpp"
 
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 
 #include <set>
 #include <string>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 nlohmann::json parse_strict_json(std::string_view text) {
   using json = nlohmann::json;
@@ -27,4 +27,4 @@ nlohmann::json parse_strict_json(std::string_view text) {
   }
 }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // Pages [first, first + count) of a matrix; count may be 0.
 struct Shard {
@@ -113,4 +113,4 @@ class MpiContext {
   mutable bool agreed_failure_ = false;
 };
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

@@ -1,14 +1,14 @@
-#include "apps/sweep_dpf.hpp"
+#include "bench/sweep_dpf.hpp"
 
-#include "apps/commands.hpp"
-#include "apps/key_list.hpp"
-#include "apps/sweep_stats.hpp"
+#include "bench/errors.hpp"
+#include "bench/key_list.hpp"
+#include "bench/sweep_stats.hpp"
 
 #include <algorithm>
 #include <chrono>
 #include <limits>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumulate) {
   std::vector<DpfFormat> out;
@@ -61,4 +61,4 @@ ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi) {
   return {best, best > 0 ? bytes / (best / 1e3) / 1e9 : 0, reps};
 }
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

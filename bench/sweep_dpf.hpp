@@ -2,7 +2,7 @@
 // The sweep's key-format axis (--dpf) and its read floor: a plain streaming
 // read of the same matrix on the same device, the physical limit of a one-pass
 // scan, that `report` divides every cell's time by.
-#include "apps/mpi_context.hpp"
+#include "bench/mpi_context.hpp"
 
 #include "core/dpf_packed.hpp"
 #include "policies/engine.hpp"
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // "morphogen,packed" -> the formats in order. Refuses (InputError) unknown or
 // repeated names, and packed keys with --accumulate mma (no tensor-core kernel
@@ -33,4 +33,4 @@ struct ReadFloor {
 // so it is the slowest rank's.
 ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi);
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench

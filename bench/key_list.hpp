@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace pagequery::apps {
+namespace pagequery::bench {
 
 // Queries a batch may hold: Morphogen keeps its MAX_BATCH_SIZE (32), packed 256.
 int max_batch_queries(DpfFormat format);
@@ -37,4 +37,4 @@ struct KeyList {
                                    std::size_t count) const;
 };
 
-}  // namespace pagequery::apps
+}  // namespace pagequery::bench
