@@ -1,6 +1,6 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
-#include "bench/wire/hex.hpp"
+#include "bench/text.hpp"
 #include "bench/mpi_context.hpp"
 
 #include "core/dpf.hpp"

@@ -1,6 +1,6 @@
 #include "apps/policy_flags.hpp"
 
-#include "bench/wire/hex.hpp"
+#include "bench/text.hpp"
 
 #include <CLI/CLI.hpp>
 

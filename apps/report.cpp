@@ -2,10 +2,13 @@
 // of a sweep results file. Reads HDF5 only; never initialises Kokkos.
 #include "apps/commands.hpp"
 #include "apps/crash_guard.hpp"
-#include "bench/wire/hex.hpp"
+#include "bench/text.hpp"
 #include "apps/io_limits.hpp"
-#include "bench/results_store.hpp"
-#include "bench/sweep_stats.hpp"
+#include "bench/markdown_printer.hpp"
+#include "bench/results/reader.hpp"
+#include "bench/results/writer.hpp"
+#include "bench/csv_printer.hpp"
+#include "bench/text.hpp"
 #include "core/printable.hpp"
 
 #include <fcntl.h>
@@ -133,9 +136,7 @@ void run_plot(const std::string& file, const std::string& run, const std::string
 void print_list(const std::string& file, const std::vector<std::string>& runs) {
   std::vector<RunRecord> records;  // all read before anything is printed
   for (const std::string& id : runs) records.push_back(read_run(file, id, false));
-  for (const RunRecord& r : records)
-    std::cout << printable(r.id) << "  " << printable(r.text("status", "unknown")) << "  " << r.cells.size()
-              << " cells  " << printable(accumulate_of(r)) << "  " << printable(r.text("device", "?")) << "\n";
+  MarkdownPrinter(std::cout).print_run_list(records);
 }
 
 void report_runs(const ReportArgs& args) {
@@ -158,8 +159,8 @@ void report_runs(const ReportArgs& args) {
     id = *args.run;
   }
   const RunRecord run = read_run(args.file, id, false);
-  if (args.csv) std::cout << csv_rows(run.cells, run.id, accumulate_of(run), read_floor_of(run));
-  else std::cout << run_summary_markdown(run);
+  if (args.csv) CsvPrinter(std::cout).print_run(run);
+  else MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");
   if (args.plot) {
     run_plot(args.file, run.id, *args.plot);

@@ -2,7 +2,7 @@
 // (strategy x batch size Q x concurrency C). Every cell times Q queries one by
 // one (the single loop, plain latency policy) against one batch of Q queries
 // (the strategy), checks that both return the same bytes, and the whole run
-// goes into an HDF5 results file (apps/results_store.hpp) plus a markdown
+// goes into an HDF5 results file (bench/results/) plus a markdown
 // summary on stdout.
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
@@ -12,9 +12,12 @@
 #include "apps/io_limits.hpp"
 #include "bench/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
-#include "bench/results_store.hpp"
+#include "bench/markdown_printer.hpp"
+#include "bench/results/reader.hpp"
+#include "bench/results/writer.hpp"
 #include "bench/sweep_dpf.hpp"
-#include "bench/sweep_stats.hpp"
+#include "bench/stats.hpp"
+#include "bench/text.hpp"
 
 #include "core/dpf.hpp"
 #include "core/matrix_shape.hpp"
@@ -984,7 +987,7 @@ void run_sweep(const SweepArgs& args) {
       throw CheckFailed("sweep " + status + " before its first measured iteration finished; nothing written");
     commit(status);
 
-    std::cout << run_summary_markdown(run);
+    MarkdownPrinter(std::cout).print_run(run);
     flush_stdout("sweep");
     std::cerr << "pagequery sweep: run " << run.id << " (" << run.cells.size() << " cells) written to "
               << printable(plan.output) << "\n";

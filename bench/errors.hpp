@@ -18,6 +18,12 @@ class CheckFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A results file that cannot be read or written (bench/results/): refused, exit code 2.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // An MPI rank failed first and printed why (bench/mpi_context.hpp): every rank exits
 // with that rank's code and prints nothing more. what() is the message ("rank R: "
 // in front on the other ranks).

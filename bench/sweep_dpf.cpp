@@ -2,7 +2,7 @@
 
 #include "bench/errors.hpp"
 #include "bench/key_list.hpp"
-#include "bench/sweep_stats.hpp"
+#include "bench/text.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -1,9 +1,5 @@
 #include "bench/wire/hex.hpp"
 
-#include "core/printable.hpp"
-
-#include <charconv>
-
 namespace pagequery::bench {
 
 namespace {
@@ -54,18 +50,5 @@ std::vector<std::uint8_t> from_hex(std::string_view text) {
     out[i] = static_cast<std::uint8_t>(hex_value(digits[2 * i]) << 4 | hex_value(digits[2 * i + 1]));
   return out;
 }
-
-std::uint64_t parse_u64(std::string_view text, std::string_view source) {
-  std::uint64_t value = 0;
-  const char* first = text.data();
-  const char* last = text.data() + text.size();
-  const auto [end, ec] = std::from_chars(first, last, value, 10);
-  if (text.empty() || ec != std::errc{} || end != last)
-    throw FormatError(std::string(source) + " must be an unsigned decimal integer below 2^64, got '" +
-                      one_line(text) + "'");
-  return value;
-}
-
-std::string one_line(std::string_view text) { return printable(text); }
 
 }  // namespace pagequery::bench

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <limits>
 #include <vector>
 
 namespace pagequery::bench {
@@ -49,32 +48,6 @@ TEST(Hex, RefusesMalformedText) {
   EXPECT_EQ(message("00\n1"), "malformed hex: byte 0x0a at position 2 is not a hex digit");
   EXPECT_EQ(message("x00"), "malformed hex: 'x' at position 0 is not a hex digit");
   EXPECT_EQ(message("0x-1"), "malformed hex: '-' at position 2 is not a hex digit");
-}
-
-TEST(ParseU64, AcceptsWholeDecimals) {
-  EXPECT_EQ(parse_u64("0", "--x"), 0u);
-  EXPECT_EQ(parse_u64("42", "--x"), 42u);
-  EXPECT_EQ(parse_u64("18446744073709551615", "--x"), std::numeric_limits<std::uint64_t>::max());
-}
-
-TEST(ParseU64, RefusesEverythingElseNamingTheSource) {
-  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1.5", "0x10", "18446744073709551616", "x"}) {
-    try {
-      parse_u64(bad, "--index");
-      ADD_FAILURE() << "accepted '" << bad << "'";
-    } catch (const FormatError& e) {
-      EXPECT_EQ(std::string(e.what()),
-                std::string("--index must be an unsigned decimal integer below 2^64, got '") + bad + "'");
-    }
-  }
-}
-
-TEST(OneLine, ReplacesControlCharacters) {
-  EXPECT_EQ(one_line("a\nb\r\tc"), "a\\nb\\r\\tc");
-  EXPECT_EQ(one_line(std::string("x\x1b\x7f\0y", 5)), "x\\x1b\\x7f\\x00y");
-  EXPECT_EQ(one_line("plain"), "plain");
-  EXPECT_EQ(one_line("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 stays
-  EXPECT_EQ(one_line("a\xff\xc3" "b\xed\xa0\x80"), "a\\xff\\xc3" "b\\xed\\xa0\\x80");    // the rest is escaped
 }
 
 }  // namespace

@@ -1,13 +1,10 @@
 #pragma once
-// The sweep's numbers: per-cell rows, sample statistics, the comma lists of its
-// axes, and the seed's three markdown tables (shared by `sweep` and `report`).
+// The sweep's numbers: sample statistics and the row of one measured cell, as the
+// runner fills it, the results store keeps it and the printers show it.
 // Plain C++: no Kokkos, no HDF5.
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace pagequery::bench {
 
@@ -65,43 +62,8 @@ struct Sample {
   double reduce_ms = 0;
 };
 
-// "1,2,4" -> {1, 2, 4}; each value in [lo, hi]; duplicates refused. Throws
-// std::invalid_argument naming `flag`.
-std::vector<int> parse_int_list(std::string_view text, std::string_view flag, int lo, int hi);
-// "a,b,c" -> {"a", "b", "c"} (spaces trimmed, empty items refused).
-std::vector<std::string> split_list(std::string_view text, std::string_view flag);
-
 // A table column: the strategy, with the key format when it is not Morphogen's
 // ("fused (packed)"), so Morphogen-only runs keep the seed's column names.
 std::string column_label(const std::string& strategy, const std::string& dpf);
-
-// The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
-// strategies), one set per concurrency, then a checksum parity line.
-std::string markdown_tables(const std::vector<CellRow>& rows);
-// Each cell's mean batch time as a multiple of the run's read floor (rows Q,
-// columns strategies); "n/a" in every cell of a run without one.
-std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms);
-// The MPI reduction's share of the single loop and the batch (reduce ms per
-// query and per batch, rows Q, columns strategies), one set per concurrency.
-std::string reduction_tables(const std::vector<CellRow>& rows);
-// One CSV line per row (header first); `run`, `accumulate` and `read_floor_ms`
-// (the run's; empty when the run has none) fill the first three columns.
-std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate,
-                     std::optional<double> read_floor_ms);
-
-// Text read from a results file, as a CSV field (RFC 4180: quoted, quotes doubled,
-// when it holds a comma, a quote or a line break) or as markdown (one line, '|'
-// escaped, so that a table keeps its columns).
-std::string csv_field(std::string_view text);
-std::string markdown_text(std::string_view text);
-
-// Shortest round-trip text of a double ("0.1", "1e-05", "nan").
-std::string number(double value);
-// A fixed number of decimals ("30.14").
-std::string fixed(double value, int decimals);
-// "16.00 MiB", "64.20 GiB" (binary units, GiB from 1 GiB on)
-std::string human_bytes(std::uint64_t bytes);
-// "0x0123456789abcdef"
-std::string hex64(std::uint64_t value);
 
 }  // namespace pagequery::bench
