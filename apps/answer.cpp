@@ -5,6 +5,8 @@
 #include "apps/policy_flags.hpp"
 #include "bench/key_list.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/shard.hpp"
+#include "bench/strategies.hpp"
 #include "bench/text.hpp"
 #include "bench/wire/request.hpp"
 #include "bench/wire/response.hpp"

@@ -2,12 +2,10 @@
 // of a sweep results file. Reads HDF5 only; never initialises Kokkos.
 #include "apps/commands.hpp"
 #include "apps/crash_guard.hpp"
-#include "bench/text.hpp"
 #include "apps/io_limits.hpp"
+#include "bench/csv_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
-#include "bench/results/writer.hpp"
-#include "bench/csv_printer.hpp"
 #include "bench/text.hpp"
 #include "core/printable.hpp"
 

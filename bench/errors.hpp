@@ -1,6 +1,9 @@
 #pragma once
 // The failures the library reports, each with a one-line message; the pagequery
 // binary (apps/main.cpp) turns them into that line on stderr and an exit code.
+#include "core/printable.hpp"
+
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -35,5 +38,19 @@ class RankFailed : public std::runtime_error {
  private:
   int exit_code_;
 };
+
+// Runs `f` and returns what it returns; any failure but an InputError comes back
+// as an InputError: `what` followed by the failure's message, on one line (for
+// parsers that throw std::invalid_argument or ConfigError with the flag's name).
+template <class F>
+auto as_input(const char* what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InputError(std::string(what) + printable(e.what()));
+  }
+}
 
 }  // namespace pagequery::bench

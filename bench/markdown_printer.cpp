@@ -1,6 +1,9 @@
 #include "bench/markdown_printer.hpp"
 
+#include "bench/key_list.hpp"
+#include "bench/plan.hpp"
 #include "bench/text.hpp"
+#include "core/bits128.hpp"
 #include "core/printable.hpp"
 
 #include <algorithm>
@@ -144,7 +147,61 @@ std::string run_header(const RunRecord& run) {
   return out;
 }
 
+std::string join(const std::vector<int>& v) {
+  std::string out;
+  for (int i : v) out += (out.empty() ? "" : ",") + std::to_string(i);
+  return out;
+}
+
+// The key formats, with what they leave out of the plan's cells.
+std::string dpf_text(const Plan& plan) {
+  std::string out;
+  for (DpfFormat f : plan.formats) out += (out.empty() ? "" : ",") + to_string(f);
+  const bool cut = std::any_of(plan.batch_sizes.begin(), plan.batch_sizes.end(),
+                               [](int q) { return q > max_batch_queries(DpfFormat::Morphogen); });
+  if (cut && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Morphogen))
+    out += " (morphogen cells stop at Q = " + std::to_string(max_batch_queries(DpfFormat::Morphogen)) + ")";
+  const bool gemm = std::any_of(plan.strategies.begin(), plan.strategies.end(),
+                                [](const Strategy& s) { return s.config.mode == BatchMode::Gemm; });
+  if (gemm && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Packed))
+    out += " (kokkos_kernels_gemm takes Morphogen keys only)";
+  return out;
+}
+
+// The matrix, the axes and the settings of a plan.
+std::string plan_text(const Plan& plan) {
+  const std::uint64_t bytes = plan.pages * kPageBytes;
+  std::string names;
+  for (const Strategy& s : plan.strategies) names += (names.empty() ? "" : ",") + s.name;
+  return "matrix: " + printable(plan.matrix_text) + ", " + std::to_string(plan.pages) +
+         " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
+         human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
+         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + to_string(plan.spec.accumulate) +
+         left_out_note(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + "iterations " +
+         std::to_string(plan.iterations) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
+         std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
+         "cells: " + std::to_string(plan.cells.size()) + "\n";
+}
+
 }  // namespace
+
+void MarkdownPrinter::do_print_plan(const PlanListing& listing) {
+  const Plan& plan = listing.plan;
+  std::ostream& out = stream();
+  out << "pagequery sweep: dry run (nothing is measured or written)\n" << plan_text(plan);
+  if (!listing.layout.empty())
+    out << "ranks: " << listing.layout.size() << " (MPI), shards [first, count] "
+        << shard_layout_json(listing.layout) << "\n";
+  for (std::size_t i = 0; i < plan.cells.size(); ++i) {
+    const Cell& c = plan.cells[i];
+    out << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << cell_name(plan, c) << " Q=" << c.queries
+        << " C=" << c.concurrency << " (" << describe(plan.strategies[c.strategy].config) << ")\n";
+  }
+  out << "output: " << printable(plan.output)
+      << (listing.runs_in_output ? " (appends; " + std::to_string(*listing.runs_in_output) + " runs there)"
+                                 : std::string(" (a new file)"))
+      << "\n";
+}
 
 void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
   for (const RunRecord& r : runs)

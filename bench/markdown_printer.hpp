@@ -1,6 +1,7 @@
 #pragma once
 // The human format: a run as markdown (a header of its metadata, then the seed's
-// tables: speedup, batch ms and batch QPS per strategy and Q), and the run list.
+// tables: speedup, batch ms and batch QPS per strategy and Q), the run list, and
+// a dry run's plan.
 #include "bench/printer.hpp"
 #include "bench/stats.hpp"
 
@@ -16,6 +17,8 @@ class MarkdownPrinter : public Printer {
   using Printer::Printer;
 
  private:
+  // The matrix, the axes and settings, then one line per cell, and the output.
+  void do_print_plan(const PlanListing& listing) override;
   // One line per run: id, status, cells, accumulate, device.
   void do_print_run_list(const std::vector<RunRecord>& runs) override;
   // The header and the tables below.

@@ -1,7 +1,7 @@
 #pragma once
 // Scale-out over MPI ranks: every rank holds one contiguous shard of the page
-// matrix, answers the keys over its shard only, and the per-key answers are
-// XOR-reduced into rank 0 (the shards' answers XOR to the whole answer).
+// matrix (bench/shard.hpp), answers the keys over its shard only, and the per-key
+// answers are XOR-reduced into rank 0 (the shards' answers XOR to the whole answer).
 //
 // Host-only, and only here: core/ and policies/ never see MPI. Built with
 // PAGEQUERY_ENABLE_MPI the context wraps MPI_Init_thread/MPI_Finalize; without
@@ -20,22 +20,6 @@
 #include <vector>
 
 namespace pagequery::bench {
-
-// Pages [first, first + count) of a matrix; count may be 0.
-struct Shard {
-  std::uint64_t first = 0;
-  std::uint64_t count = 0;
-  bool operator==(const Shard&) const = default;
-};
-
-// Rank `rank` of `size`: contiguous shards in rank order, the remainder spread
-// over the first ranks (7 pages, 3 ranks: [0,3) [3,5) [5,7)); ranks past the
-// page count get 0 pages. Throws std::invalid_argument for size < 1 or rank
-// outside [0, size).
-Shard shard_of(std::uint64_t total_pages, int rank, int size);
-std::vector<Shard> shard_layout(std::uint64_t total_pages, int size);
-// "[[0,3],[3,2],[5,2]]"
-std::string shard_layout_json(const std::vector<Shard>& layout);
 
 // This process's rank as its launcher's environment tells it (mpirun, a PMI
 // launcher, a Slurm srun step), before or without MPI; 0 when none says. main()

@@ -9,6 +9,8 @@
 
 namespace pagequery::bench {
 
+struct PlanListing;  // bench/plan.hpp
+
 class Printer {
  public:
   // Prints to `stream`, which must outlive the printer.
@@ -17,6 +19,8 @@ class Printer {
   Printer(const Printer&) = delete;
   Printer& operator=(const Printer&) = delete;
 
+  // What a run would measure, and where it would write (`sweep --dry-run`).
+  void print_plan(const PlanListing& listing) { do_print_plan(listing); }
   // The runs of a results file, oldest first (`report --list`).
   void print_run_list(const std::vector<RunRecord>& runs) { do_print_run_list(runs); }
   // One run: its metadata and its cells (the end of `sweep`, `report`).
@@ -26,6 +30,7 @@ class Printer {
   std::ostream& stream() { return stream_; }
 
  private:
+  virtual void do_print_plan(const PlanListing&) {}
   virtual void do_print_run_list(const std::vector<RunRecord>&) {}
   virtual void do_print_run(const RunRecord&) {}
 

@@ -98,4 +98,12 @@ std::string human_bytes(std::uint64_t bytes) {
   return std::to_string(bytes) + " B";
 }
 
+std::string utc_stamp(std::time_t t, bool compact) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace pagequery::bench

@@ -2,6 +2,7 @@
 // Text in and out: the numbers and comma lists of a command line, checked, and
 // numbers as the printers write them. Plain C++: no Kokkos, no HDF5.
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -43,5 +44,7 @@ std::string number(double value);
 std::string fixed(double value, int decimals);
 // "16.00 MiB", "64.20 GiB" (binary units, GiB from 1 GiB on)
 std::string human_bytes(std::uint64_t bytes);
+// "2026-12-02T02:27:57Z", or compact "20261202T022757Z" (run ids, file names).
+std::string utc_stamp(std::time_t t, bool compact);
 
 }  // namespace pagequery::bench

@@ -1,24 +1,12 @@
 #pragma once
-// The sweep's key-format axis (--dpf) and its read floor: a plain streaming
-// read of the same matrix on the same device, the physical limit of a one-pass
-// scan, that `report` divides every cell's time by.
+// The sweep's read floor: a plain streaming read of the same matrix on the same
+// device, the physical limit of a one-pass scan, that `report` divides every
+// cell's time by.
 #include "bench/mpi_context.hpp"
 
-#include "core/dpf_packed.hpp"
 #include "policies/engine.hpp"
 
-#include <string>
-#include <vector>
-
 namespace pagequery::bench {
-
-// "morphogen,packed" -> the formats in order. Refuses (InputError) unknown or
-// repeated names, and packed keys with --accumulate mma (no tensor-core kernel
-// for packed keys yet).
-std::vector<DpfFormat> parse_dpf_axis(const std::string& text, Accumulate accumulate);
-
-// The largest batch any of the formats allows (--batch-sizes' bound).
-int max_batch_queries(const std::vector<DpfFormat>& formats);
 
 struct ReadFloor {
   double ms = 0;         // the fastest read
