@@ -80,28 +80,29 @@ void hash_path(Client& c, int path) {
   }
 }
 
-// run_path and hash_path with their failures kept in c.error (the first one):
-// false when the client failed. A path runs after a failure too, since its
-// collectives must match the other ranks'; its answers are not hashed then.
-bool try_run_path(Client& c, int path, const MeasureSettings& settings, const MpiContext& mpi) {
+// run_path with its failure kept in c.error (the first one); true when it failed.
+// A path runs after a failure too, since its collectives must match the other ranks'.
+bool path_failed(Client& c, int path, const MeasureSettings& settings, const MpiContext& mpi) {
   try {
     c.reduce_ms = run_path(c, path, settings, mpi);
   } catch (...) {
     if (!c.error) c.error = std::current_exception();
-    return false;
+    return true;
   }
-  return true;
+  return false;
 }
 
-bool try_hash_path(Client& c, int path) {
-  if (c.error) return true;  // nothing new failed
+// hash_path unless the client failed already, its failure kept in c.error; true
+// when it failed.
+bool hash_failed(Client& c, int path) {
+  if (c.error) return false;
   try {
     hash_path(c, path);
   } catch (...) {
     c.error = std::current_exception();
-    return false;
+    return true;
   }
-  return true;
+  return false;
 }
 
 // The measured iterations' times (the warmup's are dropped).
@@ -130,10 +131,10 @@ int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mp
     for (int path = 0; path < 2; ++path) {
       mpi.barrier();  // all ranks start the timed path together
       const auto t0 = Clock::now();
-      try_run_path(c, path, settings, mpi);
+      path_failed(c, path, settings, mpi);
       const auto t1 = Clock::now();
       record(it, path, t0, t1, c.reduce_ms);
-      try_hash_path(c, path);
+      hash_failed(c, path);
     }
   }
   return 0;
@@ -148,9 +149,9 @@ void client_thread(Client& c, const MeasureSettings& settings, const MpiContext&
     for (int path = 0; path < 2; ++path) {
       sync.arrive_and_wait();  // start
       if (leave.load()) return;
-      if (!try_run_path(c, path, settings, mpi)) failed.store(true);
+      if (path_failed(c, path, settings, mpi)) failed.store(true);
       sync.arrive_and_wait();  // done
-      if (!try_hash_path(c, path)) failed.store(true);
+      if (hash_failed(c, path)) failed.store(true);
     }
 }
 
