@@ -70,7 +70,7 @@ TEST(Plan, NumbersOfGibAndSecondsShareOneValidator) {
   }
 }
 
-TEST(Plan, RefusesWhatARunWouldRefuse) {
+TEST(Plan, MmaLeavesGroupsShortAndRefusesNames) {
   SweepOptions o = small();
   o.accumulate = Accumulate::Mma;
   o.strategies = "fused,cuda_graph_replay";
@@ -84,16 +84,26 @@ TEST(Plan, RefusesWhatARunWouldRefuse) {
   const std::string left = "cuda_graph_replay";
 #endif
   EXPECT_EQ(left_out_note(mma), " (" + left + " left out: they run only with --accumulate lop3)");
-  o = small();
-  o.dpf = "packed,morphogen,packed";
-  EXPECT_EQ(refusal(o), "--dpf: packed is listed twice");
-  o = small();
-  o.batch_sizes = "33";
-  EXPECT_EQ(refusal(o), "--batch-sizes: each value must be an integer in 1..32, got '33'");
-  o = small();
-  o.fill = "zeros";
-  EXPECT_EQ(refusal(o), "--fill must be hash or morphogen, got 'zeros'");
-  o = small();
+}
+
+TEST(Plan, RefusalsNameTheFlag) {
+  const struct {
+    std::string SweepOptions::*field;
+    const char* value;
+    const char* message;
+  } cases[] = {
+      {&SweepOptions::dpf, "packed,morphogen,packed", "--dpf: packed is listed twice"},
+      {&SweepOptions::batch_sizes, "33", "--batch-sizes: each value must be an integer in 1..32, got '33'"},
+      {&SweepOptions::concurrency, "0", "--concurrency: each value must be an integer in 1..64, got '0'"},
+      {&SweepOptions::fill, "zeros", "--fill must be hash or morphogen, got 'zeros'"},
+      {&SweepOptions::strategies, "fused,,seed", "--strategies: empty item in 'fused,,seed'"},
+  };
+  for (const auto& c : cases) {
+    SweepOptions o = small();
+    o.*c.field = c.value;
+    EXPECT_EQ(refusal(o), c.message) << c.value;
+  }
+  SweepOptions o = small();
   o.output = "";
   EXPECT_EQ(refusal(o), "--output must not be empty");
 }
