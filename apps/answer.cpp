@@ -1,18 +1,19 @@
 // pagequery answer: one server's side of Morphogen's POST /query/page/gpu/batch.
 #include "apps/accumulate_flag.hpp"
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
-#include "apps/key_list.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/json_strict.hpp"
-#include "apps/mpi_context.hpp"
 #include "apps/policy_flags.hpp"
+#include "bench/key_list.hpp"
+#include "bench/mpi_context.hpp"
+#include "bench/shard.hpp"
+#include "bench/strategies.hpp"
+#include "bench/text.hpp"
+#include "bench/wire/request.hpp"
+#include "bench/wire/response.hpp"
 
 #include "core/dpf.hpp"
 #include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
-
-#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <memory>
@@ -22,9 +23,9 @@
 
 namespace pagequery::apps {
 
-namespace {
+using namespace bench;
 
-using json = nlohmann::json;
+namespace {
 
 // The largest Morphogen request (32 queries, d = 32) is about 120 KB; the largest
 // packed one (256 queries, 25 leaf bits) about 0.75 MB.
@@ -38,77 +39,57 @@ struct AnswerArgs {
   Accumulate accumulate = Accumulate::Lop3;
 };
 
-// The keys of a batch request, 3 per query, in order, all of one format; every
-// key is checked against the matrix's domain (KeyList::add).
-KeyList parse_request(const std::string& text, const std::string& matrix, std::uint64_t pages) {
-  json request;
-  try {
-    request = parse_strict_json(text);
-  } catch (const FormatError& e) {
-    throw InputError(std::string("request: invalid JSON: ") + e.what());
-  }
-  if (!request.is_object())
-    throw InputError(std::string("request: expected an object {\"queries\": [...]}, got ") +
-                     request.type_name());
-  const auto queries = request.find("queries");
-  if (queries == request.end())
-    throw InputError("request: the \"queries\" field is missing");
-  if (!queries->is_array())
-    throw InputError(std::string("request: \"queries\" must be an array, got ") +
-                     queries->type_name());
-  const auto refuse_size = [&] {
-    throw InputError("request: " + std::to_string(queries->size()) + " queries; a batch holds 1.." +
-                     std::to_string(max_batch_queries(DpfFormat::Morphogen)) + " queries of Morphogen keys or 1.." +
-                     std::to_string(max_batch_queries(DpfFormat::Packed)) + " of packed keys");
-  };
-  if (queries->empty() || queries->size() > static_cast<std::size_t>(max_batch_queries(DpfFormat::Packed)))
-    refuse_size();
+// What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
+// matrix is 64 GiB): the policy, the matrix file's shape, and the request text.
+struct Checked {
+  PolicyConfig config;
+  std::string path;
+  std::uint64_t pages = 0;
+  int domain_bits = 0;
+  std::string request;  // rank 0's only: stdin reaches rank 0 alone
+};
 
-  KeyList keys;
-  for (std::size_t q = 0; q < queries->size(); ++q) {
-    const json& query = (*queries)[q];
-    const std::string where = "request: queries[" + std::to_string(q) + "]";
-    if (!query.is_object())
-      throw InputError(where + " must be an object {\"keys\": [...]}, got " + query.type_name());
-    const auto list = query.find("keys");
-    if (list == query.end()) throw InputError(where + ": the \"keys\" field is missing");
-    if (!list->is_array())
-      throw InputError(where + ".keys must be an array, got " + list->type_name());
-    if (list->size() != static_cast<std::size_t>(kKeysPerQuery))
-      throw InputError(where + ".keys holds " + std::to_string(list->size()) +
-                       " keys; a query needs exactly " + std::to_string(kKeysPerQuery));
-    for (std::size_t k = 0; k < list->size(); ++k) {
-      const json& item = (*list)[k];
-      const std::string key_where = where + ".keys[" + std::to_string(k) + "]";
-      if (!item.is_string())
-        throw InputError(key_where + " must be a hex string, got " + item.type_name());
-      try {
-        keys.add(from_hex(item.get_ref<const std::string&>()), pages, matrix);
-      } catch (const std::invalid_argument& e) {  // FormatError, KeyError
-        throw InputError(key_where + ": " + one_line(e.what()));
-      }
-    }
+Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
+  Checked out;
+  out.config = resolve(args.policy);
+  if (args.accumulate == Accumulate::Mma)
+    if (const auto why = lop3_only(out.config))
+      throw InputError(*why + " (the policy: --policy, --graph or " + std::string(kEnvGraph) + ")");
+  if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
+  out.path = *args.matrix_file;
+  try {
+    out.pages = page_count_of_file(out.path);
+    out.domain_bits = domain_bits_for(out.pages);
+  } catch (const std::exception& e) {
+    throw InputError("--matrix-file: " + one_line(e.what()));
   }
-  if (queries->size() > static_cast<std::size_t>(max_batch_queries(keys.format)))
-    refuse_size();
-  return keys;
+  const std::uint64_t limit = parse_u64(args.max_request_bytes, "--max-request-bytes");
+  if (mpi.root()) out.request = read_limited(args.request, limit, "request", "--max-request-bytes");
+  return out;
 }
 
-// Morphogen's response: results[q].pages = the 3 answers of query q, in hex.
-void print_response(const std::vector<std::uint8_t>& bytes, std::size_t key_count) {
-  nlohmann::ordered_json response;
-  response["epoch_id"] = 0;
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  const std::span<const std::uint8_t> all(bytes);
-  for (std::size_t q = 0; q < key_count / kKeysPerQuery; ++q) {
-    nlohmann::ordered_json page_list = nlohmann::ordered_json::array();
-    for (int k = 0; k < kKeysPerQuery; ++k)
-      page_list.push_back(to_hex(all.subspan((q * kKeysPerQuery + k) * kPageBytes, kPageBytes)));
-    results.push_back({{"pages", std::move(page_list)}});
+// This rank's answers to every key: over its shard of the matrix under MPI.
+std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& keys, Accumulate accumulate,
+                                      const MpiContext& mpi) {
+  MatrixSpec spec;
+  spec.file = checked.path;
+  spec.accumulate = accumulate;
+  if (mpi.size() > 1) {
+    const Shard shard = shard_of(checked.pages, mpi.rank(), mpi.size());
+    spec.first_page = shard.first;
+    spec.page_count = shard.count;
   }
-  response["results"] = std::move(results);
-  std::cout << response.dump() << '\n';
-  flush_stdout("answer");
+  const Engine engine(spec);
+  if (engine.info().domain_bits != checked.domain_bits)
+    throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) +
+                      " domain bits for '" + checked.path + "', the CLI computed " +
+                      std::to_string(checked.domain_bits));
+  Engine::Session session = engine.session();
+  std::vector<std::uint8_t> bytes = keys.answer(session, checked.config, 0, keys.size());
+  if (bytes.size() != keys.size() * kPageBytes)
+    throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) + " bytes for " +
+                      std::to_string(keys.size()) + " keys, expected " + std::to_string(keys.size() * kPageBytes));
+  return bytes;
 }
 
 void run_answer(const AnswerArgs& args) {
@@ -117,61 +98,22 @@ void run_answer(const AnswerArgs& args) {
   // prints. Each step ends in an agreement, so a refusal on any rank makes every
   // rank exit with the same code (one line on stderr) instead of hanging.
   MpiContext mpi;
-  // Everything that can be refused is checked before Kokkos starts and before
-  // the matrix is loaded (a mainnet matrix is 64 GiB).
-  PolicyConfig config;
-  std::string path, request_text;
-  std::uint64_t pages = 0;
-  int domain_bits = 0;
-  mpi.step([&] {
-    config = resolve(args.policy);
-    if (args.accumulate == Accumulate::Mma)
-      if (const auto why = lop3_only(config))
-        throw InputError(*why + " (the policy: --policy, --graph or " + std::string(kEnvGraph) + ")");
-    if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
-    path = *args.matrix_file;
-    try {
-      pages = page_count_of_file(path);
-      domain_bits = domain_bits_for(pages);
-    } catch (const std::exception& e) {
-      throw InputError("--matrix-file: " + one_line(e.what()));
-    }
-    const std::uint64_t limit = parse_u64(args.max_request_bytes, "--max-request-bytes");
-    if (mpi.root())  // stdin reaches rank 0 only
-      request_text = read_limited(args.request, limit, "request", "--max-request-bytes");
-  });
-  mpi.broadcast(request_text);
+  Checked checked;
+  mpi.step([&] { checked = check_args(args, mpi); });
+  mpi.broadcast(checked.request);
   KeyList keys;
-  mpi.step([&] { keys = parse_request(request_text, path, pages); });
-
+  mpi.step([&] { keys = parse_request(checked.request, checked.path, checked.pages); });
   std::optional<Runtime> runtime;
-  std::optional<Engine> engine;
   std::vector<std::uint8_t> bytes;
   mpi.step([&] {
     runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
-    MatrixSpec spec;
-    spec.file = path;
-    spec.accumulate = args.accumulate;
-    if (mpi.size() > 1) {
-      const Shard shard = shard_of(pages, mpi.rank(), mpi.size());
-      spec.first_page = shard.first;
-      spec.page_count = shard.count;
-    }
-    engine.emplace(spec);
-    if (engine->info().domain_bits != domain_bits)
-      throw CheckFailed("answer: the engine uses " + std::to_string(engine->info().domain_bits) +
-                        " domain bits for '" + path + "', the CLI computed " +
-                        std::to_string(domain_bits));
-    Engine::Session session = engine->session();
-    bytes = keys.answer(session, config, 0, keys.size());
-    if (bytes.size() != keys.size() * kPageBytes)
-      throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) +
-                        " bytes for " + std::to_string(keys.size()) + " keys, expected " +
-                        std::to_string(keys.size() * kPageBytes));
+    bytes = answer_keys(checked, keys, args.accumulate, mpi);
   });
   mpi.reduce_xor(bytes);  // every rank holds the same number of bytes here
   mpi.step([&] {
-    if (mpi.root()) print_response(bytes, keys.size());
+    if (!mpi.root()) return;
+    std::cout << write_response(bytes, keys.size()) << '\n';
+    flush_stdout("answer");
   });
 }
 

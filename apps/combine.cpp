@@ -2,13 +2,9 @@
 // and server B (`pagequery answer`, either key format) page by page: with
 // party 0's keys at A and party 1's at B, the XOR is the queried pages.
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
 #include "apps/io_limits.hpp"
-#include "apps/json_strict.hpp"
-
-#include "core/bits128.hpp"
-
-#include <nlohmann/json.hpp>
+#include "bench/text.hpp"
+#include "bench/wire/response.hpp"
 
 #include <iostream>
 #include <memory>
@@ -17,9 +13,9 @@
 
 namespace pagequery::apps {
 
-namespace {
+using namespace bench;
 
-using json = nlohmann::json;
+namespace {
 
 // The largest response (256 queries x 3 pages of 8194 hex digits) is about 6.3 MB.
 constexpr std::uint64_t kDefaultMaxResponseBytes = std::uint64_t{16} << 20;
@@ -30,76 +26,14 @@ struct CombineArgs {
   std::string max_response_bytes = std::to_string(kDefaultMaxResponseBytes);
 };
 
-// The response at `path` ('-': stdin) as strict JSON, read with a size limit.
-json read_response(const std::string& path, std::uint64_t limit) {
-  const std::string text = read_limited(path, limit, "combine", "--max-response-bytes");
-  try {
-    return parse_strict_json(text);
-  } catch (const FormatError& e) {
-    throw InputError("combine: " + one_line(path) + ": invalid JSON: " + e.what());
-  }
-}
-
-// results[q].pages[j] of a response, checked to be a 4096-byte page.
-std::vector<std::vector<std::vector<std::uint8_t>>> pages_of(const json& response, const std::string& path) {
-  const std::string name = "combine: " + one_line(path);
-  if (!response.is_object()) throw InputError(name + ": expected an object {\"results\": [...]}");
-  const auto results = response.find("results");
-  if (results == response.end() || !results->is_array())
-    throw InputError(name + ": \"results\" must be an array of {\"pages\": [...]}");
-  std::vector<std::vector<std::vector<std::uint8_t>>> out;
-  for (std::size_t q = 0; q < results->size(); ++q) {
-    const json& result = (*results)[q];
-    const std::string where = name + ": results[" + std::to_string(q) + "]";
-    const auto pages = result.is_object() ? result.find("pages") : result.end();
-    if (!result.is_object() || pages == result.end() || !pages->is_array())
-      throw InputError(where + " must be an object {\"pages\": [...]}");
-    out.emplace_back();
-    for (std::size_t j = 0; j < pages->size(); ++j) {
-      const json& page = (*pages)[j];
-      const std::string page_where = where + ".pages[" + std::to_string(j) + "]";
-      if (!page.is_string()) throw InputError(page_where + " must be a hex string");
-      try {
-        out.back().push_back(from_hex(page.get_ref<const std::string&>()));
-      } catch (const FormatError& e) {
-        throw InputError(page_where + ": " + one_line(e.what()));
-      }
-      if (out.back().back().size() != static_cast<std::size_t>(kPageBytes))
-        throw InputError(page_where + " holds " + std::to_string(out.back().back().size()) + " bytes, a page " +
-                         std::to_string(kPageBytes));
-    }
-  }
-  return out;
-}
-
 void run_combine(const CombineArgs& args) {
   if (args.a == "-" && args.b == "-") throw InputError("combine: at most one response can come from stdin");
   const std::uint64_t limit = parse_u64(args.max_response_bytes, "--max-response-bytes");
-  const json ja = read_response(args.a, limit), jb = read_response(args.b, limit);
-  const auto a = pages_of(ja, args.a), b = pages_of(jb, args.b);
-  const auto epoch = [](const json& r) { return r.contains("epoch_id") ? r["epoch_id"] : json(); };
-  if (epoch(ja) != epoch(jb))
-    throw InputError("combine: the responses come from different epochs (" + epoch(ja).dump() + " and " +
-                     epoch(jb).dump() + ")");
-  if (a.size() != b.size())
-    throw InputError("combine: the responses differ in shape: " + std::to_string(a.size()) + " and " +
-                     std::to_string(b.size()) + " results");
-  nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  for (std::size_t q = 0; q < a.size(); ++q) {
-    if (a[q].size() != b[q].size())
-      throw InputError("combine: the responses differ in shape: results[" + std::to_string(q) + "] holds " +
-                       std::to_string(a[q].size()) + " and " + std::to_string(b[q].size()) + " pages");
-    nlohmann::ordered_json pages = nlohmann::ordered_json::array();
-    for (std::size_t j = 0; j < a[q].size(); ++j) {
-      std::vector<std::uint8_t> page = a[q][j];
-      for (std::size_t i = 0; i < page.size(); ++i) page[i] ^= b[q][j][i];
-      pages.push_back(to_hex(page));
-    }
-    results.push_back({{"pages", std::move(pages)}});
-  }
-  nlohmann::ordered_json out;
-  out["results"] = std::move(results);
-  std::cout << out.dump() << '\n';
+  const auto read = [&](const std::string& path) {
+    return parse_response(read_limited(path, limit, "combine", "--max-response-bytes"), path);
+  };
+  const nlohmann::json a = read(args.a), b = read(args.b);
+  std::cout << combine_responses(a, args.a, b, args.b) << '\n';
   flush_stdout("combine");
 }
 

@@ -1,7 +1,7 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
-#include "apps/mpi_context.hpp"
+#include "bench/mpi_context.hpp"
+#include "bench/text.hpp"
 
 #include "core/dpf.hpp"
 #include "core/dpf_packed.hpp"
@@ -17,6 +17,8 @@
 #include <string>
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

@@ -1,6 +1,6 @@
 // pagequery keygen: one pair of DPF keys for a target page, Morphogen's or packed.
 #include "apps/commands.hpp"
-#include "apps/hex.hpp"
+#include "bench/wire/hex.hpp"
 
 #include "core/dpf.hpp"
 #include "core/dpf_packed.hpp"
@@ -14,6 +14,8 @@
 #include <string>
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

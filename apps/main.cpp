@@ -1,5 +1,5 @@
 #include "apps/commands.hpp"
-#include "apps/mpi_context.hpp"
+#include "bench/mpi_context.hpp"
 
 #include "core/dpf.hpp"
 #include "core/printable.hpp"
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // Refused before MPI starts: under a launcher, its rank 0 alone reports.
-    if (apps::launcher_rank() != 0) return 2;
+    if (bench::launcher_rank() != 0) return 2;
     say(std::string(e.what()) + " (see --help)");
     return 2;
   } catch (const apps::RankFailed& e) {

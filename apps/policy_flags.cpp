@@ -1,6 +1,6 @@
 #include "apps/policy_flags.hpp"
 
-#include "apps/hex.hpp"
+#include "bench/text.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +10,8 @@
 #include <string_view>
 
 namespace pagequery::apps {
+
+using namespace bench;
 
 namespace {
 

@@ -16,6 +16,7 @@
 // MORPHOGEN_GPU_STREAMS=9, `--streams 2` runs and a run without --streams is refused.
 // Every value is parsed by policy_config's shared parsers; errors name the flag
 // or the variable and are thrown as pagequery::ConfigError.
+#include "bench/strategies.hpp"
 #include "policies/policy_config.hpp"
 
 #include <optional>
@@ -44,11 +45,11 @@ void add_policy_flags(CLI::App* app, PolicyFlags& flags);
 // The configuration the flags and environment select (see the precedence above).
 PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env = process_env);
 
-// The variable a flag overrides: "--streams" -> "MORPHOGEN_GPU_STREAMS".
-inline constexpr const char* kEnvPolicy = "MORPHOGEN_GPU_BATCH_POLICY";
-inline constexpr const char* kEnvStreams = "MORPHOGEN_GPU_STREAMS";
-inline constexpr const char* kEnvGraph = "MORPHOGEN_GPU_CUDA_GRAPH";
-inline constexpr const char* kEnvTile = "MORPHOGEN_GPU_BATCH_TILE_SIZE";
-inline constexpr const char* kEnvThreshold = "MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD";
+// The variables a flag overrides: "--streams" -> MORPHOGEN_GPU_STREAMS (kEnvStreams).
+using bench::kEnvGraph;
+using bench::kEnvPolicy;
+using bench::kEnvStreams;
+using bench::kEnvThreshold;
+using bench::kEnvTile;
 
 }  // namespace pagequery::apps

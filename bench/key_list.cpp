@@ -1,0 +1,50 @@
+#include "bench/key_list.hpp"
+
+#include "core/matrix_shape.hpp"
+#include "policies/policy_config.hpp"
+
+namespace pagequery::bench {
+
+namespace {
+constexpr int kMaxPackedBatchQueries = 256;
+}  // namespace
+
+int max_batch_queries(DpfFormat format) {
+  return format == DpfFormat::Packed ? kMaxPackedBatchQueries : kMaxBatchQueries;
+}
+
+DpfFormat parse_dpf_format(const std::string& name, const std::string& source) {
+  if (name == "morphogen") return DpfFormat::Morphogen;
+  if (name == "packed") return DpfFormat::Packed;
+  throw ConfigError(source + ": unknown DPF key format '" + name + "' (expected morphogen or packed)");
+}
+
+void KeyList::add(std::span<const std::uint8_t> bytes, std::uint64_t pages, const std::string& matrix) {
+  const DpfFormat got = key_format_of(bytes);
+  if (size() == 0) format = got;
+  if (got != format)
+    throw KeyError("a " + to_string(got) + " key in a request of " + to_string(format) +
+                   " keys: a request holds keys of one format");
+  const std::string where = "the matrix '" + matrix + "' (" + std::to_string(pages) + " pages)";
+  if (format == DpfFormat::Packed) {
+    const PackedDpfKey key = packed_key_from_bytes(bytes);
+    if (const int d = packed_domain_bits(pages); key.domain_bits != d)
+      throw KeyError("packed DPF key has " + std::to_string(key.domain_bits) + " leaf bits but " + where +
+                     " needs " + std::to_string(d));
+    packed.push_back(key);
+  } else {
+    const DpfKey key = dpf_key_from_bytes(bytes);
+    if (const int d = domain_bits_for(pages); key.domain_bits != d)
+      throw KeyError("DPF key has " + std::to_string(key.domain_bits) + " domain bits but " + where + " has " +
+                     std::to_string(d));
+    morphogen.push_back(key);
+  }
+}
+
+std::vector<std::uint8_t> KeyList::answer(Engine::Session& session, const PolicyConfig& policy, std::size_t first,
+                                          std::size_t count) const {
+  if (format == DpfFormat::Packed) return session.answer(policy, std::span(packed).subspan(first, count));
+  return session.answer(policy, std::span(morphogen).subspan(first, count));
+}
+
+}  // namespace pagequery::bench

@@ -1,0 +1,260 @@
+#include "bench/markdown_printer.hpp"
+
+#include "bench/key_list.hpp"
+#include "bench/plan.hpp"
+#include "bench/text.hpp"
+#include "core/bits128.hpp"
+#include "core/printable.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace pagequery::bench {
+
+namespace {
+
+struct Table {
+  std::string title;
+  std::function<std::string(const CellRow&)> cell;
+};
+
+// The rows of a run by (concurrency, column, Q): columns are strategies and key
+// formats in order of first appearance.
+struct Grid {
+  std::vector<std::string> columns;
+  std::set<std::uint32_t> concurrencies, batch_sizes;
+  std::map<std::tuple<std::uint32_t, std::string, std::uint32_t>, const CellRow*> by_key;
+
+  explicit Grid(const std::vector<CellRow>& rows) {
+    for (const CellRow& r : rows) {
+      const std::string column = column_label(r.strategy, r.dpf);
+      if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
+      concurrencies.insert(r.concurrency);
+      batch_sizes.insert(r.queries);
+      by_key[{r.concurrency, column, r.queries}] = &r;
+    }
+  }
+};
+
+// One table of concurrency c: rows Q, columns the grid's ("-" where no cell ran).
+std::string grid_table(const Grid& grid, const Table& t, std::uint32_t c, bool label_concurrency) {
+  std::string out = "### " + t.title;
+  if (label_concurrency) out += ", concurrency " + std::to_string(c);
+  out += "\n\n| Q |";
+  for (const std::string& s : grid.columns) out += " " + markdown_text(s) + " |";
+  out += "\n|---|";
+  for (std::size_t i = 0; i < grid.columns.size(); ++i) out += "---:|";
+  out += "\n";
+  for (std::uint32_t q : grid.batch_sizes) {
+    out += "| " + std::to_string(q) + " |";
+    for (const std::string& s : grid.columns) {
+      const auto it = grid.by_key.find({c, s, q});
+      out += " " + (it == grid.by_key.end() ? std::string("-") : t.cell(*it->second)) + " |";
+    }
+    out += "\n";
+  }
+  return out + "\n";
+}
+
+// Per concurrency, every table.
+template <std::size_t N>
+std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[N]) {
+  if (rows.empty()) return "";
+  const Grid grid(rows);
+  const bool label_concurrency = grid.concurrencies.size() > 1 || *grid.concurrencies.begin() != 1;
+  std::string out;
+  for (std::uint32_t c : grid.concurrencies)
+    for (const Table& t : tables) out += grid_table(grid, t, c, label_concurrency);
+  return out;
+}
+
+std::string parity_line(const std::vector<CellRow>& rows) {
+  std::vector<const CellRow*> mismatched;
+  for (const CellRow& r : rows)
+    if (!r.checksum_match) mismatched.push_back(&r);
+  if (mismatched.empty()) return "- `checksum_match=1` for all " + std::to_string(rows.size()) + " rows.\n";
+  std::string out = "- `checksum_match=0` for " + std::to_string(mismatched.size()) + " of " +
+                    std::to_string(rows.size()) + " rows:";
+  for (const CellRow* r : mismatched)
+    out += " " + markdown_text(r->strategy) + " Q=" + std::to_string(r->queries) +
+           " C=" + std::to_string(r->concurrency) + ";";
+  out.back() = '\n';
+  return out;
+}
+
+bool scaled_out(const RunRecord& run) {
+  const auto* ranks = run.find("mpi_ranks");
+  return ranks && std::holds_alternative<std::int64_t>(*ranks) && std::get<std::int64_t>(*ranks) > 1;
+}
+
+std::string read_floor_text(const RunRecord& run) {
+  const std::optional<double> floor = read_floor_of(run);
+  if (!floor) return "n/a (run written before the read floor was measured)";
+  const std::optional<double> gbs = run.real("read_floor_gbs");
+  return fixed(*floor, 3) + " ms" + (gbs ? ", " + fixed(*gbs, 1) + " GB/s" : "") +
+         " (a plain streaming read of the matrix, the fastest of " + run.text("read_floor_repetitions", "?") + ")";
+}
+
+std::string matrix_text(const RunRecord& run) {
+  std::string matrix = run.text("matrix", run.text("matrix_source"));
+  if (run.find("pages")) {
+    matrix += ", " + run.text("pages") + " pages, d = " + run.text("domain_bits");
+    if (const auto* bytes = run.find("size_bytes"); bytes && std::holds_alternative<std::uint64_t>(*bytes))
+      matrix += ", " + human_bytes(std::get<std::uint64_t>(*bytes));
+  }
+  return matrix;
+}
+
+std::string host_text(const RunRecord& run) {
+  std::string where = run.text("host");
+  if (run.find("slurm_job_id")) where += ", Slurm job " + run.text("slurm_job_id");
+  if (run.find("slurm_job_nodelist")) where += " on " + run.text("slurm_job_nodelist");
+  return where;
+}
+
+// "- label: value" lines of the run's metadata (empty values left out).
+std::string run_header(const RunRecord& run) {
+  std::string out;
+  const auto line = [&](const std::string& label, const std::string& value) {
+    if (!value.empty()) out += "- " + label + ": " + markdown_text(value) + "\n";
+  };
+  std::string device = run.text("device");
+  if (run.find("kokkos_backend"))
+    device += " (Kokkos " + run.text("kokkos_version") + ", " + run.text("kokkos_backend") + ")";
+  line("device", device);
+  line("accumulate", accumulate_of(run));
+  line("dpf", run.text("dpf", "morphogen"));
+  line("read floor", read_floor_text(run));
+  line("matrix", matrix_text(run));
+  if (run.find("iterations"))
+    line("settings", "iterations=" + run.text("iterations") + ", warmup=" + run.text("warmup") +
+                         ", concurrency=" + run.text("concurrency") + ", seed=" + run.text("seed"));
+  line("single loop", run.text("single_policy"));
+  line("env switches", run.text("env_switches"));
+  if (scaled_out(run))
+    line("ranks", run.text("mpi_ranks") + " (MPI, answers XOR-reduced into rank 0; shards [first, count] " +
+                      run.text("shard_layout") + ")");
+  line("host", host_text(run));
+  line("git", run.text("git_revision"));
+  line("started", run.text("started_utc"));
+  std::string status = run.text("status", "unknown");
+  if (run.find("cells_planned"))
+    status += " (" + std::to_string(run.cells.size()) + " of " + run.text("cells_planned") + " cells)";
+  line("status", status);
+  return out;
+}
+
+std::string join(const std::vector<int>& v) {
+  std::string out;
+  for (int i : v) out += (out.empty() ? "" : ",") + std::to_string(i);
+  return out;
+}
+
+// The key formats, with what they leave out of the plan's cells.
+std::string dpf_text(const Plan& plan) {
+  std::string out;
+  for (DpfFormat f : plan.formats) out += (out.empty() ? "" : ",") + to_string(f);
+  const bool cut = std::any_of(plan.batch_sizes.begin(), plan.batch_sizes.end(),
+                               [](int q) { return q > max_batch_queries(DpfFormat::Morphogen); });
+  if (cut && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Morphogen))
+    out += " (morphogen cells stop at Q = " + std::to_string(max_batch_queries(DpfFormat::Morphogen)) + ")";
+  const bool gemm = std::any_of(plan.strategies.begin(), plan.strategies.end(),
+                                [](const Strategy& s) { return s.config.mode == BatchMode::Gemm; });
+  if (gemm && std::count(plan.formats.begin(), plan.formats.end(), DpfFormat::Packed))
+    out += " (kokkos_kernels_gemm takes Morphogen keys only)";
+  return out;
+}
+
+// The matrix, the axes and the settings of a plan.
+std::string plan_text(const Plan& plan) {
+  const std::uint64_t bytes = plan.pages * kPageBytes;
+  std::string names;
+  for (const Strategy& s : plan.strategies) names += (names.empty() ? "" : ",") + s.name;
+  return "matrix: " + printable(plan.matrix_text) + ", " + std::to_string(plan.pages) +
+         " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
+         human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
+         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + to_string(plan.spec.accumulate) +
+         left_out_note(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + "iterations " +
+         std::to_string(plan.iterations) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
+         std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
+         "cells: " + std::to_string(plan.cells.size()) + "\n";
+}
+
+}  // namespace
+
+void MarkdownPrinter::do_print_plan(const PlanListing& listing) {
+  const Plan& plan = listing.plan;
+  std::ostream& out = stream();
+  out << "pagequery sweep: dry run (nothing is measured or written)\n" << plan_text(plan);
+  if (!listing.layout.empty())
+    out << "ranks: " << listing.layout.size() << " (MPI), shards [first, count] "
+        << shard_layout_json(listing.layout) << "\n";
+  for (std::size_t i = 0; i < plan.cells.size(); ++i) {
+    const Cell& c = plan.cells[i];
+    out << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << cell_name(plan, c) << " Q=" << c.queries
+        << " C=" << c.concurrency << " (" << describe(plan.strategies[c.strategy].config) << ")\n";
+  }
+  out << "output: " << printable(plan.output)
+      << (listing.runs_in_output ? " (appends; " + std::to_string(*listing.runs_in_output) + " runs there)"
+                                 : std::string(" (a new file)"))
+      << "\n";
+}
+
+void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
+  for (const RunRecord& r : runs)
+    stream() << printable(r.id) << "  " << printable(r.text("status", "unknown")) << "  " << r.cells.size()
+             << " cells  " << printable(accumulate_of(r)) << "  " << printable(r.text("device", "?")) << "\n";
+}
+
+void MarkdownPrinter::do_print_run(const RunRecord& run) {
+  std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n" + run_header(run);
+  out += "\n" + markdown_tables(run.cells);
+  if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run));
+  if (scaled_out(run) && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
+  stream() << out;
+}
+
+std::string markdown_tables(const std::vector<CellRow>& rows) {
+  if (rows.empty()) return "No cells were measured.\n";
+  const Table tables[] = {
+      {"Batch-vs-single speedup (`batch_vs_single_speedup`)",
+       [](const CellRow& r) { return fixed(r.speedup, 2) + "x"; }},
+      {"Batch latency (`batch_ms_per_batch`)", [](const CellRow& r) { return fixed(r.batch_ms.mean, 2); }},
+      {"Batch throughput (`batch_qps`)", [](const CellRow& r) { return fixed(r.batch_qps, 2); }},
+  };
+  return grid_tables(rows, tables) + "### Correctness parity\n\n" + parity_line(rows);
+}
+
+std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms) {
+  if (!read_floor_ms) {
+    const Table tables[] = {{"Read-floor multiple (n/a: the run has no `read_floor_ms`)",
+                             [](const CellRow&) { return std::string("n/a"); }}};
+    return grid_tables(rows, tables);
+  }
+  const double floor = *read_floor_ms;
+  const Table tables[] = {{"Read-floor multiple (`batch_ms_per_batch / read_floor_ms`, floor " +
+                               fixed(floor, 3) + " ms)",
+                           [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
+  return grid_tables(rows, tables);
+}
+
+std::string reduction_tables(const std::vector<CellRow>& rows) {
+  const Table tables[] = {
+      {"MPI reduction per batch, ms (`batch_reduce_ms`; part of `batch_ms_per_batch`)",
+       [](const CellRow& r) { return fixed(r.batch_reduce_ms, 3); }},
+      {"MPI reduction per query in the single loop, ms (`single_reduce_ms` / Q)",
+       [](const CellRow& r) { return fixed(r.queries ? r.single_reduce_ms / r.queries : 0.0, 3); }},
+  };
+  return grid_tables(rows, tables);
+}
+
+std::string markdown_text(std::string_view text) {
+  std::string out;
+  for (const char c : printable(text)) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+}  // namespace pagequery::bench

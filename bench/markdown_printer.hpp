@@ -1,0 +1,42 @@
+#pragma once
+// The human format: a run as markdown (a header of its metadata, then the seed's
+// tables: speedup, batch ms and batch QPS per strategy and Q), the run list, and
+// a dry run's plan.
+#include "bench/printer.hpp"
+#include "bench/stats.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pagequery::bench {
+
+class MarkdownPrinter : public Printer {
+ public:
+  using Printer::Printer;
+
+ private:
+  // The matrix, the axes and settings, then one line per cell, and the output.
+  void do_print_plan(const PlanListing& listing) override;
+  // One line per run: id, status, cells, accumulate, device.
+  void do_print_run_list(const std::vector<RunRecord>& runs) override;
+  // The header and the tables below.
+  void do_print_run(const RunRecord& run) override;
+};
+
+// The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
+// strategies), one set per concurrency, then a checksum parity line.
+std::string markdown_tables(const std::vector<CellRow>& rows);
+// Each cell's mean batch time as a multiple of the run's read floor (rows Q,
+// columns strategies); "n/a" in every cell of a run without one.
+std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms);
+// The MPI reduction's share of the single loop and the batch (reduce ms per
+// query and per batch, rows Q, columns strategies), one set per concurrency.
+std::string reduction_tables(const std::vector<CellRow>& rows);
+
+// Text read from a results file as markdown: one line, '|' escaped, so that a
+// table keeps its columns.
+std::string markdown_text(std::string_view text);
+
+}  // namespace pagequery::bench

@@ -1,0 +1,62 @@
+#pragma once
+// Measuring one cell: C clients time Q queries one by one (the single loop, plain
+// latency policy) against one batch of Q queries (the strategy), warmup and
+// measured iterations of both paths, and check that both return the same bytes
+// (XXH3-64 checksums of the answers).
+#include "bench/key_list.hpp"
+#include "bench/mpi_context.hpp"
+
+#include "policies/engine.hpp"
+
+#include <cstdint>
+#include <exception>
+#include <vector>
+
+namespace pagequery::bench {
+
+// One client: its own queries and, per path, its own session (so that a path
+// keeps its buffer shapes, and graph replays stay valid between iterations).
+struct Client {
+  Engine::Session* single_session;
+  Engine::Session* batch_session;
+  KeyList keys;  // 3 Q keys
+  std::vector<std::vector<std::uint8_t>> single_out;
+  std::vector<std::uint8_t> batch_out;
+  std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
+  int channel = 0;         // MPI: the client's own communicator (MpiContext::open_channels)
+  double reduce_ms = 0;    // MPI: the reduction time of the last path run
+  std::exception_ptr error;
+};
+
+struct Measurement {
+  std::vector<double> single_ms, batch_ms;  // measured iterations only (reductions included)
+  std::vector<double> single_reduce_ms, batch_reduce_ms;  // their reduction part
+  std::uint64_t single_checksum = 0, batch_checksum = 0;
+  bool match = true;
+  // A signal (on some rank: all ranks stop together) ended the cell early; the
+  // iterations finished before it are kept (none when batch_ms is empty).
+  int interrupted_by = 0;
+};
+
+// The single loop's policy: the seed's plain latency policy, one query at a time.
+const PolicyConfig& single_policy();
+
+// What a measurement runs besides its clients.
+struct MeasureSettings {
+  const PolicyConfig& batch_config;  // the strategy's
+  int warmup = 0;
+  int iterations = 0;
+  bool flip_batch = false;  // test hook: flip a byte of rank 0's batch answers
+};
+
+// Runs warmup + iterations of both paths. C = clients.size(); with C > 1 every
+// client runs on its own thread and an iteration is timed from the moment all
+// start to the moment all are done. Under MPI all ranks run this in lockstep: a
+// barrier starts every timed path, and before every iteration the ranks agree to
+// go on; a signal on any rank (bench/signals.hpp) stops all of them after the
+// iteration they are in (Measurement::interrupted_by, the finished iterations
+// kept), and a failure on any rank makes all throw (MpiContext::agree) once the
+// threads are joined.
+Measurement measure(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi);
+
+}  // namespace pagequery::bench

@@ -1,0 +1,139 @@
+#include "bench/plan.hpp"
+
+#include "bench/errors.hpp"
+#include "bench/key_list.hpp"
+#include "bench/stats.hpp"
+#include "bench/text.hpp"
+
+#include "core/bits128.hpp"
+#include "core/matrix_shape.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <random>
+
+namespace pagequery::bench {
+
+namespace {
+
+constexpr std::uint64_t kDefaultSyntheticPages = 4096;  // 16 MiB: runs anywhere in seconds
+constexpr int kMaxConcurrency = 64;
+
+// --synthetic-pages, --synthetic-gib or the default.
+std::uint64_t synthetic_pages(const SweepOptions& o) {
+  if (o.synthetic_pages) return as_input("", [&] { return parse_u64(*o.synthetic_pages, "--synthetic-pages"); });
+  if (!o.synthetic_gib) return kDefaultSyntheticPages;
+  const std::optional<double> gibs = parse_finite(*o.synthetic_gib);
+  if (!gibs || *gibs <= 0 || *gibs > 16384)
+    throw InputError("--synthetic-gib must be a number of GiB in (0, 16384], got '" + *o.synthetic_gib + "'");
+  return static_cast<std::uint64_t>(std::ceil(*gibs * (double(1ull << 30) / kPageBytes)));
+}
+
+void plan_matrix(const SweepOptions& o, Plan& plan) {
+  if (o.matrix_file) {
+    plan.spec.file = *o.matrix_file;
+    plan.pages = as_input("--matrix-file: ", [&] { return page_count_of_file(*o.matrix_file); });
+    plan.matrix_text = "file " + *o.matrix_file;
+  } else {
+    if (o.fill == "hash") plan.spec.fill = MatrixFill::Hash;
+    else if (o.fill == "morphogen") plan.spec.fill = MatrixFill::Morphogen;
+    else throw InputError("--fill must be hash or morphogen, got '" + o.fill + "'");
+    plan.spec.seed = as_input("", [&] { return parse_u64(o.matrix_seed, "--matrix-seed"); });
+    plan.pages = synthetic_pages(o);
+    if (plan.pages == 0) throw InputError("--synthetic-pages must be at least 1");
+    plan.spec.synthetic_pages = plan.pages;
+    plan.matrix_text = std::string("synthetic (fill ") + o.fill + ", seed " + std::to_string(plan.spec.seed) + ")";
+  }
+  plan.domain_bits = as_input("matrix: ", [&] { return domain_bits_for(plan.pages); });
+}
+
+// "morphogen,packed" -> the formats in order.
+std::vector<DpfFormat> parse_dpf_axis(const std::string& text) {
+  std::vector<DpfFormat> out;
+  for (const std::string& name : as_input("", [&] { return split_list(text, "--dpf"); })) {
+    const DpfFormat format = as_input("", [&] { return parse_dpf_format(name, "--dpf"); });
+    if (std::find(out.begin(), out.end(), format) != out.end()) throw InputError("--dpf: " + name + " is listed twice");
+    out.push_back(format);
+  }
+  return out;
+}
+
+// The largest batch any of the formats allows (--batch-sizes' bound).
+int largest_batch(const std::vector<DpfFormat>& formats) {
+  int most = 0;
+  for (DpfFormat f : formats) most = std::max(most, max_batch_queries(f));
+  return most;
+}
+
+void plan_axes(const SweepOptions& o, Plan& plan) {
+  plan.spec.accumulate = o.accumulate;
+  plan.strategies = resolve_strategies(o.strategies, o.accumulate, plan.left_out);
+  plan.formats = parse_dpf_axis(o.dpf);
+  plan.batch_sizes = as_input("", [&] {
+    return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats));
+  });
+  plan.concurrency = as_input("", [&] { return parse_int_list(o.concurrency, "--concurrency", 1, kMaxConcurrency); });
+}
+
+void plan_run(const SweepOptions& o, Plan& plan) {
+  plan.iterations = parse_int_in(o.iterations, 1, 1000000, "--iterations");
+  plan.warmup = parse_int_in(o.warmup, 0, 1000000, "--warmup");
+  if (o.seed) {
+    plan.key_seed = as_input("", [&] { return parse_u64(*o.seed, "--seed"); });
+    plan.key_seed_given = true;
+  } else {
+    std::random_device rd;
+    plan.key_seed = (std::uint64_t{rd()} << 32) ^ rd();
+  }
+  const std::optional<double> seconds = parse_finite(o.checkpoint_seconds);
+  if (!seconds || *seconds < 0)
+    throw InputError("--checkpoint-interval must be a number of seconds >= 0, got '" + o.checkpoint_seconds + "'");
+  plan.checkpoint_seconds = *seconds;
+  plan.output = o.output ? *o.output : "pagequery-sweep-" + utc_stamp(std::time(nullptr), true) + ".h5";
+  if (plan.output.empty()) throw InputError("--output must not be empty");
+}
+
+// Morphogen's batches stop at 32 queries: larger Q are packed cells only.
+// kokkos_kernels_gemm takes Morphogen keys only.
+std::vector<Cell> plan_cells(const Plan& plan) {
+  std::vector<int> concurrency = plan.concurrency;
+  std::sort(concurrency.begin(), concurrency.end());
+  std::vector<int> batch_sizes = plan.batch_sizes;
+  std::sort(batch_sizes.begin(), batch_sizes.end());
+  std::vector<Cell> cells;
+  for (int c : concurrency)
+    for (DpfFormat f : plan.formats)
+      for (std::size_t s = 0; s < plan.strategies.size(); ++s)
+        for (int q : batch_sizes)
+          if (q <= max_batch_queries(f) &&
+              !(f == DpfFormat::Packed && plan.strategies[s].config.mode == BatchMode::Gemm))
+            cells.push_back({s, q, c, f});
+  return cells;
+}
+
+}  // namespace
+
+int Plan::max_concurrency() const { return *std::max_element(concurrency.begin(), concurrency.end()); }
+
+Plan make_plan(const SweepOptions& options) {
+  Plan plan;
+  plan_matrix(options, plan);
+  plan_axes(options, plan);
+  plan_run(options, plan);
+  plan.cells = plan_cells(plan);
+  return plan;
+}
+
+std::string cell_name(const Plan& plan, const Cell& cell) {
+  return column_label(plan.strategies[cell.strategy].name, to_string(cell.dpf));
+}
+
+std::string left_out_note(const Plan& plan) {
+  if (plan.left_out.empty()) return "";
+  std::string names;
+  for (const std::string& name : plan.left_out) names += (names.empty() ? "" : ",") + name;
+  return " (" + names + " left out: they run only with --accumulate lop3)";
+}
+
+}  // namespace pagequery::bench

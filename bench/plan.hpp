@@ -1,0 +1,85 @@
+#pragma once
+// The sweep as a plan (the parse step of parse -> run -> print): the matrix, the
+// axes (strategy x key format x batch size Q x concurrency C), the run's settings
+// and the cells they span, all checked before anything is loaded or measured.
+#include "bench/shard.hpp"
+#include "bench/strategies.hpp"
+
+#include "core/dpf_packed.hpp"
+#include "policies/engine.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pagequery::bench {
+
+// The sweep's command line as given (apps/sweep.cpp binds its flags here); the
+// defaults are the CLI's.
+struct SweepOptions {
+  std::optional<std::string> matrix_file;
+  std::optional<std::string> synthetic_gib;
+  std::optional<std::string> synthetic_pages;
+  std::string fill = "hash";
+  std::string matrix_seed = "1";
+  std::string batch_sizes = "1,2,4,8,16,32";
+  std::string strategies = "default";
+  std::string dpf = "morphogen";
+  std::string concurrency = "1";
+  std::string iterations = "5";
+  std::string warmup = "1";
+  std::optional<std::string> seed;
+  std::string checkpoint_seconds = "60";
+  std::optional<std::string> output;
+  Accumulate accumulate = Accumulate::Lop3;
+  bool dry_run = false;
+};
+
+struct Cell {
+  std::size_t strategy;  // index into Plan::strategies
+  int queries;
+  int concurrency;
+  DpfFormat dpf;
+};
+
+struct Plan {
+  MatrixSpec spec;
+  std::string matrix_text;  // for humans
+  std::uint64_t pages = 0;
+  int domain_bits = 0;
+  std::vector<Strategy> strategies;
+  std::vector<std::string> left_out;  // lop3-only strategies that the groups lose under mma
+  std::vector<DpfFormat> formats;     // the --dpf axis
+  std::vector<int> batch_sizes;
+  std::vector<int> concurrency;
+  int iterations = 0;
+  int warmup = 0;
+  std::uint64_t key_seed = 0;
+  bool key_seed_given = false;
+  double checkpoint_seconds = 60;
+  std::string output;
+  std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending)
+
+  int max_concurrency() const;
+};
+
+// The plan of `options`, or InputError (one line naming the flag) for anything a
+// run would refuse that the command line alone tells. The key seed is random
+// unless --seed gives it; the output is pagequery-sweep-<UTC>.h5 unless given.
+Plan make_plan(const SweepOptions& options);
+
+// A cell's name in progress lines: the strategy, and the key format when packed.
+std::string cell_name(const Plan& plan, const Cell& cell);
+// What --accumulate mma took out of the groups ("" when nothing).
+std::string left_out_note(const Plan& plan);
+
+// A plan as a dry run shows it (Printer::print_plan).
+struct PlanListing {
+  const Plan& plan;
+  std::vector<Shard> layout;                  // the MPI ranks' shards; empty for one rank
+  std::optional<std::size_t> runs_in_output;  // the runs the output holds; nullopt: a new file
+};
+
+}  // namespace pagequery::bench

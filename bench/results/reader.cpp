@@ -1,0 +1,94 @@
+#include "bench/results/reader.hpp"
+
+#include "bench/results/attributes.hpp"
+#include "bench/results/datasets.hpp"
+#include "bench/results/schema.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+namespace pagequery::bench {
+
+namespace fs = std::filesystem;
+using namespace results;
+
+namespace {
+
+// Opens a results file read-only, or says precisely why not.
+Hid open_results_read(const std::string& path) {
+  quiet_hdf5();
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) fail(path, "no such file");
+  if (fs::is_directory(status)) fail(path, "is a directory, not a results file");
+  // Checked before HDF5 opens it: opening a FIFO would block.
+  if (!fs::is_regular_file(status)) fail(path, "is not a regular file");
+  if (::access(path.c_str(), R_OK) != 0) fail(path, std::strerror(errno));
+  if (!is_hdf5(path)) fail(path, "not an HDF5 file");
+  Hid fapl = file_access(true);
+  Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
+  if (!file.valid()) fail(path, "cannot open the HDF5 file (damaged?)");
+  if (!link_exists(file, "runs") || !Hid(H5Gopen2(file, "runs", H5P_DEFAULT), H5Gclose).valid())
+    fail(path, "an HDF5 file without a /runs group (not written by pagequery sweep)");
+  return file;
+}
+
+// Run ids sort by their timestamp, then by the numeric suffix ("-2", "-10").
+std::pair<std::string, long> run_sort_key(const std::string& id) {
+  const auto dash = id.rfind('-');
+  if (dash != std::string::npos && dash + 1 < id.size() &&
+      std::all_of(id.begin() + static_cast<long>(dash) + 1, id.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+      id.size() - dash <= 10)
+    return {id.substr(0, dash), std::stol(id.substr(dash + 1))};
+  return {id, 1};
+}
+
+herr_t collect_link(hid_t, const char* name, const H5L_info_t*, void* op_data) {
+  static_cast<std::vector<std::string>*>(op_data)->emplace_back(name);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> list_runs(const std::string& path) {
+  Hid file = open_results_read(path);
+  Hid runs(H5Gopen2(file, "runs", H5P_DEFAULT), H5Gclose);
+  std::vector<std::string> ids;
+  if (!runs.valid() || H5Literate(runs, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link, &ids) < 0)
+    fail(path, "cannot list /runs");
+  std::stable_sort(ids.begin(), ids.end(),
+                   [](const std::string& a, const std::string& b) { return run_sort_key(a) < run_sort_key(b); });
+  return ids;
+}
+
+RunRecord read_run(const std::string& path, const std::string& id, bool with_samples) {
+  Hid file = open_results_read(path);
+  const std::string where = "runs/" + id;
+  if (id.empty() || id.find('/') != std::string::npos || !link_exists(file, where.c_str()))
+    fail(path, "no run '" + id + "'");
+  Hid group(H5Gopen2(file, where.c_str(), H5P_DEFAULT), H5Gclose);
+  if (!group.valid()) fail(path, "run '" + id + "' is not a group");
+  RunRecord run;
+  run.id = id;
+  std::error_code ec;
+  const std::uint64_t file_bytes = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot stat: " + ec.message());
+  read_attributes(group, run, path, file_bytes);
+  Hid ct = cell_type();
+  for (const CellRecord& c : read_rows<CellRecord>(group, path, "cells", ct, file_bytes))
+    run.cells.push_back(from_record(c));
+  if (with_samples) {
+    Hid st = sample_type();
+    for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st, file_bytes))
+      run.samples.push_back(from_record(s));
+  }
+  return run;
+}
+
+}  // namespace pagequery::bench

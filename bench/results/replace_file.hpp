@@ -1,0 +1,54 @@
+#pragma once
+// The file-system side of a commit: a new image of the results file is written
+// to a hidden sibling, fsynced and renamed over the original, under an advisory
+// lock on a sibling ".<name>.lock" file. A reader (or a crash, or a full disk)
+// sees either the old file or the new one.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace pagequery::bench::results {
+
+// The file to replace: symbolic links are followed so that the link survives.
+std::filesystem::path target_of(const std::string& path);
+// The directory of `target` ("." for a bare name).
+std::filesystem::path directory_of(const std::filesystem::path& target);
+// ".<name><suffix>" beside `target`.
+std::filesystem::path sibling(const std::filesystem::path& target, const std::string& suffix);
+
+// An advisory lock on a sibling lock file, held for one commit and removed with
+// it, so nothing stays beside the results. A writer that waited may hold the lock
+// of a file its predecessor already removed: it locks whatever is at the path
+// then. File systems without flock (ENOLCK, EOPNOTSUPP) are written unlocked.
+class DirLock {
+ public:
+  explicit DirLock(std::filesystem::path lock_path);
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  bool is_at_path() const;
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// Removes the temporary copy unless it was committed (or the process aborts).
+struct TempFile {
+  std::filesystem::path path;
+  bool keep = false;
+  ~TempFile();
+};
+
+// Writes `bytes` to the new file `p` (mode `mode`, before the umask) and fsyncs it;
+// errors (StoreError) name `path`, the file it will replace.
+void write_new_file(const std::filesystem::path& p, const std::vector<char>& bytes, mode_t mode,
+                    const std::string& path);
+
+// Renames `from` over `to` (errors name `path`) and makes the rename durable.
+void replace(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& path);
+
+}  // namespace pagequery::bench::results

@@ -1,0 +1,66 @@
+#pragma once
+// The layout of a results file (data/README.md, "HDF5 results layout"):
+//
+//   /                      attrs format = "pagequery-sweep-results", format_version = 1
+//   /runs/<run id>         one group per run, attributes = the run's metadata
+//   /runs/<run id>/cells   compound rows, one per (strategy, Q, concurrency) cell
+//   /runs/<run id>/samples compound rows (cell, path, iteration, ms)
+//
+// The rows as they are in memory (CellRecord, SampleRecord) and their HDF5 types;
+// the file stores the types packed. Columns added since version 1 are read as 0
+// (or "") from older runs.
+#include "bench/results/hdf5.hpp"
+#include "bench/stats.hpp"
+
+#include <cstdint>
+
+namespace pagequery::bench::results {
+
+inline constexpr const char* kFormat = "pagequery-sweep-results";
+inline constexpr std::int64_t kFormatVersion = 1;
+
+struct CellRecord {
+  char strategy[kStrategyChars];
+  char mode[kModeChars];
+  std::int32_t streams;
+  std::uint8_t cuda_graph;
+  std::int32_t tile;
+  std::int32_t threshold;
+  std::uint32_t queries;
+  std::uint32_t concurrency;
+  std::uint32_t iterations;
+  std::uint32_t warmup;
+  double single_ms[5];  // min, median, mean, stddev, max
+  double batch_ms[5];
+  double single_qps;
+  double batch_qps;
+  double speedup;
+  std::uint64_t single_checksum;
+  std::uint64_t batch_checksum;
+  std::uint8_t checksum_match;
+  double bandwidth_gbs;
+  double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
+  double batch_reduce_ms;
+  char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
+};
+
+struct SampleRecord {
+  std::uint32_t cell;
+  std::uint8_t path;
+  std::uint32_t iteration;
+  double ms;
+  double reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
+};
+
+// The in-memory compound types.
+Hid cell_type();
+Hid sample_type();
+// The type as the file stores it: `mem_type` without padding.
+Hid packed(hid_t mem_type);
+
+CellRecord to_record(const CellRow& row);
+CellRow from_record(const CellRecord& record);
+SampleRecord to_record(const Sample& sample);
+Sample from_record(const SampleRecord& record);
+
+}  // namespace pagequery::bench::results

@@ -1,0 +1,25 @@
+#pragma once
+// A run's metadata, as the attributes of its results group: what ran (build,
+// host, device, Kokkos), on which matrix and shards, with which axes and
+// settings, and in which environment. Set once, before the first cell.
+#include "bench/mpi_context.hpp"
+#include "bench/plan.hpp"
+#include "bench/results/record.hpp"
+
+#include "policies/engine.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pagequery::bench {
+
+// Sets the run's attributes in their documented order (data/README.md); `started`
+// is the UTC start time, `info` this rank's engine's.
+void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, const std::string& started,
+                  const MpiContext& mpi, const std::vector<Shard>& layout);
+
+// The environment variable `name`, if set.
+std::optional<std::string> env_value(const char* name);
+
+}  // namespace pagequery::bench

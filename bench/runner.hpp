@@ -1,0 +1,44 @@
+#pragma once
+// The runner over a plan's cells (the run step of parse -> run -> print): for each
+// cell, the sessions of its concurrency, the queries of its clients, the
+// measurement (bench/measure.hpp), and the row and samples it adds to the run.
+#include "bench/measure.hpp"
+#include "bench/mpi_context.hpp"
+#include "bench/plan.hpp"
+#include "bench/results/record.hpp"
+
+#include "policies/engine.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace pagequery::bench {
+
+class Runner {
+ public:
+  // Runs on `engine` (this rank's shard) with `mpi`; all ranks run the same cells.
+  Runner(const Plan& plan, const Engine& engine, MpiContext& mpi, bool flip_batch);
+
+  // Measures one cell of the plan (collective). Sessions are kept from one cell to
+  // the next of the same concurrency; the queries are the same for every strategy
+  // of a (Q, C) and key format.
+  Measurement measure(const Cell& cell);
+
+ private:
+  void open_sessions(int concurrency);
+  std::vector<Client> clients(const Cell& cell);
+
+  const Plan& plan_;
+  const Engine& engine_;
+  MpiContext& mpi_;
+  bool flip_batch_;
+  int sessions_for_ = 0;  // the concurrency the sessions are for (0: none yet)
+  std::vector<Engine::Session> single_sessions_, batch_sessions_;
+};
+
+// Appends the measured cell to `run`: its row (statistics, QPS, speedup,
+// bandwidth over `local_bytes`, checksums) and its raw samples.
+void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m,
+                 std::uint64_t local_bytes);
+
+}  // namespace pagequery::bench

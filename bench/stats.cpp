@@ -1,0 +1,44 @@
+#include "bench/stats.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace pagequery::bench {
+
+Stats summarize(std::span<const double> samples) {
+  Stats s;
+  if (samples.empty()) return s;
+  std::vector<double> sorted(samples.begin(), samples.end());
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  s.min = sorted.front();
+  s.max = sorted.back();
+  s.median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  double sum = 0;
+  for (double v : sorted) sum += v;
+  s.mean = sum / static_cast<double>(n);
+  if (n > 1) {
+    double sq = 0;
+    for (double v : sorted) sq += (v - s.mean) * (v - s.mean);
+    s.stddev = std::sqrt(sq / static_cast<double>(n - 1));
+  }
+  return s;
+}
+
+void finish_row(CellRow& row, std::uint64_t local_matrix_bytes) {
+  const double queries = static_cast<double>(row.queries) * static_cast<double>(row.concurrency);
+  const double single_s = row.single_ms.mean / 1e3;
+  const double batch_s = row.batch_ms.mean / 1e3;
+  row.single_qps = single_s > 0 ? queries / single_s : 0;
+  row.batch_qps = batch_s > 0 ? queries / batch_s : 0;
+  row.speedup = batch_s > 0 ? single_s / batch_s : 0;
+  row.bandwidth_gbs =
+      single_s > 0 ? static_cast<double>(local_matrix_bytes) * queries / single_s / 1e9 : 0;
+}
+
+std::string column_label(const std::string& strategy, const std::string& dpf) {
+  return dpf == "morphogen" ? strategy : strategy + " (" + dpf + ")";
+}
+
+}  // namespace pagequery::bench

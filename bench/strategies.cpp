@@ -1,0 +1,77 @@
+#include "bench/strategies.hpp"
+
+#include "bench/errors.hpp"
+#include "bench/stats.hpp"
+#include "bench/text.hpp"
+
+#include <algorithm>
+
+namespace pagequery::bench {
+
+namespace {
+
+// The strategies resolved so far.
+class StrategyList {
+ public:
+  StrategyList(Accumulate accumulate, std::vector<std::string>& left_out)
+      : accumulate_(accumulate), left_out_(left_out) {}
+
+  // A strategy named on its own (a group's members too): refused when it cannot run.
+  void add(const std::string& name, const PolicyConfig& config) {
+    for (const Strategy& s : out_)
+      if (s.name == name) return;  // "seed,baseline_full_batch": listed once
+    if (name.size() >= kStrategyChars) throw InputError("--strategies: the name '" + name + "' is too long");
+    if (accumulate_ == Accumulate::Mma)
+      if (const auto why = lop3_only(config))
+        throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
+                         ": " + *why);
+    out_.push_back({name, config});
+  }
+
+  // A group's members; under mma the lop3-only ones are left out, not refused.
+  void add_group(const std::vector<std::string>& group) {
+    for (const std::string& name : group) {
+      const PolicyConfig config = strategy_config(name);
+      if (accumulate_ != Accumulate::Mma || !lop3_only(config)) add(name, config);
+      else if (std::find(left_out_.begin(), left_out_.end(), name) == left_out_.end()) left_out_.push_back(name);
+    }
+  }
+
+  std::vector<Strategy> take() { return std::move(out_); }
+
+ private:
+  Accumulate accumulate_;
+  std::vector<std::string>& left_out_;
+  std::vector<Strategy> out_;
+};
+
+}  // namespace
+
+std::optional<std::string> lop3_only(const PolicyConfig& config) {
+  if (config.streams > 1) return std::nullopt;
+  if (config.graph) return "graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only";
+  if (config.mode == BatchMode::Gemm)
+    return "kokkos_kernels_gemm runs only with --accumulate lop3: its gemm reads pages as vectors";
+  return std::nullopt;
+}
+
+std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
+                                         std::vector<std::string>& left_out) {
+  StrategyList list(accumulate, left_out);
+  for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
+    if (item == "seed") list.add_group(seed_strategies());
+    else if (item == "default") list.add_group(default_strategies());
+    else if (item == "all") list.add_group(all_strategies());
+    else if (item == "env") list.add("env", as_input("", [] { return apply_env(PolicyConfig{}); }));
+    else list.add(item, as_input("--strategies: ", [&] { return strategy_config(item); }));
+  }
+  return list.take();
+}
+
+std::string describe(const PolicyConfig& c) {
+  return "policy=" + to_string(c.mode) + " streams=" + std::to_string(c.streams) +
+         " graph=" + (c.graph ? "1" : "0") + " tile=" + std::to_string(c.tile) +
+         " threshold=" + std::to_string(c.threshold);
+}
+
+}  // namespace pagequery::bench

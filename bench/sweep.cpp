@@ -1,0 +1,294 @@
+#include "bench/sweep.hpp"
+
+#include "bench/errors.hpp"
+#include "bench/markdown_printer.hpp"
+#include "bench/mpi_context.hpp"
+#include "bench/progress.hpp"
+#include "bench/read_floor.hpp"
+#include "bench/results/reader.hpp"
+#include "bench/run_metadata.hpp"
+#include "bench/runner.hpp"
+#include "bench/signals.hpp"
+#include "bench/text.hpp"
+
+#include "core/bits128.hpp"
+#include "core/printable.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+namespace pagequery::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// What a run checks besides the plan, and its test hooks.
+struct RunChecks {
+  std::vector<std::string> switches;        // MORPHOGEN_GPU_* set: recorded, not applied
+  std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
+  bool flip_batch = false;                  // test hook: a checksum mismatch
+};
+
+Plan agree_on_plan(const MpiContext& mpi, const SweepOptions& options) {
+  Plan plan;
+  mpi.step([&] {
+    plan = make_plan(options);
+    if (mpi.size() > 1 && plan.max_concurrency() > 1 && !mpi.thread_multiple())
+      throw InputError("--concurrency " + std::to_string(plan.max_concurrency()) +
+                       " with several MPI ranks needs MPI_THREAD_MULTIPLE, which this MPI does not provide");
+  });
+  mpi.broadcast(plan.key_seed);  // a random seed: rank 0's
+  return plan;
+}
+
+// Everything a run would refuse is refused here, before anything is printed or
+// measured; a dry run stops after it (it leaves out what only the device tells:
+// memory, and whether it runs --accumulate mma).
+RunChecks check_run(const MpiContext& mpi, const Plan& plan, const ReadGuard& guard) {
+  RunChecks checks;
+  mpi.step([&] {
+    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output, guard); return 0; });
+    checks.switches = env_switches();
+    as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
+    const int sessions = Runtime::check_environment();      // the KOKKOS_* / OMP_* variables
+    if (plan.max_concurrency() > sessions)
+      throw InputError("--concurrency " + std::to_string(plan.max_concurrency()) +
+                       " needs as many threads of the OpenMP backend, which will run " + std::to_string(sessions) +
+                       " (set OMP_NUM_THREADS or KOKKOS_NUM_THREADS)");
+    if (auto v = env_value("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
+      checks.fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
+    checks.flip_batch = env_value("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();
+  });
+  return checks;
+}
+
+void dry_run(const MpiContext& mpi, const Plan& plan, const std::vector<Shard>& layout, const SweepIo& io) {
+  mpi.step([&] {
+    if (!mpi.root()) return;
+    std::error_code ec;
+    std::optional<std::size_t> runs;
+    if (std::filesystem::exists(plan.output, ec)) runs = list_runs(plan.output).size();
+    MarkdownPrinter(io.out).print_plan({plan, mpi.size() > 1 ? layout : std::vector<Shard>{}, runs});
+    io.flush_out();
+  });
+}
+
+// The Kokkos runtime and this rank's engine (over its shard under MPI).
+struct Device {
+  std::optional<Runtime> runtime;
+  std::optional<Engine> engine;
+};
+
+void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<Shard>& layout) {
+  mpi.step([&] {
+    device.runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    MatrixSpec spec = plan.spec;
+    if (mpi.size() > 1) {
+      spec.first_page = layout[static_cast<std::size_t>(mpi.rank())].first;
+      spec.page_count = layout[static_cast<std::size_t>(mpi.rank())].count;
+    }
+    device.engine.emplace(spec);
+  });
+}
+
+void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, const std::vector<Shard>& layout,
+               const std::vector<std::string>& switches) {
+  std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
+            << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix " << info.pages
+            << " pages (" << human_bytes(info.size_bytes) << ")";
+  if (mpi.size() > 1)
+    std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
+  std::cerr << "; accumulate " << to_string(info.accumulate) << left_out_note(plan) << "; writing "
+            << printable(plan.output) << "\n";
+  if (!switches.empty()) {
+    std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
+    for (const std::string& s : switches) std::cerr << ' ' << printable(s);
+    std::cerr << '\n';
+  }
+}
+
+void record_read_floor(RunRecord& run, const Engine& engine, const MpiContext& mpi) {
+  const ReadFloor floor = measure_read_floor(engine, mpi);
+  run.set("read_floor_ms", floor.ms);
+  run.set("read_floor_gbs", floor.gbs);
+  run.set("read_floor_repetitions", std::int64_t{floor.repetitions});
+  if (mpi.root())
+    std::cerr << "pagequery sweep: read floor " << fixed(floor.ms, 3) << " ms (" << fixed(floor.gbs, 1)
+              << " GB/s): a plain streaming read of the matrix, the fastest of " << floor.repetitions << "\n";
+}
+
+// How the cells' loop ended.
+struct Outcome {
+  bool interrupted = false;
+  int signal = 0;  // the signal that stopped the sweep (0: none)
+  std::size_t mismatches = 0;
+};
+
+std::string status_of(const Outcome& outcome) {
+  if (outcome.interrupted) return std::string("interrupted by ") + (outcome.signal == SIGINT ? "SIGINT" : "SIGTERM");
+  return outcome.mismatches ? "checksum_mismatch" : "complete";
+}
+
+// One run of the plan's cells: measured by the runner, checkpointed into the
+// results file, and on a failure the cells measured so far are kept.
+class SweepRun {
+ public:
+  SweepRun(const Plan& plan, const RunChecks& checks, MpiContext& mpi, RunRecord run)
+      : plan_(plan), checks_(checks), mpi_(mpi), run_(std::move(run)), writer_(plan.output) {}
+
+  Outcome measure_all(const Engine& engine, std::uint64_t local_bytes);
+  // Rank 0 decides the outcome (only it holds the reduced answers): the final
+  // commit, the summary, and CheckFailed unless the run completed; the other
+  // ranks leave with its exit code.
+  void finish(const Outcome& outcome, const SweepIo& io);
+
+ private:
+  void measure_cell(std::size_t i, Runner& runner, Progress& progress, Outcome& outcome, std::uint64_t local_bytes);
+  void checkpoint(std::size_t i, Progress& progress);
+  void save_partial(const std::exception& e);
+  void commit(const std::string& status);
+  std::string interrupted_message(const std::string& status) const;
+
+  const Plan& plan_;
+  const RunChecks& checks_;
+  MpiContext& mpi_;
+  RunRecord run_;
+  ResultsWriter writer_;  // rank 0 alone commits
+  Clock::time_point last_commit_ = Clock::now();
+};
+
+Outcome SweepRun::measure_all(const Engine& engine, std::uint64_t local_bytes) {
+  Progress progress(plan_, mpi_.root());
+  Runner runner(plan_, engine, mpi_, checks_.flip_batch);
+  Outcome outcome;
+  try {
+    for (std::size_t i = 0; i < plan_.cells.size() && !outcome.interrupted; ++i)
+      measure_cell(i, runner, progress, outcome, local_bytes);
+  } catch (const std::exception& e) {
+    // Every rank gets here together (the failure went through an agreement).
+    progress.finish();
+    save_partial(e);
+    throw;
+  }
+  progress.finish();
+  return outcome;
+}
+
+void SweepRun::measure_cell(std::size_t i, Runner& runner, Progress& progress, Outcome& outcome,
+                            std::uint64_t local_bytes) {
+  if (const int sig = mpi_.max(pending_signal()); sig != 0) {
+    outcome.interrupted = true;
+    outcome.signal = sig;
+    return;
+  }
+  const Cell& cell = plan_.cells[i];
+  progress.begin(i, plan_.cells.size(), cell_name(plan_, cell), cell);
+  const Measurement m = runner.measure(cell);
+  if (m.interrupted_by) {
+    outcome.interrupted = true;
+    outcome.signal = m.interrupted_by;
+    if (m.batch_ms.empty()) return;
+  }
+  progress.end(cell);
+  record_cell(run_, plan_, cell, m, local_bytes);
+  if (!m.match) ++outcome.mismatches;
+  if (!outcome.interrupted) checkpoint(i, progress);  // else the partial cell is in; the final commit writes it
+}
+
+// After the first cell, then every --checkpoint-interval seconds.
+void SweepRun::checkpoint(std::size_t i, Progress& progress) {
+  mpi_.step([&] {
+    if (!mpi_.root()) return;
+    const bool last = i + 1 == plan_.cells.size();
+    const bool hook = checks_.fail_after && run_.cells.size() == *checks_.fail_after;
+    if (hook) {
+      progress.finish();
+      writer_.abort_midway = true;
+    }
+    if (!last && (hook || run_.cells.size() == 1 ||
+                  std::chrono::duration<double>(Clock::now() - last_commit_).count() >= plan_.checkpoint_seconds)) {
+      commit("incomplete");
+      last_commit_ = Clock::now();
+    }
+  });
+}
+
+void SweepRun::save_partial(const std::exception& e) {
+  const bool commit_failed = dynamic_cast<const StoreError*>(&e) != nullptr;  // a full disk: no second try
+  if (!mpi_.root() || run_.cells.empty() || commit_failed) return;
+  try {
+    commit("failed: " + one_line(e.what()));
+    std::cerr << "pagequery sweep: the " << run_.cells.size() << " cells measured before the failure are in run "
+              << run_.id << " of " << printable(plan_.output) << "\n";
+  } catch (const std::exception& e2) {
+    std::cerr << "pagequery sweep: could not write the partial run: " << one_line(e2.what()) << "\n";
+  }
+}
+
+void SweepRun::commit(const std::string& status) {
+  run_.set("status", status);
+  run_.set("cells_done", std::uint64_t(run_.cells.size()));
+  run_.set("updated_utc", utc_stamp(std::time(nullptr), false));
+  writer_.commit(run_);
+}
+
+std::string SweepRun::interrupted_message(const std::string& status) const {
+  const std::uint32_t last = run_.cells.back().iterations;
+  const auto planned = static_cast<std::uint32_t>(plan_.iterations);
+  return "sweep " + status + " after " + std::to_string(run_.cells.size()) + " of " +
+         std::to_string(plan_.cells.size()) + " cells" +
+         (last < planned ? " (the last with " + std::to_string(last) + " of " + std::to_string(planned) +
+                               " iterations)"
+                         : "") +
+         "; the partial run " + run_.id + " is in " + plan_.output;
+}
+
+void SweepRun::finish(const Outcome& outcome, const SweepIo& io) {
+  mpi_.step([&] {
+    if (!mpi_.root()) return;
+    const std::string status = status_of(outcome);
+    if (run_.cells.empty())
+      throw CheckFailed("sweep " + status + " before its first measured iteration finished; nothing written");
+    commit(status);
+    MarkdownPrinter(io.out).print_run(run_);
+    io.flush_out();
+    std::cerr << "pagequery sweep: run " << run_.id << " (" << run_.cells.size() << " cells) written to "
+              << printable(plan_.output) << "\n";
+    if (outcome.interrupted) throw CheckFailed(interrupted_message(status));
+    if (outcome.mismatches)
+      throw CheckFailed("checksum mismatch between the single loop and the batch in " +
+                        std::to_string(outcome.mismatches) + " of " + std::to_string(run_.cells.size()) +
+                        " cells (run " + run_.id + " in " + plan_.output + ")");
+  });
+}
+
+}  // namespace
+
+void run_sweep(const SweepOptions& options, const SweepIo& io) {
+  MpiContext mpi;
+  const std::time_t started_at = std::time(nullptr);
+  const Plan plan = agree_on_plan(mpi, options);
+  const std::vector<Shard> layout = shard_layout(plan.pages, mpi.size());
+  const RunChecks checks = check_run(mpi, plan, io.read_guard);
+  if (options.dry_run) return dry_run(mpi, plan, layout, io);
+
+  Device device;
+  start(device, mpi, plan, layout);
+  const MatrixInfo info = device.engine->info();  // this rank's shard
+  if (mpi.root()) log_start(plan, info, mpi, layout, checks.switches);
+  RunRecord run;
+  run.id = utc_stamp(started_at, true);
+  describe_run(run, plan, info, utc_stamp(started_at, false), mpi, layout);
+  record_read_floor(run, *device.engine, mpi);
+
+  SweepRun sweep(plan, checks, mpi, std::move(run));
+  const SignalGuard signals;
+  const Outcome outcome = sweep.measure_all(*device.engine, info.local_pages * kPageBytes);
+  sweep.finish(outcome, io);
+}
+
+}  // namespace pagequery::bench

@@ -1,0 +1,112 @@
+// The sweep's plan (bench/plan.hpp): axes into cells, and every refusal before
+// anything is loaded. No Kokkos: a plan only reads the command line.
+#include "bench/errors.hpp"
+#include "bench/plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pagequery::bench {
+namespace {
+
+SweepOptions small() {
+  SweepOptions o;
+  o.synthetic_pages = "300";
+  o.batch_sizes = "3,1";
+  o.strategies = "fused,baseline_full_batch";
+  o.concurrency = "2,1";
+  o.seed = "7";
+  o.output = "x.h5";
+  return o;
+}
+
+std::string refusal(const SweepOptions& o) {
+  try {
+    make_plan(o);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(Plan, CellsRunByConcurrencyFormatStrategyAndQ) {
+  SweepOptions o = small();
+  o.dpf = "packed,morphogen";
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(plan.pages, 300u);
+  EXPECT_EQ(plan.domain_bits, 9);
+  EXPECT_EQ(plan.key_seed, 7u);
+  EXPECT_TRUE(plan.key_seed_given);
+  EXPECT_EQ(plan.max_concurrency(), 2);
+  ASSERT_EQ(plan.cells.size(), 16u);
+  const Cell& first = plan.cells.front();
+  EXPECT_EQ(first.concurrency, 1);
+  EXPECT_EQ(first.dpf, DpfFormat::Packed);
+  EXPECT_EQ(plan.strategies[first.strategy].name, "fused");
+  EXPECT_EQ(first.queries, 1);
+  EXPECT_EQ(plan.cells[1].queries, 3);
+  EXPECT_EQ(cell_name(plan, first), "fused (packed)");
+  EXPECT_EQ(plan.cells.back().concurrency, 2);
+  EXPECT_EQ(cell_name(plan, plan.cells.back()), "baseline_full_batch");
+}
+
+TEST(Plan, NumbersOfGibAndSecondsShareOneValidator) {
+  SweepOptions o = small();
+  o.synthetic_pages.reset();
+  o.synthetic_gib = "0.5";
+  o.checkpoint_seconds = "1.5";
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(plan.pages, 131072u);
+  EXPECT_EQ(plan.checkpoint_seconds, 1.5);
+  for (const char* bad : {"0", "-1", "16385", "x", "inf", "nan", "1e9", ""}) {
+    o.synthetic_gib = bad;
+    EXPECT_EQ(refusal(o), std::string("--synthetic-gib must be a number of GiB in (0, 16384], got '") + bad + "'");
+  }
+  o.synthetic_gib = "1";
+  for (const char* bad : {"-3", "x", "inf", ""}) {
+    o.checkpoint_seconds = bad;
+    EXPECT_EQ(refusal(o), std::string("--checkpoint-interval must be a number of seconds >= 0, got '") + bad + "'");
+  }
+}
+
+TEST(Plan, MmaLeavesGroupsShortAndRefusesNames) {
+  SweepOptions o = small();
+  o.accumulate = Accumulate::Mma;
+  o.strategies = "fused,cuda_graph_replay";
+  EXPECT_EQ(refusal(o), "--strategies: cuda_graph_replay: graph_replay runs only with --accumulate lop3: a Kokkos "
+                        "graph holds Kokkos kernels only");
+  o.strategies = "all";
+  const Plan mma = make_plan(o);
+#ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
+  const std::string left = "cuda_graph_replay,kokkos_kernels_gemm";
+#else
+  const std::string left = "cuda_graph_replay";
+#endif
+  EXPECT_EQ(left_out_note(mma), " (" + left + " left out: they run only with --accumulate lop3)");
+}
+
+TEST(Plan, RefusalsNameTheFlag) {
+  const struct {
+    std::string SweepOptions::*field;
+    const char* value;
+    const char* message;
+  } cases[] = {
+      {&SweepOptions::dpf, "packed,morphogen,packed", "--dpf: packed is listed twice"},
+      {&SweepOptions::batch_sizes, "33", "--batch-sizes: each value must be an integer in 1..32, got '33'"},
+      {&SweepOptions::concurrency, "0", "--concurrency: each value must be an integer in 1..64, got '0'"},
+      {&SweepOptions::fill, "zeros", "--fill must be hash or morphogen, got 'zeros'"},
+      {&SweepOptions::strategies, "fused,,seed", "--strategies: empty item in 'fused,,seed'"},
+  };
+  for (const auto& c : cases) {
+    SweepOptions o = small();
+    o.*c.field = c.value;
+    EXPECT_EQ(refusal(o), c.message) << c.value;
+  }
+  SweepOptions o = small();
+  o.output = "";
+  EXPECT_EQ(refusal(o), "--output must not be empty");
+}
+
+}  // namespace
+}  // namespace pagequery::bench
