@@ -45,11 +45,4 @@ void add_policy_flags(CLI::App* app, PolicyFlags& flags);
 // The configuration the flags and environment select (see the precedence above).
 PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env = process_env);
 
-// The variables a flag overrides: "--streams" -> MORPHOGEN_GPU_STREAMS (kEnvStreams).
-using bench::kEnvGraph;
-using bench::kEnvPolicy;
-using bench::kEnvStreams;
-using bench::kEnvThreshold;
-using bench::kEnvTile;
-
 }  // namespace pagequery::apps

@@ -36,8 +36,8 @@ void plan_matrix(const SweepOptions& o, Plan& plan) {
     plan.pages = as_input("--matrix-file: ", [&] { return page_count_of_file(*o.matrix_file); });
     plan.matrix_text = "file " + *o.matrix_file;
   } else {
-    if (o.fill == "hash") plan.spec.fill = MatrixFill::Hash;
-    else if (o.fill == "morphogen") plan.spec.fill = MatrixFill::Morphogen;
+    if (o.fill == "hash") plan.spec.fill = SyntheticFill::Hash;
+    else if (o.fill == "morphogen") plan.spec.fill = SyntheticFill::Morphogen;
     else throw InputError("--fill must be hash or morphogen, got '" + o.fill + "'");
     plan.spec.seed = as_input("", [&] { return parse_u64(o.matrix_seed, "--matrix-seed"); });
     plan.pages = synthetic_pages(o);

@@ -100,7 +100,7 @@ void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, c
   if (!plan.spec.file.empty()) {
     run.set("matrix_file", plan.spec.file);
   } else {
-    run.set("matrix_fill", std::string(plan.spec.fill == MatrixFill::Hash ? "hash" : "morphogen"));
+    run.set("matrix_fill", to_string(plan.spec.fill));
     run.set("matrix_seed", plan.spec.seed);
   }
   run.set("pages", info.pages);

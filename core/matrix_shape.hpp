@@ -1,11 +1,18 @@
 #pragma once
-// What the wire layer needs to know of a matrix without Kokkos: its errors,
-// its page count from a file, and the DPF domain that covers its pages.
+// What the host API and the wire layer need to know of a matrix without Kokkos:
+// its errors, its page count from a file, the DPF domain that covers its pages,
+// and how a synthetic one is filled.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 namespace pagequery {
+
+enum class SyntheticFill {
+  Hash,       // word = hash(seed, page, vector, word): every byte differs
+  Morphogen,  // Morphogen's bench: page i filled with the byte i & 0xFF
+};
+std::string to_string(SyntheticFill fill);  // "hash", "morphogen"
 
 class MatrixError : public std::runtime_error {
  public:

@@ -15,11 +15,6 @@
 
 namespace pagequery {
 
-enum class SyntheticFill {
-  Hash,       // word = hash(seed, page, vector, word): every byte differs
-  Morphogen,  // Morphogen's bench: page i filled with the byte i & 0xFF
-};
-
 // The synthetic value of word w (0..3) of vector v of global page p.
 PAGEQUERY_INLINE std::uint32_t synthetic_word(SyntheticFill fill, std::uint64_t seed,
                                               std::uint64_t page, int vector, int word) {
@@ -92,6 +87,5 @@ void fill_synthetic(const ExecSpace& exec,
                     const PageMatrix<typename ExecSpace::memory_space>& matrix,
                     SyntheticFill fill, std::uint64_t seed);
 
-std::string to_string(SyntheticFill fill);
 
 }  // namespace pagequery

@@ -28,10 +28,6 @@ namespace {
 using Exec = Kokkos::DefaultExecutionSpace;
 using Mem = Exec::memory_space;
 
-SyntheticFill to_fill(MatrixFill f) {
-  return f == MatrixFill::Hash ? SyntheticFill::Hash : SyntheticFill::Morphogen;
-}
-
 PageLayout layout_for(Accumulate accumulate) {
   if (accumulate == Accumulate::Lop3) return PageLayout::Vectors;
   if (!mma_available<Exec>())
@@ -163,7 +159,7 @@ PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
   const PageRange range{total, first, spec.page_count.value_or(total > first ? total - first : 0)};
   const PageLayout layout = layout_for(spec.accumulate);
   if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range, layout);
-  return synthesize_page_matrix(Exec(), range, to_fill(spec.fill), spec.seed, layout);
+  return synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout);
 }
 std::uint64_t total_pages_of(const MatrixSpec& spec) {
   if (!spec.file.empty()) return page_count_of_file(spec.file);

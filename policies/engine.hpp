@@ -3,6 +3,7 @@
 // never include Kokkos. Everything here runs on Kokkos's default execution space.
 #include "core/dpf.hpp"
 #include "core/dpf_packed.hpp"
+#include "core/matrix_shape.hpp"
 #include "policies/policy_config.hpp"
 
 #include <cstdint>
@@ -36,12 +37,12 @@ class Runtime {
   static int concurrency();
 };
 
-enum class MatrixFill { Hash, Morphogen };
-
 // How the kernel sums page AND mask over the pages. Lop3: the portable kernel
 // (integer AND/XOR, every backend). Mma: binary tensor-core products over a
 // bit-sliced copy of the matrix (CUDA builds on sm_80 or newer); the matrix is
-// stored that way, so every launch on the engine uses it.
+// stored that way, so every launch on the engine uses it. It is the user's
+// choice, not the PageLayout it maps to: a mode chosen per device would not be
+// a layout.
 enum class Accumulate { Lop3, Mma };
 std::string to_string(Accumulate accumulate);
 // "lop3" or "mma"; anything else is a ConfigError naming the value.
@@ -50,7 +51,7 @@ Accumulate parse_accumulate(const std::string& name);
 struct MatrixSpec {
   std::string file;                   // raw matrix file; empty: synthetic
   std::uint64_t synthetic_pages = 0;  // pages of the synthetic matrix
-  MatrixFill fill = MatrixFill::Hash;
+  SyntheticFill fill = SyntheticFill::Hash;
   std::uint64_t seed = 1;  // synthetic fill seed
   // A shard [first_page, first_page + page_count) of the whole; nullopt: all pages.
   std::optional<std::uint64_t> first_page;

@@ -36,7 +36,7 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
   void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
            KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
     if (matrix.layout() == PageLayout::BitSliced)
-      throw ConfigError("graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only");
+      throw ConfigError(*lop3_only(config_));
     const Shape shape{keys.format(), keys.size(), keys.data(), answers.data(), matrix.view().data(),
                       matrix.pages()};
     if (!graph_ || shape != shape_) {

@@ -221,7 +221,7 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
     if (answers.extent(0) != keys.extent(0) || answers.extent(1) != kVectorsPerPage)
       throw std::invalid_argument("kokkos_kernels_gemm: answers must be (keys x 256) vectors");
     if (matrix.layout() != PageLayout::Vectors)
-      throw ConfigError("kokkos_kernels_gemm runs only with --accumulate lop3: its gemm reads pages as vectors");
+      throw ConfigError(*lop3_only(strategy_config("kokkos_kernels_gemm")));
     const std::int64_t K = static_cast<std::int64_t>(keys.extent(0));
     if (K == 0) return;
     const std::uint64_t first = matrix.first_page();

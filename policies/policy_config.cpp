@@ -23,11 +23,6 @@ std::string lower_trimmed(std::string_view text) {
                     std::string(text) + "'");
 }
 
-constexpr const char* kStreamsEnv = "MORPHOGEN_GPU_STREAMS";
-constexpr const char* kPolicyEnv = "MORPHOGEN_GPU_BATCH_POLICY";
-constexpr const char* kThresholdEnv = "MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD";
-constexpr const char* kGraphEnv = "MORPHOGEN_GPU_CUDA_GRAPH";
-constexpr const char* kTileEnv = "MORPHOGEN_GPU_BATCH_TILE_SIZE";
 
 // Full-batch launches: powers of two up to the tile, largest first.
 void tile_launches(std::vector<Launch>& out, int first, int queries, int tile) {
@@ -85,18 +80,18 @@ std::optional<std::string> process_env(const char* name) {
 }
 
 PolicyConfig apply_env(PolicyConfig base, const EnvLookup& env) {
-  if (auto v = env(kStreamsEnv)) base.streams = parse_int_in(*v, 1, kMaxStreams, kStreamsEnv);
-  if (auto v = env(kPolicyEnv)) base.mode = parse_mode(*v, kPolicyEnv);
-  if (auto v = env(kThresholdEnv))
-    base.threshold = parse_int_in(*v, 1, kMaxBatchQueries, kThresholdEnv);
-  if (auto v = env(kGraphEnv)) base.graph = parse_bool(*v, kGraphEnv);
-  if (auto v = env(kTileEnv)) base.tile = parse_int_in(*v, 1, kMaxTile, kTileEnv);
+  if (auto v = env(kEnvStreams)) base.streams = parse_int_in(*v, 1, kMaxStreams, kEnvStreams);
+  if (auto v = env(kEnvPolicy)) base.mode = parse_mode(*v, kEnvPolicy);
+  if (auto v = env(kEnvThreshold))
+    base.threshold = parse_int_in(*v, 1, kMaxBatchQueries, kEnvThreshold);
+  if (auto v = env(kEnvGraph)) base.graph = parse_bool(*v, kEnvGraph);
+  if (auto v = env(kEnvTile)) base.tile = parse_int_in(*v, 1, kMaxTile, kEnvTile);
   return base;
 }
 
 std::vector<std::string> env_switches(const EnvLookup& env) {
   std::vector<std::string> out;
-  for (const char* name : {kStreamsEnv, kPolicyEnv, kThresholdEnv, kGraphEnv, kTileEnv})
+  for (const char* name : {kEnvStreams, kEnvPolicy, kEnvThreshold, kEnvGraph, kEnvTile})
     if (auto v = env(name)) out.push_back(std::string(name) + "=" + *v);
   return out;
 }
@@ -179,6 +174,14 @@ std::vector<Launch> plan_batch(const PolicyConfig& config, int queries) {
       tile_launches(plan, q, std::min(kMicroBatch, queries - q), config.tile);
   }
   return plan;
+}
+
+std::optional<std::string> lop3_only(const PolicyConfig& config) {
+  if (config.streams > 1) return std::nullopt;
+  if (config.graph) return "graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only";
+  if (config.mode == BatchMode::Gemm)
+    return "kokkos_kernels_gemm runs only with --accumulate lop3: its gemm reads pages as vectors";
+  return std::nullopt;
 }
 
 }  // namespace pagequery

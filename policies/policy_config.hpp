@@ -72,4 +72,16 @@ struct Launch {
 };
 std::vector<Launch> plan_batch(const PolicyConfig& config, int queries);
 
+// Morphogen's environment switches (apply_env reads them; flags override them).
+inline constexpr const char* kEnvPolicy = "MORPHOGEN_GPU_BATCH_POLICY";
+inline constexpr const char* kEnvStreams = "MORPHOGEN_GPU_STREAMS";
+inline constexpr const char* kEnvGraph = "MORPHOGEN_GPU_CUDA_GRAPH";
+inline constexpr const char* kEnvTile = "MORPHOGEN_GPU_BATCH_TILE_SIZE";
+inline constexpr const char* kEnvThreshold = "MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD";
+
+// Why an mma engine (bit-sliced matrix) cannot run `config`, or nullopt when it
+// can: a graph replay (a Kokkos graph holds Kokkos kernels only; more than one
+// stream wins over graph) and kokkos_kernels_gemm (its gemm reads pages as vectors).
+std::optional<std::string> lop3_only(const PolicyConfig& config);
+
 }  // namespace pagequery

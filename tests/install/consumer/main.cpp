@@ -30,7 +30,7 @@ int run() {
   pagequery::Runtime runtime;
   pagequery::MatrixSpec spec;
   spec.synthetic_pages = kPages;
-  spec.fill = pagequery::MatrixFill::Hash;
+  spec.fill = pagequery::SyntheticFill::Hash;
   spec.seed = kSeed;
   const pagequery::Engine engine(spec);
 
