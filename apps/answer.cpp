@@ -75,9 +75,8 @@ std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& key
   spec.file = checked.path;
   spec.accumulate = accumulate;
   if (mpi.size() > 1) {
-    const Shard shard = shard_of(checked.pages, mpi.rank(), mpi.size());
-    spec.first_page = shard.first;
-    spec.page_count = shard.count;
+    const PageRange shard = shard_of(checked.pages, mpi.rank(), mpi.size());
+    spec.shard = shard;
   }
   const Engine engine(spec);
   if (engine.info().domain_bits != checked.domain_bits)

@@ -78,7 +78,7 @@ std::string left_out_note(const Plan& plan);
 // A plan as a dry run shows it (Printer::print_plan).
 struct PlanListing {
   const Plan& plan;
-  std::vector<Shard> layout;                  // the MPI ranks' shards; empty for one rank
+  std::vector<PageRange> layout;                  // the MPI ranks' shards; empty for one rank
   std::optional<std::size_t> runs_in_output;  // the runs the output holds; nullopt: a new file
 };
 

@@ -93,7 +93,7 @@ void describe_origin(RunRecord& run) {
 }
 
 void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, const MpiContext& mpi,
-                     const std::vector<Shard>& layout) {
+                     const std::vector<PageRange>& layout) {
   run.set("matrix_source", info.source);
   run.set("accumulate", to_string(info.accumulate));  // what the engine runs, not only what was asked
   run.set("matrix", plan.matrix_text);
@@ -152,7 +152,7 @@ void describe_environment(RunRecord& run) {
 }  // namespace
 
 void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, const std::string& started,
-                  const MpiContext& mpi, const std::vector<Shard>& layout) {
+                  const MpiContext& mpi, const std::vector<PageRange>& layout) {
   describe_progress(run, plan, started);
   describe_origin(run);
   describe_matrix(run, plan, info, mpi, layout);

@@ -17,7 +17,7 @@ namespace pagequery::bench {
 // Sets the run's attributes in their documented order (data/README.md); `started`
 // is the UTC start time, `info` this rank's engine's.
 void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, const std::string& started,
-                  const MpiContext& mpi, const std::vector<Shard>& layout);
+                  const MpiContext& mpi, const std::vector<PageRange>& layout);
 
 // The environment variable `name`, if set.
 std::optional<std::string> env_value(const char* name);

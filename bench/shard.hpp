@@ -2,26 +2,21 @@
 // How the page matrix is split over MPI ranks: every rank holds one contiguous
 // shard, answers the keys over it only, and the shards' answers XOR to the whole
 // answer (bench/mpi_context.hpp reduces them).
+#include "core/matrix_shape.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace pagequery::bench {
 
-// Pages [first, first + count) of a matrix; count may be 0.
-struct Shard {
-  std::uint64_t first = 0;
-  std::uint64_t count = 0;
-  bool operator==(const Shard&) const = default;
-};
-
 // Rank `rank` of `size`: contiguous shards in rank order, the remainder spread
 // over the first ranks (7 pages, 3 ranks: [0,3) [3,5) [5,7)); ranks past the
 // page count get 0 pages. Throws std::invalid_argument for size < 1 or rank
 // outside [0, size).
-Shard shard_of(std::uint64_t total_pages, int rank, int size);
-std::vector<Shard> shard_layout(std::uint64_t total_pages, int size);
+PageRange shard_of(std::uint64_t total_pages, int rank, int size);
+std::vector<PageRange> shard_layout(std::uint64_t total_pages, int size);
 // "[[0,3],[3,2],[5,2]]"
-std::string shard_layout_json(const std::vector<Shard>& layout);
+std::string shard_layout_json(const std::vector<PageRange>& layout);
 
 }  // namespace pagequery::bench

@@ -66,13 +66,13 @@ RunChecks check_run(const MpiContext& mpi, const Plan& plan, const ReadGuard& gu
   return checks;
 }
 
-void dry_run(const MpiContext& mpi, const Plan& plan, const std::vector<Shard>& layout, const SweepIo& io) {
+void dry_run(const MpiContext& mpi, const Plan& plan, const std::vector<PageRange>& layout, const SweepIo& io) {
   mpi.step([&] {
     if (!mpi.root()) return;
     std::error_code ec;
     std::optional<std::size_t> runs;
     if (std::filesystem::exists(plan.output, ec)) runs = list_runs(plan.output).size();
-    MarkdownPrinter(io.out).print_plan({plan, mpi.size() > 1 ? layout : std::vector<Shard>{}, runs});
+    MarkdownPrinter(io.out).print_plan({plan, mpi.size() > 1 ? layout : std::vector<PageRange>{}, runs});
     io.flush_out();
   });
 }
@@ -83,19 +83,18 @@ struct Device {
   std::optional<Engine> engine;
 };
 
-void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<Shard>& layout) {
+void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<PageRange>& layout) {
   mpi.step([&] {
     device.runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
     MatrixSpec spec = plan.spec;
     if (mpi.size() > 1) {
-      spec.first_page = layout[static_cast<std::size_t>(mpi.rank())].first;
-      spec.page_count = layout[static_cast<std::size_t>(mpi.rank())].count;
+      spec.shard = layout[static_cast<std::size_t>(mpi.rank())];
     }
     device.engine.emplace(spec);
   });
 }
 
-void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, const std::vector<Shard>& layout,
+void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, const std::vector<PageRange>& layout,
                const std::vector<std::string>& switches) {
   std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
             << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix " << info.pages
@@ -272,7 +271,7 @@ void run_sweep(const SweepOptions& options, const SweepIo& io) {
   MpiContext mpi;
   const std::time_t started_at = std::time(nullptr);
   const Plan plan = agree_on_plan(mpi, options);
-  const std::vector<Shard> layout = shard_layout(plan.pages, mpi.size());
+  const std::vector<PageRange> layout = shard_layout(plan.pages, mpi.size());
   const RunChecks checks = check_run(mpi, plan, io.read_guard);
   if (options.dry_run) return dry_run(mpi, plan, layout, io);
 

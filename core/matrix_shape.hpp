@@ -19,6 +19,14 @@ class MatrixError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A shard of `total_pages`: pages [first_page, first_page + count); count may be 0.
+struct PageRange {
+  std::uint64_t total_pages;
+  std::uint64_t first_page;
+  std::uint64_t count;
+  bool operator==(const PageRange&) const = default;
+};
+
 // d = max(1, ceil(log2 pages)); throws for 0 pages or more than 2^32.
 int domain_bits_for(std::uint64_t pages);
 

@@ -57,13 +57,6 @@ class PageMatrix {
   std::string source_;
 };
 
-// A shard of `total_pages`: pages [first_page, first_page + count).
-struct PageRange {
-  std::uint64_t total_pages;
-  std::uint64_t first_page;
-  std::uint64_t count;
-};
-
 // Reads a raw matrix file (Morphogen's format: N = ceil(len / 4096), last page
 // zero-padded) through a bounded host staging buffer. A range selects a shard;
 // by default the whole file. Errors (missing, empty, unreadable, too large for

@@ -155,8 +155,10 @@ struct Engine::Impl {
 
 namespace {
 PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
-  const std::uint64_t first = spec.first_page.value_or(0);
-  const PageRange range{total, first, spec.page_count.value_or(total > first ? total - first : 0)};
+  const PageRange range = spec.shard.value_or(PageRange{total, 0, total});
+  if (range.total_pages != total)
+    throw ConfigError("matrix shard of " + std::to_string(range.total_pages) + " pages, but the matrix has " +
+                      std::to_string(total));
   const PageLayout layout = layout_for(spec.accumulate);
   if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range, layout);
   return synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout);

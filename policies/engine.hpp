@@ -53,9 +53,8 @@ struct MatrixSpec {
   std::uint64_t synthetic_pages = 0;  // pages of the synthetic matrix
   SyntheticFill fill = SyntheticFill::Hash;
   std::uint64_t seed = 1;  // synthetic fill seed
-  // A shard [first_page, first_page + page_count) of the whole; nullopt: all pages.
-  std::optional<std::uint64_t> first_page;
-  std::optional<std::uint64_t> page_count;
+  // A shard of the whole (its total_pages must be the whole's); nullopt: all pages.
+  std::optional<PageRange> shard;
   Accumulate accumulate = Accumulate::Lop3;
 };
 

@@ -26,7 +26,7 @@ PAGEQUERY_INLINE int first_changed_level(std::uint64_t index, int depth, bool fi
 // Re-expands levels [from, depth] of the path to node `index`. `path(level)`
 // returns a reference-like accessor of the node at that level: get() / set(node).
 template <class Key, class Path>
-PAGEQUERY_INLINE void descend(const Key& key, std::uint64_t index, int from, int depth, const Path& path) {
+PAGEQUERY_FORCEINLINE void descend(const Key& key, std::uint64_t index, int from, int depth, const Path& path) {
   for (int level = from; level <= depth; ++level) {
     const int bit = static_cast<int>((index >> (depth - level)) & 1u);
     path(level).set(dpf_child(key, level - 1, path(level - 1).get(), bit));
@@ -39,7 +39,7 @@ PAGEQUERY_INLINE void descend(const Key& key, std::uint64_t index, int from, int
 // last level writes leaf masks (a packed key's leaf values). `node(pos)` is an
 // accessor as in descend; `leaf(pos)` returns a reference to a Bits128.
 template <class Key, class Node, class Leaf>
-PAGEQUERY_INLINE void expand_subtree_item(const Key& key, int top, int j, int s, int item, const DpfNode& root,
+PAGEQUERY_FORCEINLINE void expand_subtree_item(const Key& key, int top, int j, int s, int item, const DpfNode& root,
                                           const Node& node, const Leaf& leaf) {
   const int stride = (1 << s) >> j;
   const int pos = item * stride;

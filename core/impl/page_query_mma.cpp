@@ -50,13 +50,22 @@ __device__ __forceinline__ int leaf_index(int page, int key) {
 
 // c += popc(a AND b), one 16 x 8 x 256 binary MMA: counts of several blocks may
 // add up, since only their parity matters.
-__device__ __forceinline__ void mma_and_popc_add(const uint4& a, std::uint32_t b0, std::uint32_t b1,
-                                                 std::uint32_t (&c)[4]) {
+// Add: c += the counts; otherwise c = the counts (a constant zero accumulator,
+// no register to clear).
+template <bool Add>
+__device__ __forceinline__ void mma_and_popc(const uint4& a, std::uint32_t b0, std::uint32_t b1,
+                                             std::uint32_t (&c)[4]) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
-      "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
-      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
-      : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
+  if constexpr (Add)
+    asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};"
+        : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+        : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1));
+  else
+    asm("mma.sync.aligned.m16n8k256.row.col.s32.b1.b1.s32.and.popc "
+        "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%10, %10, %10, %10};"
+        : "=r"(c[0]), "=r"(c[1]), "=r"(c[2]), "=r"(c[3])
+        : "r"(a.x), "r"(a.y), "r"(a.z), "r"(a.w), "r"(b0), "r"(b1), "r"(0));
 #endif
 }
 
@@ -84,7 +93,7 @@ __device__ __forceinline__ void xor_unit(Bits128* answers, int unit, int first_k
 // 1. Path root -> block c, 2. the block's subtree in place (impl/dpf_walk.hpp),
 // for the team's g keys.
 template <int Tiles>
-__device__ void expand_block(Shared<Tiles>& sh, const DpfKey* keys, int g, std::uint64_t c, bool first, int top,
+__device__ __forceinline__ void expand_block(Shared<Tiles>& sh, const DpfKey* keys, int g, std::uint64_t c, bool first, int top,
                              int s) {
   const int tid = threadIdx.x;
   const int from = first_changed_level(c, top, first);
@@ -112,7 +121,7 @@ __device__ void expand_block(Shared<Tiles>& sh, const DpfKey* keys, int g, std::
 // 3. Masks -> A fragments, tile by tile in place. Thread: key kl + 8 (warp % 2),
 //    pages 32 (warp / 2) + i, word w of the 128-bit masks -> bits 32 w + b.
 template <int Tiles>
-__device__ void masks_to_fragments(Shared<Tiles>& sh, int g, int P) {
+__device__ __forceinline__ void masks_to_fragments(Shared<Tiles>& sh, int g, int P) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const int kl = lane >> 2;
@@ -143,7 +152,7 @@ __device__ void masks_to_fragments(Shared<Tiles>& sh, int g, int P) {
 //    kUnitsPerStep at a time: each A fragment read from shared memory feeds
 //    that many MMAs per tile.
 template <int Tiles, class PartialOf>
-__device__ void mma_block(const Shared<Tiles>& sh, const uint4* block, bool first, const PartialOf& partial_of) {
+__device__ __forceinline__ void mma_block(const Shared<Tiles>& sh, const uint4* block, bool first, const PartialOf& partial_of) {
   const int lane = threadIdx.x & 31;
   const int warp = threadIdx.x >> 5;
   const uint4* afrag = reinterpret_cast<const uint4*>(sh.masks);
@@ -182,8 +191,8 @@ __device__ void mma_block(const Shared<Tiles>& sh, const uint4* block, bool firs
           const uint4 a = afrag[tile * (kTileWords / 4) + j * 32 + (lane ^ w)];
 #pragma unroll
           for (int u = 0; u < kUnitsPerStep; ++u) {
-            std::uint32_t counts[4] = {};
-            mma_and_popc_add(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
+            std::uint32_t counts[4];
+            mma_and_popc<false>(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
             fold_parities(packed[u][tile], counts);
           }
         }
@@ -395,8 +404,8 @@ __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const Packe
         std::uint32_t even[4] = {}, odd[4] = {};
 #pragma unroll
         for (int b = 0; b < kPackedStep; ++b) {
-          mma_and_popc_add(a[b][t], bits[b].x, bits[b].y, even);
-          mma_and_popc_add(a[b][t], bits[b].z, bits[b].w, odd);
+          mma_and_popc<true>(a[b][t], bits[b].x, bits[b].y, even);
+          mma_and_popc<true>(a[b][t], bits[b].z, bits[b].w, odd);
         }
         fold_parities(words[t], even);
         fold_parities(words[t], odd);

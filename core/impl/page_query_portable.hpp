@@ -158,7 +158,7 @@ struct PageQueryFunctor : PageQueryShape {
 
   // The path root -> chunk c of keys k0.. k0 + g, then the chunk's subtree in
   // place (impl/dpf_walk.hpp); the leaves end as masks in scratch.leaf_seed.
-  KOKKOS_FUNCTION void expand_chunk(const member_type& team, const TeamScratch& scratch, std::uint64_t c,
+  KOKKOS_FORCEINLINE_FUNCTION void expand_chunk(const member_type& team, const TeamScratch& scratch, std::uint64_t c,
                                     bool first, int k0, int g) const {
     const int t = top();
     const int from = first_changed_level(c, t, first);
