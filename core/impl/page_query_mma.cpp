@@ -90,126 +90,10 @@ __device__ __forceinline__ void xor_unit(Bits128* answers, int unit, int first_k
   }
 }
 
-// 1. Path root -> block c, 2. the block's subtree in place (impl/dpf_walk.hpp),
-// for the team's g keys.
-template <int Tiles>
-__device__ __forceinline__ void expand_block(Shared<Tiles>& sh, const DpfKey* keys, int g, std::uint64_t c, bool first, int top,
-                             int s) {
-  const int tid = threadIdx.x;
-  const int from = first_changed_level(c, top, first);
-  for (int kk = tid; kk < g; kk += kThreads) {
-    const DpfKey& key = keys[kk];
-    if (first) {
-      sh.path_seed[kk][0] = key.root_seed;
-      sh.path_t[kk][0] = key.root_t;
-    }
-    descend(key, c, from, top, [&](int level) { return split_node(sh.path_seed[kk][level], sh.path_t[kk][level]); });
-  }
-  __syncthreads();
-  for (int j = 0; j < s; ++j) {
-    for (int item = tid; item < (g << j); item += kThreads) {
-      const int kk = item >> j;
-      expand_subtree_item(
-          keys[kk], top, j, s, item & ((1 << j) - 1), DpfNode{sh.path_seed[kk][top], sh.path_t[kk][top]},
-          [&](int pos) { return split_node(sh.masks[leaf_index(pos, kk)], sh.leaf_t[leaf_index(pos, kk)]); },
-          [&](int pos) -> Bits128& { return sh.masks[leaf_index(pos, kk)]; });
-    }
-    __syncthreads();
-  }
-}
-
-// 3. Masks -> A fragments, tile by tile in place. Thread: key kl + 8 (warp % 2),
-//    pages 32 (warp / 2) + i, word w of the 128-bit masks -> bits 32 w + b.
-template <int Tiles>
-__device__ __forceinline__ void masks_to_fragments(Shared<Tiles>& sh, int g, int P) {
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  const int kl = lane >> 2;
-  const int w = lane & 3;
-  const int pg = warp >> 1;
-  const int k = (warp & 1) * 8 + kl;
-  const int frag_lane = (kl * 4 + (pg & 3)) ^ w;  // swizzled: 4-way instead of 16-way conflicts
-  const int x = (warp & 1) + 2 * (pg >> 2);
-#pragma unroll 1
-  for (int tile = 0; tile < Tiles; ++tile) {
-    std::uint32_t m[32];
-    const bool live = tile * kTileKeys + k < g;
-#pragma unroll
-    for (int i = 0; i < 32; ++i) {
-      const int p = pg * 32 + i;
-      m[i] = live && p < P ? sh.masks[leaf_index(p, tile * kTileKeys + k)].w[w] : 0u;
-    }
-    if (live) transpose32(m);
-    __syncthreads();  // the tile's leaves are all read before any is overwritten
-    std::uint32_t* frag = reinterpret_cast<std::uint32_t*>(sh.masks) + tile * kTileWords;
-#pragma unroll
-    for (int b = 0; b < 32; ++b) frag[((32 * w + b) * 32 + frag_lane) * 4 + x] = m[b];
-  }
-  __syncthreads();
-}
-
-// 4. MMAs. A warp's units share the word w = warp % 4, so it runs them
-//    kUnitsPerStep at a time: each A fragment read from shared memory feeds
-//    that many MMAs per tile.
-template <int Tiles, class PartialOf>
-__device__ __forceinline__ void mma_block(const Shared<Tiles>& sh, const uint4* block, bool first, const PartialOf& partial_of) {
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  const uint4* afrag = reinterpret_cast<const uint4*>(sh.masks);
-  const int w = warp & 3;
-#pragma unroll 1
-  for (int i = 0; i < kUnitsPerWarp; i += kUnitsPerStep) {
-    const uint4* src[kUnitsPerStep];
-    uint4 before[kUnitsPerStep][Tiles];
-    std::uint32_t packed[kUnitsPerStep][Tiles][4] = {};
-#pragma unroll
-    for (int u = 0; u < kUnitsPerStep; ++u) {
-      src[u] = block + (((warp + kWarps * (i + u)) >> 2) * 64 + w * 16) * 32 + lane;
-#pragma unroll
-      for (int tile = 0; tile < Tiles; ++tile)
-        before[u][tile] = first ? make_uint4(0, 0, 0, 0) : __ldcg(partial_of(i + u, tile));
-    }
-    // B fragments of the next kLoadsAhead bit pairs are in flight.
-    uint4 ring[kLoadsAhead][kUnitsPerStep];
-#pragma unroll
-    for (int ahead = 0; ahead < kLoadsAhead; ++ahead)
-#pragma unroll
-      for (int u = 0; u < kUnitsPerStep; ++u) ring[ahead][u] = __ldg(src[u] + ahead * 32);
-#pragma unroll
-    for (int pair = 0; pair < 16; ++pair) {
-      uint4 b[kUnitsPerStep];
-#pragma unroll
-      for (int u = 0; u < kUnitsPerStep; ++u) {
-        b[u] = ring[pair % kLoadsAhead][u];
-        if (pair + kLoadsAhead < 16) ring[pair % kLoadsAhead][u] = __ldg(src[u] + (pair + kLoadsAhead) * 32);
-      }
-#pragma unroll
-      for (int half = 0; half < 2; ++half) {
-        const int j = 32 * w + 2 * pair + half;
-#pragma unroll
-        for (int tile = 0; tile < Tiles; ++tile) {
-          const uint4 a = afrag[tile * (kTileWords / 4) + j * 32 + (lane ^ w)];
-#pragma unroll
-          for (int u = 0; u < kUnitsPerStep; ++u) {
-            std::uint32_t counts[4];
-            mma_and_popc<false>(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
-            fold_parities(packed[u][tile], counts);
-          }
-        }
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < kUnitsPerStep; ++u)
-#pragma unroll
-      for (int tile = 0; tile < Tiles; ++tile)
-        __stcg(partial_of(i + u, tile),
-               make_uint4(before[u][tile].x ^ packed[u][tile][0], before[u][tile].y ^ packed[u][tile][1],
-                          before[u][tile].z ^ packed[u][tile][2], before[u][tile].w ^ packed[u][tile][3]));
-  }
-}
-
 // One team per multiprocessor: two teams of one key tile (64 registers each)
-// were no faster at Q = 1 (27.4 vs 26.7 ms) and slower at Q = 32.
+// were no faster at Q = 1 (27.4 vs 26.7 ms) and slower at Q = 32. The phases
+// stay in one body: split into (inlined) functions they spilled more and ran
+// 4-7 % slower on an H200.
 template <int Tiles>
 __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q) {
   extern __shared__ uint4 shared_raw[];
@@ -228,6 +112,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
   const DpfKey* const keys = static_cast<const DpfKey*>(q.keys);
   const int s = q.subtree_bits;
   const int top = q.domain_bits - s;
+  const int P = 1 << s;
 
   // partial(i, tile) holds, as the MMA's c registers, the answer words of unit
   // warp + 16 i (n-tile unit / 4, word unit % 4): keys lane / 4 (+ 8), vectors
@@ -238,10 +123,112 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
   };
 
   for (std::uint64_t c = c_begin; c < c_end; ++c) {
-    expand_block(sh, keys + k0, g, c, c == c_begin, top, s);
-    masks_to_fragments(sh, g, 1 << s);
-    mma_block(sh, reinterpret_cast<const uint4*>(q.slices) + (c - q.first_block) * (kSliceWords / 4), c == c_begin,
-              partial_of);
+    // 1. Path root -> block, 2. the block's subtree in place (impl/dpf_walk.hpp).
+    const int from = first_changed_level(c, top, c == c_begin);
+    for (int kk = tid; kk < g; kk += kThreads) {
+      const DpfKey& key = keys[k0 + kk];
+      if (c == c_begin) {
+        sh.path_seed[kk][0] = key.root_seed;
+        sh.path_t[kk][0] = key.root_t;
+      }
+      descend(key, c, from, top, [&](int level) { return split_node(sh.path_seed[kk][level], sh.path_t[kk][level]); });
+    }
+    __syncthreads();
+    for (int j = 0; j < s; ++j) {
+      for (int item = tid; item < (g << j); item += kThreads) {
+        const int kk = item >> j;
+        expand_subtree_item(
+            keys[k0 + kk], top, j, s, item & ((1 << j) - 1),
+            [&] { return split_node(sh.path_seed[kk][top], sh.path_t[kk][top]); },
+            [&](int pos) { return split_node(sh.masks[leaf_index(pos, kk)], sh.leaf_t[leaf_index(pos, kk)]); },
+            [&](int pos) -> Bits128& { return sh.masks[leaf_index(pos, kk)]; });
+      }
+      __syncthreads();
+    }
+
+    // 3. Masks -> A fragments, tile by tile in place. Thread: key kl + 8 (warp % 2),
+    //    pages 32 (warp / 2) + i, word w of the 128-bit masks -> bits 32 w + b.
+    {
+      const int kl = lane >> 2;
+      const int w = lane & 3;
+      const int pg = warp >> 1;
+      const int k = (warp & 1) * 8 + kl;
+      const int frag_lane = (kl * 4 + (pg & 3)) ^ w;  // swizzled: 4-way instead of 16-way conflicts
+      const int x = (warp & 1) + 2 * (pg >> 2);
+#pragma unroll 1
+      for (int tile = 0; tile < Tiles; ++tile) {
+        std::uint32_t m[32];
+        const bool live = tile * kTileKeys + k < g;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) {
+          const int p = pg * 32 + i;
+          m[i] = live && p < P ? sh.masks[leaf_index(p, tile * kTileKeys + k)].w[w] : 0u;
+        }
+        if (live) transpose32(m);
+        __syncthreads();  // the tile's leaves are all read before any is overwritten
+        std::uint32_t* frag = reinterpret_cast<std::uint32_t*>(sh.masks) + tile * kTileWords;
+#pragma unroll
+        for (int b = 0; b < 32; ++b) frag[((32 * w + b) * 32 + frag_lane) * 4 + x] = m[b];
+      }
+      __syncthreads();
+    }
+
+    // 4. MMAs. A warp's units share the word w = warp % 4, so it runs them
+    //    kUnitsPerStep at a time: each A fragment read from shared memory feeds
+    //    that many MMAs per tile.
+    const uint4* block = reinterpret_cast<const uint4*>(q.slices) +
+                         (c - q.first_block) * (kSliceWords / 4);
+    const uint4* afrag = reinterpret_cast<const uint4*>(sh.masks);
+    const int w = warp & 3;
+#pragma unroll 1
+    for (int i = 0; i < kUnitsPerWarp; i += kUnitsPerStep) {
+      const uint4* src[kUnitsPerStep];
+      uint4 before[kUnitsPerStep][Tiles];
+      std::uint32_t packed[kUnitsPerStep][Tiles][4] = {};
+#pragma unroll
+      for (int u = 0; u < kUnitsPerStep; ++u) {
+        src[u] = block + (((warp + kWarps * (i + u)) >> 2) * 64 + w * 16) * 32 + lane;
+#pragma unroll
+        for (int tile = 0; tile < Tiles; ++tile)
+          before[u][tile] = c == c_begin ? make_uint4(0, 0, 0, 0) : __ldcg(partial_of(i + u, tile));
+      }
+      // B fragments of the next kLoadsAhead bit pairs are in flight.
+      uint4 ring[kLoadsAhead][kUnitsPerStep];
+#pragma unroll
+      for (int ahead = 0; ahead < kLoadsAhead; ++ahead)
+#pragma unroll
+        for (int u = 0; u < kUnitsPerStep; ++u) ring[ahead][u] = __ldg(src[u] + ahead * 32);
+#pragma unroll
+      for (int pair = 0; pair < 16; ++pair) {
+        uint4 b[kUnitsPerStep];
+#pragma unroll
+        for (int u = 0; u < kUnitsPerStep; ++u) {
+          b[u] = ring[pair % kLoadsAhead][u];
+          if (pair + kLoadsAhead < 16) ring[pair % kLoadsAhead][u] = __ldg(src[u] + (pair + kLoadsAhead) * 32);
+        }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const int j = 32 * w + 2 * pair + half;
+#pragma unroll
+          for (int tile = 0; tile < Tiles; ++tile) {
+            const uint4 a = afrag[tile * (kTileWords / 4) + j * 32 + (lane ^ w)];
+#pragma unroll
+            for (int u = 0; u < kUnitsPerStep; ++u) {
+              std::uint32_t counts[4];
+              mma_and_popc<false>(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
+              fold_parities(packed[u][tile], counts);
+            }
+          }
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kUnitsPerStep; ++u)
+#pragma unroll
+        for (int tile = 0; tile < Tiles; ++tile)
+          __stcg(partial_of(i + u, tile),
+                 make_uint4(before[u][tile].x ^ packed[u][tile][0], before[u][tile].y ^ packed[u][tile][1],
+                            before[u][tile].z ^ packed[u][tile][2], before[u][tile].w ^ packed[u][tile][3]));
+    }
     __syncthreads();  // fragments are rewritten by the next block
   }
 

@@ -110,14 +110,6 @@ struct PageQueryFunctor : PageQueryShape {
            Scratch2D<std::uint8_t>::shmem_size(group_size, top + 1);
   }
 
-  // A team's scratch: the chunk's leaves (seeds, then masks) and each key's path.
-  struct TeamScratch {
-    Scratch2D<Bits128> leaf_seed;
-    Scratch2D<std::uint8_t> leaf_t;
-    Scratch2D<Bits128> path_seed;
-    Scratch2D<std::uint8_t> path_t;
-  };
-
   KOKKOS_FUNCTION void operator()(const member_type& team) const {
     const int group = team.league_rank() % groups;
     const std::uint64_t range = team.league_rank() / groups;
@@ -127,14 +119,18 @@ struct PageQueryFunctor : PageQueryShape {
     const std::uint64_t c_end = Kokkos::min(c_begin + chunks_per_team, first_chunk + chunks);
     if (g <= 0 || c_begin >= c_end) return;
 
-    const int P = 1 << chunk_log2;
-    const auto& mem = team.team_scratch(0);
-    const TeamScratch scratch{Scratch2D<Bits128>(mem, P, KeyGroup), Scratch2D<std::uint8_t>(mem, P, KeyGroup),
-                              Scratch2D<Bits128>(mem, group_size, top() + 1),
-                              Scratch2D<std::uint8_t>(mem, group_size, top() + 1)};
+    const int s = chunk_log2;
+    const int t = top();
+    const int P = 1 << s;
+    const auto& scratch = team.team_scratch(0);
+    Scratch2D<Bits128> leaf_seed(scratch, P, KeyGroup);  // becomes the masks
+    Scratch2D<std::uint8_t> leaf_t(scratch, P, KeyGroup);
+    Scratch2D<Bits128> path_seed(scratch, group_size, t + 1);
+    Scratch2D<std::uint8_t> path_t(scratch, group_size, t + 1);
+
     if (g < KeyGroup)
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, P * (KeyGroup - g)), [&](int i) {
-        scratch.leaf_seed(i / (KeyGroup - g), g + i % (KeyGroup - g)) = Bits128{{0, 0, 0, 0}};
+        leaf_seed(i / (KeyGroup - g), g + i % (KeyGroup - g)) = Bits128{{0, 0, 0, 0}};
       });
 
     Bits128 acc[kSlots][KeyGroup];
@@ -145,44 +141,40 @@ struct PageQueryFunctor : PageQueryShape {
 
     const std::uint64_t page_end = first_page + pages.extent(0);
     for (std::uint64_t c = c_begin; c < c_end; ++c) {
-      expand_chunk(team, scratch, c, c == c_begin, k0, g);
-      // Masked XOR over the chunk's local pages.
-      const std::uint64_t chunk_first = c << (chunk_log2 + kLeafLog2);
-      const std::uint64_t lo = Kokkos::max(chunk_first, first_page);
-      const std::uint64_t hi = Kokkos::min(chunk_first + (std::uint64_t(P) << kLeafLog2), page_end);
-      accumulate(acc, team.team_rank(), lo, hi, chunk_first, scratch.leaf_seed);
-      team.team_barrier();  // masks are rewritten by the next chunk
-    }
-    xor_into_answers(acc, team.team_rank(), k0, g);
-  }
-
-  // The path root -> chunk c of keys k0.. k0 + g, then the chunk's subtree in
-  // place (impl/dpf_walk.hpp); the leaves end as masks in scratch.leaf_seed.
-  KOKKOS_FORCEINLINE_FUNCTION void expand_chunk(const member_type& team, const TeamScratch& scratch, std::uint64_t c,
-                                    bool first, int k0, int g) const {
-    const int t = top();
-    const int from = first_changed_level(c, t, first);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g), [&](int kk) {
-      const Key& key = keys(k0 + kk);
-      if (first) {
-        scratch.path_seed(kk, 0) = key.root_seed;
-        scratch.path_t(kk, 0) = key.root_t;
-      }
-      descend(key, c, from, t,
-              [&](int level) { return split_node(scratch.path_seed(kk, level), scratch.path_t(kk, level)); });
-    });
-    team.team_barrier();
-    for (int j = 0; j < chunk_log2; ++j) {
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g << j), [&](int item) {
-        const int kk = item >> j;
-        expand_subtree_item(
-            keys(k0 + kk), t, j, chunk_log2, item & ((1 << j) - 1),
-            DpfNode{scratch.path_seed(kk, t), scratch.path_t(kk, t)},
-            [&](int pos) { return split_node(scratch.leaf_seed(pos, kk), scratch.leaf_t(pos, kk)); },
-            [&](int pos) -> Bits128& { return scratch.leaf_seed(pos, kk); });
+      // 1. Path root -> chunk, 2. the chunk's subtree in place (impl/dpf_walk.hpp).
+      //    In this body on purpose: as a member function taking the scratch views
+      //    it spilled at the 64-register cap of 4-key groups (Q = 1 ran 14 % slower).
+      const int from = first_changed_level(c, t, c == c_begin);
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g), [&](int kk) {
+        const Key& key = keys(k0 + kk);
+        if (c == c_begin) {
+          path_seed(kk, 0) = key.root_seed;
+          path_t(kk, 0) = key.root_t;
+        }
+        descend(key, c, from, t, [&](int level) { return split_node(path_seed(kk, level), path_t(kk, level)); });
       });
       team.team_barrier();
+      for (int j = 0; j < s; ++j) {
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g << j), [&](int item) {
+          const int kk = item >> j;
+          expand_subtree_item(
+              keys(k0 + kk), t, j, s, item & ((1 << j) - 1),
+              [&] { return split_node(path_seed(kk, t), path_t(kk, t)); },
+              [&](int pos) { return split_node(leaf_seed(pos, kk), leaf_t(pos, kk)); },
+              [&](int pos) -> Bits128& { return leaf_seed(pos, kk); });
+        });
+        team.team_barrier();
+      }
+
+      // 3. Masked XOR over the chunk's local pages.
+      const std::uint64_t chunk_first = c << (s + kLeafLog2);
+      const std::uint64_t lo = Kokkos::max(chunk_first, first_page);
+      const std::uint64_t hi = Kokkos::min(chunk_first + (std::uint64_t(P) << kLeafLog2), page_end);
+      accumulate(acc, team.team_rank(), lo, hi, chunk_first, leaf_seed);
+      team.team_barrier();  // masks are rewritten by the next chunk
     }
+
+    xor_into_answers(acc, team.team_rank(), k0, g);
   }
 
   KOKKOS_FORCEINLINE_FUNCTION void xor_into_answers(const Bits128 (&acc)[kSlots][KeyGroup], int rank, int k0,
