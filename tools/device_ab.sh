@@ -2,10 +2,8 @@
 # Two builds side by side on the lent GPU, Morphogen keys at mainnet volume:
 # lop3 and mma at Q = 1, 32, each build one sweep (own read floor).
 #   tools/device_ab.sh pagequery-A pagequery-B   (binaries in .device-bin)
-set -uo pipefail
-export LD_LIBRARY_PATH=$PWD/.device-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-B=$PWD/.device-bin
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"; cd "$OUT"
+source "$(dirname "$0")/device_env.sh"
+cd "$OUT"
 for round in 1 2; do
   for bin in "$@"; do
     "$B/$bin" sweep --synthetic-gib 64.2 --strategies fused --batch-sizes 1,32 --iterations 3 --warmup 1 \

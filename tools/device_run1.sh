@@ -2,15 +2,9 @@
 # One call on the lent GPU: the CUDA test suites, the fixture under every accumulate
 # mode, and the Kokkos Kernels / fused sweep at mainnet volume. Expects the bundle of
 # tools/device_bundle.sh (.device-bin, .device-lib) in the working tree.
-set -uo pipefail
-export LD_LIBRARY_PATH=$PWD/.device-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-B=$PWD/.device-bin
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+source "$(dirname "$0")/device_env.sh"
 nvidia-smi -L
-for t in pagequery_core_tests test_policies test_kokkos_kernels_gemm; do
-  [ -x "$B/$t" ] || continue
-  "$B/$t" --gtest_brief=1 > "$OUT/$t.log" 2>&1; echo "$t: exit $? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/$t.log" | tr '\n' ' ')"
-done
+suites pagequery_core_tests test_policies test_kokkos_kernels_gemm
 for mode in "--accumulate lop3" "--accumulate mma" "--policy kokkos_kernels_gemm"; do
   "$B/pagequery" answer --matrix-file data/fixture_matrix.bin --request data/fixture_request.json $mode > /tmp/a.json 2>/tmp/a.err
   echo "fixture [$mode]: exit $? $(cmp -s /tmp/a.json data/fixture_response.json && echo identical || echo DIFFERENT) $(head -c 200 /tmp/a.err)"

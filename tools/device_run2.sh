@@ -2,14 +2,9 @@
 # One call on the lent GPU after the packed-key merge: the CUDA core and policy suites
 # (packed keys included), both fixtures, and the Morphogen / packed sweep with the read
 # floor at mainnet volume. Expects the bundle of tools/device_bundle.sh.
-set -uo pipefail
-export LD_LIBRARY_PATH=$PWD/.device-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-B=$PWD/.device-bin
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+source "$(dirname "$0")/device_env.sh"
 nvidia-smi -L
-for t in pagequery_core_tests test_policies; do
-  "$B/$t" --gtest_brief=1 > "$OUT/$t.log" 2>&1; echo "$t: exit $? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/$t.log" | tr '\n' ' ')"
-done
+suites pagequery_core_tests test_policies
 for req in fixture_request fixture_request_packed; do
   [ -f "data/$req.json" ] || continue
   resp=data/${req/request/response}.json

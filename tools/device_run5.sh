@@ -4,14 +4,9 @@
 # both key formats at mainnet volume (HDF5 for docs/benchmarks/), and Nsight
 # Compute on the packed scan at Q = 32 (8 GiB): per-kernel times and stall reasons.
 # Expects the bundle of tools/device_bundle.sh.
-set -uo pipefail
-export LD_LIBRARY_PATH=$PWD/.device-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-B=$PWD/.device-bin
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+source "$(dirname "$0")/device_env.sh"
 nvidia-smi -L
-for t in pagequery_core_tests test_policies; do
-  "$B/$t" --gtest_brief=1 > "$OUT/$t.log" 2>&1; echo "$t: exit $? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/$t.log" | tr '\n' ' ')"
-done
+suites pagequery_core_tests test_policies
 for req in fixture_request fixture_request_packed; do
   resp=data/${req/request/response}.json
   for mode in "--policy fused" "--policy multi_stream_4" "--accumulate mma" "--accumulate mma --policy multi_stream_4"; do
