@@ -4,9 +4,8 @@
 // compiler, while the kernels use the same functions on the device.
 #include <cstdint>
 
-// PAGEQUERY_FORCEINLINE: helpers that take accessor lambdas, so that no lambda
-// object outlives inlining into a kernel (an outlined call would keep them on
-// the stack).
+// PAGEQUERY_FORCEINLINE: helpers that take accessor lambdas (impl/dpf_walk.hpp),
+// so that they always dissolve into the kernel that calls them.
 #if defined(__CUDACC__)
 #define PAGEQUERY_INLINE __host__ __device__ inline
 #define PAGEQUERY_FORCEINLINE __host__ __device__ __forceinline__

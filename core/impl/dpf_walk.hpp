@@ -36,9 +36,9 @@ PAGEQUERY_FORCEINLINE void descend(const Key& key, std::uint64_t index, int from
 // One item of level j of the in-place subtree expansion of 2^s leaves below
 // the path's node at level `top`: node m of depth j sits at m * (2^s >> j), its
 // left child stays there and the right one goes half a stride further; the
-// last level writes leaf masks (a packed key's leaf values). `root()` and
-// `node(pos)` are accessors as in descend (the root read only at level 0: every
-// register counts in a kernel capped at 64); `leaf(pos)` returns a Bits128&.
+// last level writes leaf masks (a packed key's leaf values). `root()` (read at
+// level 0 only) and `node(pos)` are accessors as in descend; `leaf(pos)` returns
+// a Bits128&.
 template <class Key, class Root, class Node, class Leaf>
 PAGEQUERY_FORCEINLINE void expand_subtree_item(const Key& key, int top, int j, int s, int item, const Root& root,
                                                const Node& node, const Leaf& leaf) {
