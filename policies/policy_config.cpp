@@ -178,7 +178,6 @@ std::vector<Launch> plan_batch(const PolicyConfig& config, int queries) {
 
 std::optional<std::string> lop3_only(const PolicyConfig& config) {
   if (config.streams > 1) return std::nullopt;
-  if (config.graph) return "graph_replay runs only with --accumulate lop3: a Kokkos graph holds Kokkos kernels only";
   if (config.mode == BatchMode::Gemm)
     return "kokkos_kernels_gemm runs only with --accumulate lop3: its gemm reads pages as vectors";
   return std::nullopt;

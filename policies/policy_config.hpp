@@ -80,8 +80,8 @@ inline constexpr const char* kEnvTile = "MORPHOGEN_GPU_BATCH_TILE_SIZE";
 inline constexpr const char* kEnvThreshold = "MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD";
 
 // Why an mma engine (bit-sliced matrix) cannot run `config`, or nullopt when it
-// can: a graph replay (a Kokkos graph holds Kokkos kernels only; more than one
-// stream wins over graph) and kokkos_kernels_gemm (its gemm reads pages as vectors).
+// can: kokkos_kernels_gemm reads pages as vectors. (Graph replay runs on both:
+// the tensor-core launches are captured natively, policies/graph_replay.hpp.)
 std::optional<std::string> lop3_only(const PolicyConfig& config);
 
 }  // namespace pagequery

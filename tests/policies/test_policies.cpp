@@ -136,5 +136,37 @@ TYPED_TEST(Policies, GraphReplaySeesNewContentsAndRebuildsOnNewShapes) {
   EXPECT_EQ(graph.builds(), 2) << "a new batch shape rebuilds the graph";
 }
 
+// On a bit-sliced matrix (the tensor-core kernel) every policy an mma engine
+// runs gives the portable kernel's bytes, graph replay included: its launches
+// are captured from the stream, replayed with new contents, rebuilt on a new shape.
+TYPED_TEST(Policies, TensorCoreLaunchesRunUnderEveryPolicyAndGraphReplay) {
+  using Exec = TypeParam;
+  const Exec exec;
+  if (!mma_available(exec)) GTEST_SKIP() << "no tensor-core kernel on " << Exec::name();
+  const PageRange pages{1000, 0, 1000};
+  const auto vectors = synthesize_page_matrix(exec, pages, SyntheticFill::Hash, 3);
+  const auto sliced = synthesize_page_matrix(exec, pages, SyntheticFill::Hash, 3, PageLayout::BitSliced);
+  std::vector<std::unique_ptr<BatchPolicy<Exec>>> policies;
+  for (const std::string& s : all_strategies())
+    if (!lop3_only(strategy_config(s))) policies.push_back(make_policy<Exec>(strategy_config(s)));
+  for (int q : {1, 6, 11}) {
+    const auto batch = make_batch<Exec>(vectors, q, q);
+    const auto expected = single_query_loop(exec, vectors, batch);
+    for (auto& p : policies) EXPECT_EQ(run_policy(exec, *p, sliced, batch), expected) << p->name() << " Q=" << q;
+  }
+
+  GraphReplay<Exec> graph(strategy_config("cuda_graph_replay"));
+  const auto batch = make_batch<Exec>(vectors, 5, 3);
+  const auto first = run_policy(exec, graph, sliced, batch);
+  EXPECT_EQ(first, single_query_loop(exec, vectors, batch));
+  fill_synthetic(exec, sliced, SyntheticFill::Hash, 2);
+  fill_synthetic(exec, vectors, SyntheticFill::Hash, 2);
+  EXPECT_EQ(run_policy(exec, graph, sliced, batch), single_query_loop(exec, vectors, batch));
+  EXPECT_EQ(graph.builds(), 1) << "new contents replay the captured graph";
+  const auto bigger = make_batch<Exec>(vectors, 7, 3);
+  EXPECT_EQ(run_policy(exec, graph, sliced, bigger), single_query_loop(exec, vectors, bigger));
+  EXPECT_EQ(graph.builds(), 2) << "a new batch shape captures again";
+}
+
 }  // namespace
 }  // namespace pagequery
