@@ -1,5 +1,5 @@
 #pragma once
-// --accumulate lop3|mma, shared by `answer` and `sweep`: how the engine's kernel sums
+// --accumulate lop3|mma|auto, shared by `answer` and `sweep`: how the engine's kernel sums
 // page AND mask (policies/engine.hpp, Accumulate).
 #include "policies/engine.hpp"
 

@@ -36,13 +36,14 @@ struct AnswerArgs {
   std::string request = "-";
   std::string max_request_bytes = std::to_string(kDefaultMaxRequestBytes);
   PolicyFlags policy;
-  Accumulate accumulate = Accumulate::Lop3;
+  Accumulate accumulate = Accumulate::Auto;
 };
 
 // What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
 // matrix is 64 GiB): the policy, the matrix file's shape, and the request text.
 struct Checked {
   PolicyConfig config;
+  Accumulate accumulate = Accumulate::Auto;  // auto is lop3 here when the policy needs it
   std::string path;
   std::uint64_t pages = 0;
   int domain_bits = 0;
@@ -55,6 +56,7 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
   if (args.accumulate == Accumulate::Mma)
     if (const auto why = lop3_only(out.config))
       throw InputError(*why + " (the policy: --policy, --graph or " + std::string(kEnvGraph) + ")");
+  out.accumulate = accumulate_for(args.accumulate, {&out.config, 1});
   if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
   out.path = *args.matrix_file;
   try {
@@ -69,11 +71,10 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
 }
 
 // This rank's answers to every key: over its shard of the matrix under MPI.
-std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& keys, Accumulate accumulate,
-                                      const MpiContext& mpi) {
+std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& keys, const MpiContext& mpi) {
   MatrixSpec spec;
   spec.file = checked.path;
-  spec.accumulate = accumulate;
+  spec.accumulate = checked.accumulate;
   if (mpi.size() > 1) {
     const PageRange shard = shard_of(checked.pages, mpi.rank(), mpi.size());
     spec.shard = shard;
@@ -106,7 +107,7 @@ void run_answer(const AnswerArgs& args) {
   std::vector<std::uint8_t> bytes;
   mpi.step([&] {
     runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
-    bytes = answer_keys(checked, keys, args.accumulate, mpi);
+    bytes = answer_keys(checked, keys, mpi);
   });
   mpi.reduce_xor(bytes);  // every rank holds the same number of bytes here
   mpi.step([&] {
@@ -149,7 +150,7 @@ void add_answer(CLI::App& app) {
 "The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
       "most --max-request-bytes (default 1 MiB), refused while it is read.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
-      "overrides is ignored (not validated). All policies, with either --accumulate, return\n"
+      "overrides is ignored (not validated). All policies, under every --accumulate, return\n"
       "identical bytes.\n"
       "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): each rank scans its contiguous shard\n"
       "of the matrix on its own device; rank 0 reads the request and prints the XOR-reduced\n"

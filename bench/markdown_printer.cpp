@@ -153,6 +153,15 @@ std::string join(const std::vector<int>& v) {
   return out;
 }
 
+// The mode a run of the plan will have. A dry run starts no device, so auto that
+// no strategy made lop3 is still open: the engine picks it.
+std::string accumulate_text(const Plan& plan) {
+  if (plan.spec.accumulate == Accumulate::Auto)
+    return "auto (mma on a CUDA GPU of compute capability 8.0+, else lop3: the device decides, "
+           "and a dry run does not ask it)";
+  return to_string(plan.spec.accumulate) + accumulate_note(plan);
+}
+
 // The key formats, with what they leave out of the plan's cells.
 std::string dpf_text(const Plan& plan) {
   std::string out;
@@ -176,8 +185,7 @@ std::string plan_text(const Plan& plan) {
   return "matrix: " + printable(plan.matrix_text) + ", " + std::to_string(plan.pages) +
          " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
          human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
-         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + to_string(plan.spec.accumulate) +
-         left_out_note(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + "iterations " +
+         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + "iterations " +
          std::to_string(plan.iterations) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
          std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
          "cells: " + std::to_string(plan.cells.size()) + "\n";

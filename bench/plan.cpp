@@ -67,8 +67,11 @@ int largest_batch(const std::vector<DpfFormat>& formats) {
 }
 
 void plan_axes(const SweepOptions& o, Plan& plan) {
-  plan.spec.accumulate = o.accumulate;
+  plan.accumulate_asked = o.accumulate;
   plan.strategies = resolve_strategies(o.strategies, o.accumulate, plan.left_out);
+  std::vector<PolicyConfig> configs;
+  for (const Strategy& s : plan.strategies) configs.push_back(s.config);
+  plan.spec.accumulate = accumulate_for(o.accumulate, configs);
   plan.formats = parse_dpf_axis(o.dpf);
   plan.batch_sizes = as_input("", [&] {
     return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats));
@@ -129,11 +132,20 @@ std::string cell_name(const Plan& plan, const Cell& cell) {
   return column_label(plan.strategies[cell.strategy].name, to_string(cell.dpf));
 }
 
-std::string left_out_note(const Plan& plan) {
-  if (plan.left_out.empty()) return "";
-  std::string names;
-  for (const std::string& name : plan.left_out) names += (names.empty() ? "" : ",") + name;
-  return " (" + names + " left out: they run only with --accumulate lop3)";
+std::string accumulate_note(const Plan& plan) {
+  const auto names = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const std::string& name : list) out += (out.empty() ? "" : ",") + name;
+    return out;
+  };
+  if (plan.accumulate_asked == Accumulate::Mma)
+    return plan.left_out.empty() ? "" : " (" + names(plan.left_out) + " left out: they run only with --accumulate lop3)";
+  if (plan.accumulate_asked == Accumulate::Lop3) return "";
+  std::vector<std::string> lop3_needed;  // what made auto lop3 (accumulate_for)
+  for (const Strategy& s : plan.strategies)
+    if (lop3_only(s.config)) lop3_needed.push_back(s.name);
+  if (lop3_needed.empty()) return " (auto)";
+  return " (auto: " + names(lop3_needed) + (lop3_needed.size() == 1 ? " runs" : " run") + " only with lop3)";
 }
 
 }  // namespace pagequery::bench

@@ -33,7 +33,7 @@ struct SweepOptions {
   std::optional<std::string> seed;
   std::string checkpoint_seconds = "60";
   std::optional<std::string> output;
-  Accumulate accumulate = Accumulate::Lop3;
+  Accumulate accumulate = Accumulate::Auto;
   bool dry_run = false;
 };
 
@@ -45,7 +45,8 @@ struct Cell {
 };
 
 struct Plan {
-  MatrixSpec spec;
+  MatrixSpec spec;  // spec.accumulate: --accumulate after accumulate_for (auto may stay, for the engine)
+  Accumulate accumulate_asked = Accumulate::Auto;  // --accumulate as given
   std::string matrix_text;  // for humans
   std::uint64_t pages = 0;
   int domain_bits = 0;
@@ -72,8 +73,10 @@ Plan make_plan(const SweepOptions& options);
 
 // A cell's name in progress lines: the strategy, and the key format when packed.
 std::string cell_name(const Plan& plan, const Cell& cell);
-// What --accumulate mma took out of the groups ("" when nothing).
-std::string left_out_note(const Plan& plan);
+// Why the run accumulates as it does, after the mode: what --accumulate mma took
+// out of the groups, or that auto chose (and which strategies made it lop3); ""
+// for an explicit lop3 and an mma that lost nothing.
+std::string accumulate_note(const Plan& plan);
 
 // A plan as a dry run shows it (Printer::print_plan).
 struct PlanListing {

@@ -17,7 +17,8 @@ struct Strategy {
 // --strategies: names, the groups `seed`, `default` and `all`, and `env` (what the
 // MORPHOGEN_GPU_* switches select), each strategy once, in order. Under mma the
 // groups leave out the lop3-only strategies (named in `left_out`), and one named
-// on its own is refused (InputError), all before the matrix is loaded.
+// on its own is refused (InputError), all before the matrix is loaded. Under auto
+// they all stay: they make the run lop3 (accumulate_for).
 std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
                                          std::vector<std::string>& left_out);
 

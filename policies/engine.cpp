@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <fstream>
@@ -28,7 +29,9 @@ namespace {
 using Exec = Kokkos::DefaultExecutionSpace;
 using Mem = Exec::memory_space;
 
+// Where Auto becomes a mode: the device is known once Kokkos runs.
 PageLayout layout_for(Accumulate accumulate) {
+  if (accumulate == Accumulate::Auto) return mma_available<Exec>() ? PageLayout::BitSliced : PageLayout::Vectors;
   if (accumulate == Accumulate::Lop3) return PageLayout::Vectors;
   if (!mma_available<Exec>())
     throw ConfigError(std::string("--accumulate mma needs a CUDA GPU of compute capability 8.0 or newer; "
@@ -96,13 +99,21 @@ class StdoutToStderr {
 }  // namespace
 
 std::string to_string(Accumulate accumulate) {
-  return accumulate == Accumulate::Lop3 ? "lop3" : "mma";
+  if (accumulate == Accumulate::Lop3) return "lop3";
+  return accumulate == Accumulate::Mma ? "mma" : "auto";
 }
 
 Accumulate parse_accumulate(const std::string& name) {
-  if (name == "lop3") return Accumulate::Lop3;
-  if (name == "mma") return Accumulate::Mma;
-  throw ConfigError("unknown accumulation '" + name + "' (expected lop3 or mma)");
+  for (Accumulate a : {Accumulate::Lop3, Accumulate::Mma, Accumulate::Auto})
+    if (name == to_string(a)) return a;
+  throw ConfigError("unknown accumulation '" + name + "' (expected lop3, mma or auto)");
+}
+
+Accumulate accumulate_for(Accumulate asked, std::span<const PolicyConfig> configs) {
+  if (asked != Accumulate::Auto) return asked;
+  const bool lop3_needed = std::any_of(configs.begin(), configs.end(),
+                                       [](const PolicyConfig& c) { return lop3_only(c).has_value(); });
+  return lop3_needed ? Accumulate::Lop3 : Accumulate::Auto;
 }
 
 int Runtime::check_environment() {

@@ -40,13 +40,21 @@ class Runtime {
 // How the kernel sums page AND mask over the pages. Lop3: the portable kernel
 // (integer AND/XOR, every backend). Mma: binary tensor-core products over a
 // bit-sliced copy of the matrix (CUDA builds on sm_80 or newer); the matrix is
-// stored that way, so every launch on the engine uses it. It is the user's
-// choice, not the PageLayout it maps to: a mode chosen per device would not be
-// a layout.
-enum class Accumulate { Lop3, Mma };
+// stored that way, so every launch on the engine uses it. Auto: mma where the
+// engine's device can, else lop3 (the engine decides; MatrixInfo::accumulate is
+// never Auto). It is the user's choice, not the PageLayout it maps to.
+enum class Accumulate { Lop3, Mma, Auto };
 std::string to_string(Accumulate accumulate);
-// "lop3" or "mma"; anything else is a ConfigError naming the value.
+// "lop3", "mma" or "auto"; anything else is a ConfigError naming the value.
 Accumulate parse_accumulate(const std::string& name);
+
+// Auto's half that the command line decides, before any device is asked: a run
+// that needs a lop3-only strategy (lop3_only: `answer`'s policy, any of a sweep's
+// strategies, a group's members included) runs lop3, so that every strategy asked
+// for runs, in one mode for the whole run, instead of being refused or left out.
+// Otherwise auto stays Auto for the engine. Lop3 and Mma come back as asked (an
+// explicit mma keeps its refusals, which are the callers').
+Accumulate accumulate_for(Accumulate asked, std::span<const PolicyConfig> configs);
 
 struct MatrixSpec {
   std::string file;                   // raw matrix file; empty: synthetic
@@ -55,7 +63,7 @@ struct MatrixSpec {
   std::uint64_t seed = 1;  // synthetic fill seed
   // A shard of the whole (its total_pages must be the whole's); nullopt: all pages.
   std::optional<PageRange> shard;
-  Accumulate accumulate = Accumulate::Lop3;
+  Accumulate accumulate = Accumulate::Auto;
 };
 
 struct MatrixInfo {
@@ -65,7 +73,7 @@ struct MatrixInfo {
   int domain_bits;
   std::uint64_t size_bytes;  // pages * 4096
   std::string source;
-  Accumulate accumulate;
+  Accumulate accumulate;  // what the engine runs: Lop3 or Mma
 };
 
 

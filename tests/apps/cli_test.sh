@@ -444,15 +444,22 @@ case_policies() {
 
 case_accumulate() {
   local A="answer --matrix-file $MATRIX --request $REQUEST"
-  local S="sweep --synthetic-pages 64 --batch-sizes 1 --iterations 1 --warmup 0 --seed 1 --output acc.h5"
+  local S0="sweep --synthetic-pages 64 --batch-sizes 1 --iterations 1 --warmup 0 --seed 1"
+  local S="$S0 --output acc.h5"
   local graph="graph_replay runs only with --accumulate lop3"
   # A bad value is a usage error that names it, on both commands.
-  expect_refused answer_bogus "--accumulate: unknown accumulation 'bogus' \\(expected lop3 or mma\\)" -- $A --accumulate bogus
-  expect_refused sweep_bogus "--accumulate: unknown accumulation 'bogus' \\(expected lop3 or mma\\)" -- $S --accumulate bogus
+  local bogus="--accumulate: unknown accumulation 'bogus' \\(expected lop3, mma or auto\\)"
+  expect_refused answer_bogus "$bogus" -- $A --accumulate bogus
+  expect_refused sweep_bogus "$bogus" -- $S --accumulate bogus
   expect_refused answer_case "unknown accumulation 'MMA'" -- $A --accumulate MMA
   expect_refused sweep_dry_bogus "unknown accumulation 'x'" -- sweep --dry-run --accumulate x
-  # lop3, the default, answers the fixture.
+  # lop3 and auto, the default, answer the fixture.
   expect_ok lop3 -- $A --accumulate lop3 && same_file lop3 lop3.out "$RESPONSE"
+  expect_ok auto -- $A --accumulate auto && same_file auto auto.out "$RESPONSE"
+  # Under auto nothing is refused: a lop3-only policy or strategy makes the run lop3.
+  expect_ok auto_graph -- $A --policy cuda_graph_replay && same_file auto_graph auto_graph.out "$RESPONSE"
+  expect_ok auto_graph_env MORPHOGEN_GPU_CUDA_GRAPH=1 -- $A --accumulate auto &&
+    same_file auto_graph_env auto_graph_env.out "$RESPONSE"
   # Graph replay cannot run on an mma engine. The check comes before the engine is built,
   # so every backend gives this message, not the engine's.
   expect_refused answer_graph "$graph.*--graph or MORPHOGEN_GPU_CUDA_GRAPH" -- $A --accumulate mma --policy cuda_graph_replay
@@ -466,6 +473,10 @@ case_accumulate() {
     expect_refused answer_gemm "$gemm.*--policy" -- $A --accumulate mma --policy kokkos_kernels_gemm
     expect_refused sweep_gemm "--strategies: kokkos_kernels_gemm: $gemm" -- $S --accumulate mma --strategies kokkos_kernels_gemm
     expect_ok gemm -- $A --policy kokkos_kernels_gemm && same_file gemm gemm.out "$RESPONSE"
+    expect_ok sweep_auto_gemm -- $S0 --strategies fused,kokkos_kernels_gemm --output auto_gemm.h5 &&
+      { grep -q "; accumulate lop3 (auto: kokkos_kernels_gemm runs only with lop3); writing " sweep_auto_gemm.err ||
+        fail "sweep_auto_gemm: the header does not say why auto ran lop3: $(head -c 400 sweep_auto_gemm.err)"; }
+    rm -f auto_gemm.h5
   else
     expect_refused gemm "kokkos_kernels_gemm" -- $A --policy kokkos_kernels_gemm
     expect_refused sweep_gemm "kokkos_kernels_gemm: this build has no Kokkos Kernels" -- $S --strategies kokkos_kernels_gemm

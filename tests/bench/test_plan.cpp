@@ -83,7 +83,32 @@ TEST(Plan, MmaLeavesGroupsShortAndRefusesNames) {
 #else
   const std::string left = "cuda_graph_replay";
 #endif
-  EXPECT_EQ(left_out_note(mma), " (" + left + " left out: they run only with --accumulate lop3)");
+  EXPECT_EQ(accumulate_note(mma), " (" + left + " left out: they run only with --accumulate lop3)");
+  EXPECT_EQ(mma.spec.accumulate, Accumulate::Mma);
+}
+
+// Auto, the default, refuses and leaves out nothing: a lop3-only strategy in the
+// list (named, or a group's member) makes the run lop3, and the note says which.
+TEST(Plan, AutoKeepsEveryStrategyAndALop3OnlyOneMakesItLop3) {
+  SweepOptions o = small();
+  EXPECT_EQ(o.accumulate, Accumulate::Auto);
+  const Plan plain = make_plan(o);
+  EXPECT_EQ(plain.spec.accumulate, Accumulate::Auto);  // the engine decides
+  EXPECT_EQ(accumulate_note(plain), " (auto)");
+  o.strategies = "all";
+  const Plan all = make_plan(o);
+  EXPECT_TRUE(all.left_out.empty());
+  EXPECT_EQ(all.strategies.size(), all_strategies().size());
+  EXPECT_EQ(all.accumulate_asked, Accumulate::Auto);
+#ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
+  EXPECT_EQ(all.spec.accumulate, Accumulate::Lop3);
+  o.strategies = "fused,kokkos_kernels_gemm";
+  const Plan gemm = make_plan(o);
+  EXPECT_EQ(gemm.spec.accumulate, Accumulate::Lop3);
+  EXPECT_EQ(accumulate_note(gemm), " (auto: kokkos_kernels_gemm runs only with lop3)");
+#endif
+  o.accumulate = Accumulate::Lop3;
+  EXPECT_EQ(accumulate_note(make_plan(o)), "");
 }
 
 TEST(Plan, RefusalsNameTheFlag) {

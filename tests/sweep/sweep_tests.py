@@ -102,7 +102,8 @@ def case_roundtrip(ctx):
     check(len(progress) == TINY_CELLS, f"one progress line per cell when stderr is no tty:\n{p.stderr}")
     check(re.match(r"\[cell 1/12\] fused Q=1 C=1 ETA \?", progress[0]), progress[0])
     check(re.match(r"\[cell 12/12\] multi_stream_2 Q=3 C=2 ETA \d+s", progress[-1]), progress[-1])
-    check("; accumulate lop3; writing " in p.stderr, f"the header names the accumulation:\n{p.stderr}")
+    # auto, the default, runs lop3 on the host backends this suite runs on; the record says lop3.
+    check("; accumulate lop3 (auto); writing " in p.stderr, f"the header names the accumulation:\n{p.stderr}")
     check("\n- accumulate: lop3\n" in p.stdout, p.stdout)
 
     with h5py.File(out, "r") as f:
@@ -355,8 +356,18 @@ def case_cli_errors(ctx):
     check("cells: 36" in p.stdout, p.stdout)  # (the seed's 5 strategies + fused) x 6 batch sizes
     check("[cell 36/36] fused Q=32 C=1" in p.stdout, p.stdout)
     check(re.search(r"output: pagequery-sweep-\d{8}T\d{6}Z\.h5 \(a new file\)", p.stdout), p.stdout)
-    check("\naccumulate: lop3\n" in p.stdout, p.stdout)
+    # auto, the default: a dry run starts no device, so it says what decides, never a bare "auto".
+    accumulate = re.search(r"\naccumulate: (.*)\n", p.stdout)
+    check(accumulate and "auto" in accumulate[1] and accumulate[1] != "auto", p.stdout)
     check(os.listdir(ctx.dir) == [], f"a dry run wrote {os.listdir(ctx.dir)}")
+    p = ctx.run("sweep", "--dry-run", "--strategies", "fused", expect=0)
+    check("\naccumulate: auto (mma on a CUDA GPU of compute capability 8.0+, else lop3: the device decides, "
+          "and a dry run does not ask it)\n" in p.stdout, p.stdout)
+    p = ctx.run("sweep", "--dry-run", "--strategies", "fused", "--accumulate", "lop3", expect=0)
+    check("\naccumulate: lop3\n" in p.stdout, p.stdout)
+    if KOKKOS_KERNELS:  # auto with a lop3-only strategy keeps it, and runs lop3
+        p = ctx.run("sweep", "--dry-run", "--strategies", "fused,kokkos_kernels_gemm", expect=0)
+        check("\naccumulate: lop3 (auto: kokkos_kernels_gemm runs only with lop3)\n" in p.stdout, p.stdout)
     # mma cannot replay graphs: the default list loses cuda_graph_replay, and the plan says so.
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", expect=0)
     check("\naccumulate: mma (cuda_graph_replay left out: they run only with --accumulate lop3)\n"
@@ -395,7 +406,7 @@ def case_cli_errors(ctx):
         (["--fill", "zeros"], r"--fill"),
         (["--matrix-file", ctx.path("nope.bin")], r"--matrix-file: "),
         (["--checkpoint-interval", "-3"], r"--checkpoint-interval"),
-        (["--accumulate", "bogus"], r"--accumulate: unknown accumulation 'bogus' \(expected lop3 or mma\)"),
+        (["--accumulate", "bogus"], r"--accumulate: unknown accumulation 'bogus' \(expected lop3, mma or auto\)"),
         (["--accumulate", "mma", "--strategies", "fused,cuda_graph_replay"],
          r"--strategies: cuda_graph_replay: graph_replay runs only with --accumulate lop3"),
         (["--dpf", "dense"], r"--dpf: unknown DPF key format 'dense' \(expected morphogen or packed\)"),

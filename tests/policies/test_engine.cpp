@@ -1,0 +1,69 @@
+// --accumulate auto (policies/engine.hpp): the parse, the rule that a lop3-only
+// strategy makes it lop3, and the engine as the one place that resolves the rest.
+#include "policies/engine.hpp"
+
+#include <Kokkos_Core.hpp>  // KOKKOS_ENABLE_CUDA
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace pagequery {
+namespace {
+
+TEST(Accumulate, ParsesEveryModeAndNamesThemInTheRefusal) {
+  for (Accumulate a : {Accumulate::Lop3, Accumulate::Mma, Accumulate::Auto})
+    EXPECT_EQ(parse_accumulate(to_string(a)), a) << to_string(a);
+  EXPECT_EQ(parse_accumulate("auto"), Accumulate::Auto);
+  try {
+    parse_accumulate("Auto");
+    ADD_FAILURE() << "'Auto' was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "unknown accumulation 'Auto' (expected lop3, mma or auto)");
+  }
+  EXPECT_EQ(MatrixSpec{}.accumulate, Accumulate::Auto);
+}
+
+TEST(Accumulate, AutoTurnsLop3WhenAStrategyRunsOnlyThere) {
+  PolicyConfig gemm;
+  gemm.mode = BatchMode::Gemm;  // lop3-only whatever the build (lop3_only)
+  PolicyConfig fused;
+  fused.mode = BatchMode::Fused;
+  const std::vector<PolicyConfig> plain{fused, PolicyConfig{}};
+  const std::vector<PolicyConfig> with_gemm{fused, gemm};
+  EXPECT_EQ(accumulate_for(Accumulate::Auto, plain), Accumulate::Auto);  // the engine decides
+  EXPECT_EQ(accumulate_for(Accumulate::Auto, {}), Accumulate::Auto);
+  EXPECT_EQ(accumulate_for(Accumulate::Auto, with_gemm), Accumulate::Lop3);
+  // Explicit modes stay: mma's refusal of gemm is the caller's, not a silent lop3.
+  EXPECT_EQ(accumulate_for(Accumulate::Mma, with_gemm), Accumulate::Mma);
+  EXPECT_EQ(accumulate_for(Accumulate::Lop3, plain), Accumulate::Lop3);
+}
+
+MatrixSpec synthetic(Accumulate accumulate) {
+  MatrixSpec spec;
+  spec.synthetic_pages = 40;
+  spec.seed = 3;
+  spec.accumulate = accumulate;
+  return spec;
+}
+
+// Auto runs mma exactly where an explicit mma engine can be built, else lop3; the
+// info never says auto. On host backends that is lop3.
+TEST(Accumulate, TheEngineResolvesAutoByItsDevice) {
+  Accumulate expected = Accumulate::Lop3;
+  try {
+    EXPECT_EQ(Engine(synthetic(Accumulate::Mma)).info().accumulate, Accumulate::Mma);
+    expected = Accumulate::Mma;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("--accumulate mma needs a CUDA GPU"), std::string::npos) << e.what();
+  }
+#ifndef KOKKOS_ENABLE_CUDA
+  EXPECT_EQ(expected, Accumulate::Lop3);
+#endif
+  const Engine automatic(synthetic(Accumulate::Auto));
+  EXPECT_EQ(automatic.info().accumulate, expected);
+  EXPECT_EQ(Engine(synthetic(Accumulate::Lop3)).info().accumulate, Accumulate::Lop3);
+}
+
+}  // namespace
+}  // namespace pagequery
