@@ -368,18 +368,15 @@ def case_cli_errors(ctx):
     if KOKKOS_KERNELS:  # auto with a lop3-only strategy keeps it, and runs lop3
         p = ctx.run("sweep", "--dry-run", "--strategies", "fused,kokkos_kernels_gemm", expect=0)
         check("\naccumulate: lop3 (auto: kokkos_kernels_gemm runs only with lop3)\n" in p.stdout, p.stdout)
-    # mma cannot replay graphs: the default list loses cuda_graph_replay, and the plan says so.
+    # mma runs the default list whole (graph replay captures the tensor-core launches).
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", expect=0)
-    check("\naccumulate: mma (cuda_graph_replay left out: they run only with --accumulate lop3)\n"
-          in p.stdout, p.stdout)
-    check("axes: strategies baseline_full_batch,adaptive_micro_batch,multi_stream_4,tiled_tile4,fused;"
-          in p.stdout, p.stdout)
-    check("cells: 30" in p.stdout and "] cuda_graph_replay " not in p.stdout, p.stdout)
+    check("\naccumulate: mma\n" in p.stdout, p.stdout)
+    check("cells: 36" in p.stdout and "] cuda_graph_replay " in p.stdout, p.stdout)
     # all = the seed's five, throughput, fused and (in a build with Kokkos Kernels)
-    # kokkos_kernels_gemm; mma keeps 6 of them.
+    # kokkos_kernels_gemm, which mma leaves out.
     p = ctx.run("sweep", "--dry-run", "--accumulate", "mma", "--strategies", "all,seed", expect=0)
-    left_out = "(cuda_graph_replay,kokkos_kernels_gemm left out" if KOKKOS_KERNELS else "(cuda_graph_replay left out"
-    check("cells: 36" in p.stdout and left_out in p.stdout, p.stdout)
+    check("cells: 42" in p.stdout, p.stdout)
+    check(("(kokkos_kernels_gemm left out" in p.stdout) == KOKKOS_KERNELS, p.stdout)
     p = ctx.run("sweep", "--dry-run", "--strategies", "seed", expect=0)
     check("cells: 30" in p.stdout and "] fused " not in p.stdout, p.stdout)  # the seed's five alone
     p = ctx.run("sweep", "--dry-run", "--strategies", "all", expect=0)
@@ -407,8 +404,6 @@ def case_cli_errors(ctx):
         (["--matrix-file", ctx.path("nope.bin")], r"--matrix-file: "),
         (["--checkpoint-interval", "-3"], r"--checkpoint-interval"),
         (["--accumulate", "bogus"], r"--accumulate: unknown accumulation 'bogus' \(expected lop3, mma or auto\)"),
-        (["--accumulate", "mma", "--strategies", "fused,cuda_graph_replay"],
-         r"--strategies: cuda_graph_replay: graph_replay runs only with --accumulate lop3"),
         (["--dpf", "dense"], r"--dpf: unknown DPF key format 'dense' \(expected morphogen or packed\)"),
         (["--dpf", "packed,morphogen,packed"], r"--dpf: packed is listed twice"),
         (["--dpf", "packed,"], r"--dpf: empty item"),
