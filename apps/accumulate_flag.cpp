@@ -20,8 +20,8 @@ void add_accumulate_flag(CLI::App* app, Accumulate& target) {
   app->add_option_function<std::string>(
          "--accumulate", [&target](const std::string& value) { target = parse_accumulate(value); },
          "how the kernel accumulates: lop3 (AND/XOR, every backend), mma (tensor cores; the\n"
-         "matrix is stored bit-sliced at load; CUDA GPUs of compute capability 8.0+; no graph\n"
-         "replay, no kokkos_kernels_gemm), or auto: mma where the GPU can, else lop3, and lop3\n"
+         "matrix is stored bit-sliced at load; CUDA GPUs of compute capability 8.0+; no\n"
+         "kokkos_kernels_gemm), or auto: mma where the GPU can, else lop3, and lop3\n"
          "whenever a policy or strategy asked for runs only with lop3 (nothing is refused or\n"
          "left out). The mode that ran is what sweep records (attribute accumulate)")
       ->type_name("lop3|mma|auto")

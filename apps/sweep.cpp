@@ -70,8 +70,8 @@ void add_axis_flags(CLI::App* cmd, bench::SweepOptions& o) {
             "strategy axis: names (baseline_full_batch, adaptive_micro_batch, throughput, multi_stream_N,\n"
             "cuda_graph_replay, tiled_tile4, fused, kokkos_kernels_gemm), `seed` (the seed's five),\n"
             "`default` (seed + fused), `all`, or `env` (what the MORPHOGEN_GPU_* variables select);\n"
-            "with --accumulate mma, the groups leave out cuda_graph_replay and kokkos_kernels_gemm;\n"
-            "with auto (the default), either one in the list makes the run lop3")
+            "with --accumulate mma, the groups leave out kokkos_kernels_gemm; with auto (the\n"
+            "default), kokkos_kernels_gemm in the list makes the run lop3")
       ->type_name("LIST");
   text_flag(cmd, "--dpf", o.dpf,
             "key-format axis: morphogen (Morphogen's keys), packed (docs/packed-dpf.md), or both;\n"

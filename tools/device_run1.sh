@@ -10,7 +10,7 @@ for mode in "--accumulate lop3" "--accumulate mma" "--policy kokkos_kernels_gemm
   echo "fixture [$mode]: exit $? $(cmp -s /tmp/a.json data/fixture_response.json && echo identical || echo DIFFERENT) $(head -c 200 /tmp/a.err)"
 done
 cd "$OUT"
-"$B/pagequery" sweep --synthetic-gib 64.2 --strategies fused,kokkos_kernels_gemm --batch-sizes 1,8,32 \
+"$B/pagequery" sweep --synthetic-gib 64.2 --accumulate lop3 --strategies fused,kokkos_kernels_gemm --batch-sizes 1,8,32 \
   --iterations 3 --warmup 1 --seed 5 --output h200.h5 > sweep-lop3.md 2> sweep-lop3.err; echo "sweep lop3: exit $?"
 "$B/pagequery" sweep --synthetic-gib 64.2 --accumulate mma --strategies fused --batch-sizes 1,8,32 \
   --iterations 3 --warmup 1 --seed 5 --output h200.h5 > sweep-mma.md 2> sweep-mma.err; echo "sweep mma: exit $?"

@@ -9,7 +9,7 @@ nvidia-smi -L
 suites pagequery_core_tests test_policies
 for req in fixture_request fixture_request_packed; do
   resp=data/${req/request/response}.json
-  for mode in "--policy fused" "--policy multi_stream_4" "--accumulate mma" "--accumulate mma --policy multi_stream_4"; do
+  for mode in "--accumulate lop3 --policy fused" "--accumulate lop3 --policy multi_stream_4" "--accumulate mma" "--accumulate mma --policy multi_stream_4"; do
     "$B/pagequery" answer --matrix-file data/fixture_matrix.bin --request "data/$req.json" $mode > /tmp/a.json 2>/tmp/a.err
     echo "$req [$mode]: exit $? $(cmp -s /tmp/a.json "$resp" && echo identical || echo different) $(head -c 160 /tmp/a.err)"
   done
@@ -18,7 +18,7 @@ cd "$OUT"
 "$B/pagequery" sweep --synthetic-gib 64.2 --accumulate mma --dpf morphogen,packed --strategies fused \
   --batch-sizes 1,8,32,128,256 --iterations 5 --warmup 1 --seed 7 --output h200-packed-mma.h5 > mma.md 2> mma.err
 echo "sweep mma: exit $?"
-"$B/pagequery" sweep --synthetic-gib 64.2 --dpf morphogen,packed --strategies fused \
+"$B/pagequery" sweep --synthetic-gib 64.2 --accumulate lop3 --dpf morphogen,packed --strategies fused \
   --batch-sizes 1,8,32 --iterations 5 --warmup 1 --seed 7 --output h200-packed-lop3.h5 > lop3.md 2> lop3.err
 echo "sweep lop3: exit $?"
 grep -A9 'Read-floor multiple' mma.md lop3.md
