@@ -16,37 +16,22 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kTileKeys = 16;             // MMA rows: keys of one A fragment
 constexpr int kTileWords = 128 * 32 * 4;  // one key tile's A fragments (= its leaves), in words
 constexpr int kUnits = 32 * 4;            // (n-tile of 8 vectors, answer word) pairs of a block
-constexpr int kUnitsPerWarp = kUnits / kWarps;
-// Measured on an H100 (64.2 GiB, Q = 32): 1 unit a step 115 ms, 2: 114, 4: 116;
-// loads 2 or 4 pairs ahead change nothing (the MMA phase is not memory-bound).
-constexpr int kUnitsPerStep = 2;  // units sharing each A fragment load
-constexpr int kLoadsAhead = 2;    // B fragment loads in flight per unit
 
-struct MmaLaunch : MmaPageQuery {
-  int subtree_bits;  // s = min(8, d): levels expanded per block
-  int groups;        // key groups
-  int group_size;    // keys per group (the last may hold fewer)
-  std::uint64_t blocks_per_team;
-  // Each team's answer words over its range, (unit, tile, lane) -> 4 words. They
-  // live in L2: kept in registers they force the unit loop to unroll, which
-  // spilled 2 KB a thread.
-  uint4* partial;
-};
+// The packed kernel's B fragments in flight per warp, in pairs of bits: enough
+// bytes in flight to stream at full bandwidth without registers (one pair ahead
+// in registers streamed at 1.37x the read floor at Q = 1 on an H200, this at 1.07x).
+constexpr int kPairsAhead = 7;
+constexpr int kRing = kPairsAhead + 1;
 
-// Shared memory of a team of `Tiles` key tiles. Leaf (page p, key k) of tile
-// k / 16 sits at p * 16 + k % 16; after the transpose the same words hold the
-// tile's A fragments: (bit j, lane ^ (j / 32)) -> the four words a0..a3.
-template <int Tiles>
-struct Shared {
-  Bits128 masks[Tiles * kTileWords / 4];
-  std::uint8_t leaf_t[Tiles * kTileWords / 4];
-  Bits128 path_seed[Tiles * kTileKeys][kMaxDomainBits + 1];
-  std::uint8_t path_t[Tiles * kTileKeys][kMaxDomainBits + 1];
-};
-
-__device__ __forceinline__ int leaf_index(int page, int key) {
-  return (key / kTileKeys) * (kTileWords / 4) + page * kTileKeys + key % kTileKeys;
+__device__ __forceinline__ void copy_async(uint4* to, const uint4* from) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<unsigned>(__cvta_generic_to_shared(to))),
+               "l"(from)
+               : "memory");
 }
+__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+// Returns when at most Pending groups of copies are pending.
+template <int Pending>
+__device__ __forceinline__ void wait_copies() { asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory"); }
 
 // c += popc(a AND b), one 16 x 8 x 256 binary MMA: counts of several blocks may
 // add up, since only their parity matters.
@@ -88,6 +73,44 @@ __device__ __forceinline__ void xor_unit(Bits128* answers, int unit, int first_k
     if (key < key_count)
       atomicXor(out + (static_cast<std::size_t>(key) * kVectorsPerPage + vector) * 4 + (unit & 3), words[r]);
   }
+}
+
+// --- Morphogen keys: phases in turn ---------------------------------------------
+//
+// Batches of more than one tile. A team (512 threads, one per multiprocessor)
+// owns 32 keys (Tiles = 2) and a range of blocks and runs its phases in turn:
+// paths, subtree, transpose, MMAs. Each page load feeds both tiles, which the
+// pipelined kernel below cannot do (two double-buffered tiles do not fit in
+// shared memory); with one tile a team it ran Q = 32 at 1.35x this kernel's time.
+constexpr int kUnitsPerWarp = kUnits / kWarps;
+// Measured on an H100 (64.2 GiB, Q = 32): 1 unit a step 115 ms, 2: 114, 4: 116;
+// loads 2 or 4 pairs ahead change nothing (the MMA phase is not memory-bound).
+constexpr int kUnitsPerStep = 2;  // units sharing each A fragment load
+constexpr int kLoadsAhead = 2;    // B fragment loads in flight per unit
+
+struct MmaLaunch : MmaPageQuery {
+  int subtree_bits;  // s = min(8, d): levels expanded per block
+  int groups;        // key groups
+  int group_size;    // keys per group (the last may hold fewer)
+  std::uint64_t blocks_per_team;
+  // Each team's answer words over its range, (unit, tile, lane) -> 4 words. They
+  // live in L2: kept in registers they force the unit loop to unroll (spills).
+  uint4* partial;
+};
+
+// Shared memory of a team of `Tiles` key tiles. Leaf (page p, key k) of tile
+// k / 16 sits at p * 16 + k % 16; after the transpose the same words hold the
+// tile's A fragments: (bit j, lane ^ (j / 32)) -> the four words a0..a3.
+template <int Tiles>
+struct Shared {
+  Bits128 masks[Tiles * kTileWords / 4];
+  std::uint8_t leaf_t[Tiles * kTileWords / 4];
+  Bits128 path_seed[Tiles * kTileKeys][kMaxDomainBits + 1];
+  std::uint8_t path_t[Tiles * kTileKeys][kMaxDomainBits + 1];
+};
+
+__device__ __forceinline__ int leaf_index(int page, int key) {
+  return (key / kTileKeys) * (kTileWords / 4) + page * kTileKeys + key % kTileKeys;
 }
 
 // One team per multiprocessor: two teams of one key tile (64 registers each)
@@ -241,6 +264,228 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
     }
 }
 
+// --- Morphogen keys, up to one tile: producer and consumer warps -------------
+//
+// A team (one per multiprocessor) owns one tile of Keys keys (16, or 8: then the
+// MMA's rows 8..15 are zero and the fragments half as large) and a range of
+// blocks. Producer warps expand block c + 1's DPF subtree and transpose it into A
+// fragments while consumer warps run block c's MMAs over the streaming pages, so
+// the integer pipe (ChaCha) overlaps the tensor and load pipes. Two fragment
+// buffers alternate; named barriers hand them over.
+// A team is 1,024 threads at 64 registers: each side needs 16 warps to hide
+// its latencies (8 + 8 warps at 128 registers ran Q = 32 at 148 ms, 12 + 4 at 180).
+constexpr int kProducerWarps = 16;
+constexpr int kProducers = kProducerWarps * 32;
+constexpr int kConsumerWarps = 16;
+constexpr int kTeamThreads = kProducers + kConsumerWarps * 32;
+constexpr int kStepsPerBlock = kUnits / kConsumerWarps / kUnitsPerStep;
+static_assert(kConsumerWarps % 4 == 0, "a consumer warp's units share one answer word");
+
+// Named barriers: the producers among themselves; buffer b full (producers ->
+// consumers) and empty (consumers -> producers). Id 0 is __syncthreads'.
+constexpr int kProducersDone = 1;
+constexpr int kFull = 2;   // + buffer
+constexpr int kEmpty = 4;  // + buffer
+
+// Each fragment buffer first holds its block's leaves, leaf (page p, key k) at
+// p * Keys + k, then, transposed in place, the tile's A fragments:
+// (bit j, lane ^ (j / 32)) -> the words a0..a3 (Keys 8: a0 and a2). The
+// consumers' B fragments stream through per-warp rings, each lane reading only
+// what it copied (3 items ahead: 4 and 7 were no faster). An 8-key team keeps
+// its answer words here too, lane-private; a 16-key team's do not fit (L2).
+template <int Keys>
+struct PipelinedShared {
+  static constexpr int kFragmentWords = Keys * 256 * 4;
+  static constexpr int kItemsAhead = 3;
+  static constexpr int kRing = kItemsAhead + 1;
+  static constexpr bool kWordsHere = Keys == 8;
+  std::uint32_t fragments[2][kFragmentWords];
+  uint4 ring[kConsumerWarps][kRing][kUnitsPerStep][32];
+  uint4 words[kWordsHere ? kUnits : 1][32];
+  std::uint8_t leaf_t[Keys * 256];
+  Bits128 path_seed[Keys][kMaxDomainBits + 1];
+  std::uint8_t path_t[Keys][kMaxDomainBits + 1];
+};
+
+__device__ __forceinline__ void barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+// Leaves -> the tile's A fragments, in place. Producer warp v: keys kl + 8 (v % 2),
+// pages 32 (v / 2) + i, word w of the 128-bit masks -> bits 32 w + b; absent keys
+// and pages give zero rows. Every producer reads its leaves before any writes.
+template <int Keys>
+__device__ __forceinline__ void transpose_in_place(std::uint32_t* buffer, int g, int pages) {
+  static_assert(kProducerWarps == 16, "one producer warp per (32 pages, 8 keys) of the tile");
+  const Bits128* leaves = reinterpret_cast<const Bits128*>(buffer);
+  const int lane = threadIdx.x & 31;
+  const int v = threadIdx.x >> 5;
+  const int kl = lane >> 2;
+  const int w = lane & 3;
+  const int pg = v >> 1;
+  const int k = (v & 1) * 8 + kl;
+  const bool live = k < g;
+  const bool rows = Keys == 16 || (v & 1) == 0;  // an 8-key tile stores no rows 8..15
+  std::uint32_t m[32];
+#pragma unroll
+  for (int i = 0; i < 32; ++i) {
+    const int p = pg * 32 + i;
+    m[i] = live && p < pages ? leaves[p * Keys + k].w[w] : 0u;
+  }
+  if (live) transpose32(m);
+  barrier_sync(kProducersDone, kProducers);
+  const int frag_lane = (kl * 4 + (pg & 3)) ^ w;  // swizzled: 4-way instead of 16-way conflicts
+  const int x = Keys == 16 ? (v & 1) + 2 * (pg >> 2) : pg >> 2;
+  if (rows)
+#pragma unroll
+    for (int b = 0; b < 32; ++b) buffer[((32 * w + b) * 32 + frag_lane) * (Keys / 4) + x] = m[b];
+}
+
+// Producer warps, block by block: the keys' root-to-block paths; once the
+// consumers have released the buffer, the block's subtree into it
+// (impl/dpf_walk.hpp) and the transpose.
+template <int Keys>
+__device__ __forceinline__ void produce(const MmaLaunch& q, PipelinedShared<Keys>& sh, const DpfKey* keys, int g,
+                                        std::uint64_t c_begin, std::uint64_t c_end) {
+  const int tid = threadIdx.x;
+  const int s = q.subtree_bits;
+  const int top = q.domain_bits - s;
+  for (std::uint64_t c = c_begin; c < c_end; ++c) {
+    const int n = static_cast<int>(c - c_begin);
+    Bits128* const leaves = reinterpret_cast<Bits128*>(sh.fragments[n % 2]);
+    if (tid < g) {
+      if (c == c_begin) {
+        sh.path_seed[tid][0] = keys[tid].root_seed;
+        sh.path_t[tid][0] = keys[tid].root_t;
+      }
+      descend(keys[tid], c, first_changed_level(c, top, c == c_begin), top,
+              [&](int level) { return split_node(sh.path_seed[tid][level], sh.path_t[tid][level]); });
+    }
+    if (n >= 2) barrier_sync(kEmpty + n % 2, kTeamThreads);
+    barrier_sync(kProducersDone, kProducers);
+    for (int j = 0; j < s; ++j) {
+      for (int item = tid; item < (g << j); item += kProducers) {
+        const int kk = item >> j;
+        expand_subtree_item(
+            keys[kk], top, j, s, item & ((1 << j) - 1),
+            [&] { return split_node(sh.path_seed[kk][top], sh.path_t[kk][top]); },
+            [&](int pos) { return split_node(leaves[pos * Keys + kk], sh.leaf_t[pos * Keys + kk]); },
+            [&](int pos) -> Bits128& { return leaves[pos * Keys + kk]; });
+      }
+      barrier_sync(kProducersDone, kProducers);
+    }
+    transpose_in_place<Keys>(sh.fragments[n % 2], g, 1 << s);
+    barrier_arrive(kFull + n % 2, kTeamThreads);
+  }
+}
+
+// The A fragment of bit j for this lane.
+template <int Keys>
+__device__ __forceinline__ uint4 a_fragment(const std::uint32_t* buffer, int j, int lane) {
+  if constexpr (Keys == 16) return reinterpret_cast<const uint4*>(buffer)[j * 32 + lane];
+  const uint2 a = reinterpret_cast<const uint2*>(buffer)[j * 32 + lane];
+  return make_uint4(a.x, 0, a.y, 0);
+}
+
+// Consumer warps: units cw + 16 i of every block, two at a time (same answer
+// word w, so one A fragment load feeds both). Items (block, step, pair) stream
+// their B fragments through the warp's ring, kItemsAhead items ahead across
+// steps and blocks: the next block's pages are in flight before its fragments
+// are ready.
+template <int Keys>
+__device__ __forceinline__ void consume(const MmaLaunch& q, PipelinedShared<Keys>& sh, uint4* partial, int k0,
+                                        int g, std::uint64_t c_begin, std::uint64_t c_end) {
+  using Shared = PipelinedShared<Keys>;
+  const int lane = threadIdx.x & 31;
+  const int cw = (threadIdx.x >> 5) - kProducerWarps;
+  const int w = cw & 3;
+  const auto unit_of = [&](int step, int u) { return cw + kConsumerWarps * (kUnitsPerStep * step + u); };
+  const auto words_of = [&](int unit) { return (Shared::kWordsHere ? &sh.words[unit][0] : partial + unit * 32) + lane; };
+  const int items = static_cast<int>(c_end - c_begin) * kStepsPerBlock * 16;
+  // Every item commits one group of copies, empty past the end, so that the wait counts alike.
+  const auto issue = [&](int item) {
+    if (item < items) {
+      const std::uint64_t c = c_begin + static_cast<unsigned>(item) / (kStepsPerBlock * 16);
+      const int step = item / 16 % kStepsPerBlock;
+#pragma unroll
+      for (int u = 0; u < kUnitsPerStep; ++u) {
+        const int unit = unit_of(step, u);
+        copy_async(&sh.ring[cw][item % Shared::kRing][u][lane],
+                   reinterpret_cast<const uint4*>(q.slices) + (c - q.first_block) * (kSliceWords / 4) +
+                       ((unit >> 2) * 64 + w * 16 + item % 16) * 32 + lane);
+      }
+    }
+    commit_copies();
+  };
+  for (int item = 0; item < Shared::kItemsAhead; ++item) issue(item);
+
+  int item = 0;
+  for (std::uint64_t c = c_begin; c < c_end; ++c) {
+    const int n = static_cast<int>(c - c_begin);
+    barrier_sync(kFull + n % 2, kTeamThreads);
+#pragma unroll 1
+    for (int step = 0; step < kStepsPerBlock; ++step) {
+      std::uint32_t packed[kUnitsPerStep][4] = {};
+#pragma unroll 1
+      for (int pair = 0; pair < 16; ++pair, ++item) {
+        issue(item + Shared::kItemsAhead);
+        wait_copies<Shared::kItemsAhead>();
+        uint4 b[kUnitsPerStep];
+#pragma unroll
+        for (int u = 0; u < kUnitsPerStep; ++u) b[u] = sh.ring[cw][item % Shared::kRing][u][lane];
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          const uint4 a = a_fragment<Keys>(sh.fragments[n % 2], 32 * w + 2 * pair + half, lane ^ w);
+#pragma unroll
+          for (int u = 0; u < kUnitsPerStep; ++u) {
+            std::uint32_t counts[4];
+            mma_and_popc<false>(a, half ? b[u].z : b[u].x, half ? b[u].w : b[u].y, counts);
+            fold_parities(packed[u], counts);
+          }
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kUnitsPerStep; ++u) {
+        uint4* const words = words_of(unit_of(step, u));
+        const uint4 before = c == c_begin ? make_uint4(0, 0, 0, 0) : Shared::kWordsHere ? *words : __ldcg(words);
+        const uint4 after = make_uint4(before.x ^ packed[u][0], before.y ^ packed[u][1], before.z ^ packed[u][2],
+                                       before.w ^ packed[u][3]);
+        if constexpr (Shared::kWordsHere) *words = after;
+        else __stcg(words, after);
+      }
+    }
+    if (c + 2 < c_end) barrier_arrive(kEmpty + n % 2, kTeamThreads);  // only where a producer waits
+  }
+
+  // A thread reads back only what it wrote.
+  for (int i = 0; i < kUnits / kConsumerWarps; ++i) {
+    const int unit = cw + kConsumerWarps * i;
+    const uint4 v = Shared::kWordsHere ? *words_of(unit) : __ldcg(words_of(unit));
+    const std::uint32_t words[4] = {v.x, v.y, v.z, v.w};
+    xor_unit(q.answers, unit, k0, k0 + g, words);
+  }
+}
+
+template <int Keys>
+__global__ void __launch_bounds__(kTeamThreads, 1) pipelined_mma_page_query(const MmaLaunch q) {
+  extern __shared__ uint4 shared_raw[];
+  auto& sh = *reinterpret_cast<PipelinedShared<Keys>*>(shared_raw);
+  const int group = blockIdx.x % q.groups;
+  const std::uint64_t range = blockIdx.x / q.groups;
+  const int k0 = group * q.group_size;
+  const int g = min(q.group_size, q.key_count - k0);
+  const std::uint64_t c_begin = q.first_block + range * q.blocks_per_team;
+  const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.first_block + q.blocks);
+  if (g <= 0 || c_begin >= c_end) return;
+  if (threadIdx.x < kProducers)
+    produce<Keys>(q, sh, static_cast<const DpfKey*>(q.keys) + k0, g, c_begin, c_end);
+  else
+    consume<Keys>(q, sh, q.partial + static_cast<std::size_t>(blockIdx.x) * kUnits * 32, k0, g, c_begin, c_end);
+}
+
 // --- Packed keys ----------------------------------------------------------------
 
 constexpr int kLeafRun = 32;  // leaves a thread of the expansion walks to, left to right
@@ -295,11 +540,6 @@ constexpr int kColumnSlices = kUnits / kWarps;
 // of bits (a fragment from shared memory fed only 2 MMAs: shared-memory bound),
 // and their MMAs add up in the counts before a fold.
 constexpr int kPackedStep = 2;
-// B fragments in flight per warp, in pairs of bits: enough bytes in flight to
-// stream at full bandwidth without registers (one pair ahead in registers
-// streamed at 1.37x the read floor at Q = 1 on an H200, this at 1.07x).
-constexpr int kPairsAhead = 7;
-constexpr int kRing = kPairsAhead + 1;
 
 struct PackedLaunch {
   const std::uint32_t* slices;
@@ -322,14 +562,6 @@ struct PackedShared {
   uint4 words[kWarps][Tiles][32];
 };
 
-__device__ __forceinline__ void copy_async(uint4* to, const uint4* from) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(static_cast<unsigned>(__cvta_generic_to_shared(to))),
-               "l"(from)
-               : "memory");
-}
-__device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-// Returns when at most kPairsAhead groups of copies are pending.
-__device__ __forceinline__ void wait_copies() { asm volatile("cp.async.wait_group %0;" ::"n"(kPairsAhead) : "memory"); }
 
 // League: (range, key group, column slice), the slices and groups of a range
 // adjacent. A warp walks items (step, pair): per step it loads the step's A
@@ -382,7 +614,7 @@ __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const Packe
     for (int pair = 0; pair < 16; ++pair) {
       const int item = step * 16 + pair;
       issue(item + kPairsAhead);
-      wait_copies();
+      wait_copies<kPairsAhead>();
       uint4 bits[kPackedStep];
 #pragma unroll
       for (int b = 0; b < kPackedStep; ++b) bits[b] = sh.ring[warp][item % kRing][b][lane];
@@ -421,9 +653,11 @@ void check(cudaError_t status, const char* what) {
 class StreamBuffer {
  public:
   StreamBuffer(cudaStream_t stream, std::size_t bytes) : stream_(stream) {
-    check(cudaMallocAsync(&data_, bytes, stream), "team buffers");
+    if (bytes > 0) check(cudaMallocAsync(&data_, bytes, stream), "team buffers");
   }
-  ~StreamBuffer() { cudaFreeAsync(data_, stream_); }
+  ~StreamBuffer() {
+    if (data_ != nullptr) cudaFreeAsync(data_, stream_);
+  }
   StreamBuffer(const StreamBuffer&) = delete;
   StreamBuffer& operator=(const StreamBuffer&) = delete;
   template <class T>
@@ -435,27 +669,29 @@ class StreamBuffer {
 };
 
 template <class Kernel>
-void launch(cudaStream_t stream, Kernel kernel, std::uint64_t league, std::size_t shared, const auto& args) {
+void launch(cudaStream_t stream, Kernel kernel, std::uint64_t league, int threads, std::size_t shared,
+            const auto& args) {
   if (shared > 0)
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)),
           "shared memory");
-  kernel<<<static_cast<unsigned>(league), kThreads, shared, stream>>>(args);
+  kernel<<<static_cast<unsigned>(league), threads, shared, stream>>>(args);
   check(cudaGetLastError(), "launch");
 }
 
-template <int Tiles>
-void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query) {
-  constexpr int kKeys = Tiles * kTileKeys;
+template <class Kernel>
+void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query, int team_keys, Kernel kernel, int threads,
+                      std::size_t shared, bool words_in_l2) {
   MmaLaunch l{query};
   l.subtree_bits = std::min(8, query.domain_bits);
-  const KeyGroups split = split_keys(query.key_count, kKeys);
+  const int tiles = (team_keys + kTileKeys - 1) / kTileKeys;
+  const KeyGroups split = split_keys(query.key_count, team_keys);
   l.groups = split.groups;
   l.group_size = split.size;
   const TeamGrid grid = team_grid(l.groups, query.blocks, query.teams > 0 ? query.teams : query.multiprocessors);
   l.blocks_per_team = grid.chunks_per_team;
-  const StreamBuffer partial(stream, grid.league * kUnits * Tiles * 32 * sizeof(uint4));
+  const StreamBuffer partial(stream, words_in_l2 ? grid.league * kUnits * tiles * 32 * sizeof(uint4) : 0);
   l.partial = partial.get<uint4>();
-  launch(stream, mma_page_query<Tiles>, grid.league, sizeof(Shared<Tiles>), l);
+  launch(stream, kernel, grid.league, threads, shared, l);
 }
 
 // Tile counts a packed team is compiled for; a batch uses the fewest groups of
@@ -487,7 +723,7 @@ void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int til
     check(cudaGetLastError(), "leaf expansion");
     const TeamGrid grid = team_grid(l.groups * kColumnSlices, l.slab_blocks, teams);
     l.blocks_per_team = grid.chunks_per_team;
-    launch(stream, packed_mma_page_query<Tiles>, grid.league, sizeof(PackedShared<Tiles>), l);
+    launch(stream, packed_mma_page_query<Tiles>, grid.league, kThreads, sizeof(PackedShared<Tiles>), l);
   }
 }
 
@@ -515,10 +751,16 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
 void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   if (query.key_count == 0 || query.blocks == 0) return;
   if (query.format == DpfFormat::Packed) return launch_packed(stream, query);
-  // One tile of keys fills a team for a single query; larger batches share
-  // every page load between two tiles.
-  if (query.key_count <= kTileKeys) launch_morphogen<1>(stream, query);
-  else launch_morphogen<2>(stream, query);
+  // One tile: the pipelined kernel (its producers hide the DPF, its consumers
+  // stream the pages); more: two tiles a team share each page load.
+  if (query.key_count <= 8)
+    launch_morphogen(stream, query, 8, pipelined_mma_page_query<8>, kTeamThreads, sizeof(PipelinedShared<8>),
+                     !PipelinedShared<8>::kWordsHere);
+  else if (query.key_count <= kTileKeys)
+    launch_morphogen(stream, query, 16, pipelined_mma_page_query<16>, kTeamThreads, sizeof(PipelinedShared<16>),
+                     !PipelinedShared<16>::kWordsHere);
+  else
+    launch_morphogen(stream, query, 32, mma_page_query<2>, kThreads, sizeof(Shared<2>), true);
 }
 
 }  // namespace pagequery::impl

@@ -7,12 +7,14 @@
 // low bit of each count is the XOR of page AND mask over those pages. The pages
 // come bit-sliced (bit_slice.hpp): the kernel loads MMA fragments directly.
 //
-// A team (512 threads, one per multiprocessor) owns 16 or 32 keys and a range of
-// 256-page blocks. Per block it expands each key's DPF subtree into shared
-// memory (as the portable kernel does), transposes the 128-bit masks in registers
-// into A fragments, then runs the MMAs; each warp folds the parities of 32 bits
-// into one answer word with a funnel shift and keeps its answer words in
-// registers across the range.
+// Morphogen keys, up to 16 (Q <= 5): a team of 1,024 threads per multiprocessor
+// owns the keys and a range of 256-page blocks. Producer warps expand each
+// block's DPF subtree into shared memory (as the portable kernel does) and
+// transpose the 128-bit masks in registers into A fragments, one block ahead of
+// the consumer warps, which stream the pages through cp.async rings and run the
+// MMAs; each folds the parities of 32 bits into one answer word with a funnel
+// shift. More keys: teams of 512 threads own 32 keys and run those phases in
+// turn, so that each page load feeds two tiles.
 //
 // Packed keys (dpf_packed.hpp) select whole pages: their A fragment is the same
 // for every bit j, so it is simply the 128-bit leaves of the block's two leaves.
