@@ -55,7 +55,7 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
   out.config = resolve(args.policy);
   if (args.accumulate == Accumulate::Mma)
     if (const auto why = lop3_only(out.config))
-      throw InputError(*why + " (the policy: --policy, --graph or " + std::string(kEnvGraph) + ")");
+      throw InputError(*why + " (the policy: --policy)");
   out.accumulate = accumulate_for(args.accumulate, {&out.config, 1});
   if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
   out.path = *args.matrix_file;

@@ -93,7 +93,10 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
            KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
     const Shape shape{keys.format(), keys.size(), keys.data(), answers.data(), matrix.view().data(),
                       matrix.pages()};
-    if (graph_ && shape == shape_) return graph_->submit(exec);
+    if (graph_ && shape == shape_) {
+      graph_->submit(exec);
+      return;
+    }
     const std::vector<Launch> launches = plan(this->query_count(keys));
     graph_.reset();
     if (matrix.layout() == PageLayout::BitSliced) {

@@ -98,6 +98,22 @@ struct MmaLaunch : MmaPageQuery {
   uint4* partial;
 };
 
+// Team blockIdx.x's keys [k0, k0 + g) and blocks [c_begin, c_end): the league
+// is (range, group), the groups of a range adjacent.
+struct TeamWork {
+  int k0;
+  int g;
+  std::uint64_t c_begin;
+  std::uint64_t c_end;
+  __device__ bool empty() const { return g <= 0 || c_begin >= c_end; }
+};
+__device__ __forceinline__ TeamWork team_work(const MmaLaunch& q) {
+  const int group = blockIdx.x % q.groups;
+  const std::uint64_t c_begin = q.first_block + blockIdx.x / q.groups * q.blocks_per_team;
+  return {group * q.group_size, min(q.group_size, q.key_count - group * q.group_size), c_begin,
+          min(c_begin + q.blocks_per_team, q.first_block + q.blocks)};
+}
+
 // Shared memory of a team of `Tiles` key tiles. Leaf (page p, key k) of tile
 // k / 16 sits at p * 16 + k % 16; after the transpose the same words hold the
 // tile's A fragments: (bit j, lane ^ (j / 32)) -> the four words a0..a3.
@@ -124,13 +140,9 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
   const int tid = threadIdx.x;
   const int lane = tid & 31;
   const int warp = tid >> 5;
-  const int group = blockIdx.x % q.groups;
-  const std::uint64_t range = blockIdx.x / q.groups;
-  const int k0 = group * q.group_size;
-  const int g = min(q.group_size, q.key_count - k0);
-  const std::uint64_t c_begin = q.first_block + range * q.blocks_per_team;
-  const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.first_block + q.blocks);
-  if (g <= 0 || c_begin >= c_end) return;
+  const TeamWork work = team_work(q);
+  if (work.empty()) return;
+  const auto [k0, g, c_begin, c_end] = work;
 
   const DpfKey* const keys = static_cast<const DpfKey*>(q.keys);
   const int s = q.subtree_bits;
@@ -473,13 +485,9 @@ template <int Keys>
 __global__ void __launch_bounds__(kTeamThreads, 1) pipelined_mma_page_query(const MmaLaunch q) {
   extern __shared__ uint4 shared_raw[];
   auto& sh = *reinterpret_cast<PipelinedShared<Keys>*>(shared_raw);
-  const int group = blockIdx.x % q.groups;
-  const std::uint64_t range = blockIdx.x / q.groups;
-  const int k0 = group * q.group_size;
-  const int g = min(q.group_size, q.key_count - k0);
-  const std::uint64_t c_begin = q.first_block + range * q.blocks_per_team;
-  const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.first_block + q.blocks);
-  if (g <= 0 || c_begin >= c_end) return;
+  const TeamWork work = team_work(q);
+  if (work.empty()) return;
+  const auto [k0, g, c_begin, c_end] = work;
   if (threadIdx.x < kProducers)
     produce<Keys>(q, sh, static_cast<const DpfKey*>(q.keys) + k0, g, c_begin, c_end);
   else
