@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <string>
 
 namespace pagequery::apps {
@@ -27,6 +28,18 @@ void add_accumulate_flag(CLI::App* app, Accumulate& target) {
       ->type_name("lop3|mma|auto")
       ->default_str(to_string(Accumulate::Auto))
       ->check(known);
+}
+
+void add_tensor_kernel_flag(CLI::App* app, TensorKernel& target) {
+  const std::map<std::string, TensorKernel> names{
+      {"auto", TensorKernel::Auto}, {"mma_sync", TensorKernel::MmaSync}, {"wgmma", TensorKernel::Wgmma}};
+  app->add_option("--tensor-kernel", target,
+                  "the tensor-core kernel of packed keys under mma: mma_sync (compute capability\n"
+                  "8.0+), wgmma (Hopper, compute capability 9.0), or auto: wgmma where it runs.\n"
+                  "The kernel that ran is what sweep records (attribute packed_kernel)")
+      ->type_name("auto|mma_sync|wgmma")
+      ->default_str(to_string(TensorKernel::Auto))
+      ->transform(CLI::CheckedTransformer(names));
 }
 
 }  // namespace pagequery::apps

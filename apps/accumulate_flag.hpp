@@ -14,4 +14,8 @@ namespace pagequery::apps {
 // so it is refused like any usage error: one line, exit 2, before MPI starts.
 void add_accumulate_flag(CLI::App* app, Accumulate& target);
 
+// Registers --tensor-kernel auto|mma_sync|wgmma (the kernel of packed keys under
+// mma; MatrixSpec::tensor_kernel) on `app`, writing into `target`.
+void add_tensor_kernel_flag(CLI::App* app, TensorKernel& target);
+
 }  // namespace pagequery::apps

@@ -37,6 +37,7 @@ struct AnswerArgs {
   std::string max_request_bytes = std::to_string(kDefaultMaxRequestBytes);
   PolicyFlags policy;
   Accumulate accumulate = Accumulate::Auto;
+  TensorKernel tensor_kernel = TensorKernel::Auto;
 };
 
 // What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
@@ -44,6 +45,7 @@ struct AnswerArgs {
 struct Checked {
   PolicyConfig config;
   Accumulate accumulate = Accumulate::Auto;  // auto is lop3 here when the policy needs it
+  TensorKernel tensor_kernel = TensorKernel::Auto;
   std::string path;
   std::uint64_t pages = 0;
   int domain_bits = 0;
@@ -57,6 +59,7 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
     if (const auto why = lop3_only(out.config))
       throw InputError(*why + " (the policy: --policy)");
   out.accumulate = accumulate_for(args.accumulate, {&out.config, 1});
+  out.tensor_kernel = args.tensor_kernel;
   if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
   out.path = *args.matrix_file;
   try {
@@ -75,6 +78,7 @@ std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& key
   MatrixSpec spec;
   spec.file = checked.path;
   spec.accumulate = checked.accumulate;
+  spec.tensor_kernel = checked.tensor_kernel;
   if (mpi.size() > 1) {
     const PageRange shard = shard_of(checked.pages, mpi.rank(), mpi.size());
     spec.shard = shard;
@@ -139,6 +143,7 @@ void add_answer(CLI::App& app) {
       ->type_name("N");
   add_policy_flags(cmd, args->policy);
   add_accumulate_flag(cmd, args->accumulate);
+  add_tensor_kernel_flag(cmd, args->tensor_kernel);
   cmd->footer(
       "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: queries of exactly 3 DPF keys\n"
       "(key bytes in hex, with or without 0x, either case), all Morphogen keys (1..32 queries; their\n"

@@ -93,6 +93,7 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
             "write the measured cells at most every SECONDS (0: after every cell)")
       ->type_name("SECONDS");
   add_accumulate_flag(cmd, o.accumulate);
+  add_tensor_kernel_flag(cmd, o.tensor_kernel);
   cmd->add_flag("--dry-run", o.dry_run,
                 "check what a run checks (but the device's memory and mma support), print the cells and\n"
                 "the matrix size; measure nothing");

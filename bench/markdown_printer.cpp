@@ -126,6 +126,7 @@ std::string run_header(const RunRecord& run) {
     device += " (Kokkos " + run.text("kokkos_version") + ", " + run.text("kokkos_backend") + ")";
   line("device", device);
   line("accumulate", accumulate_of(run));
+  line("packed kernel", run.text("packed_kernel"));
   line("dpf", run.text("dpf", "morphogen"));
   line("read floor", read_floor_text(run));
   line("matrix", matrix_text(run));
@@ -220,7 +221,7 @@ void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
 void MarkdownPrinter::do_print_run(const RunRecord& run) {
   std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n" + run_header(run);
   out += "\n" + markdown_tables(run.cells);
-  if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run));
+  if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run)) + hardware_floor_tables(run);
   if (scaled_out(run) && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   stream() << out;
 }
@@ -247,6 +248,24 @@ std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<do
                                fixed(floor, 3) + " ms)",
                            [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
   return grid_tables(rows, tables);
+}
+
+std::string hardware_floor_tables(const RunRecord& run) {
+  const std::optional<double> floor = read_floor_of(run), mma_sync = run.real("mma_sync_rate"),
+                              pages = run.real("local_pages");
+  if (!floor || !mma_sync || !pages || *mma_sync <= 0) return "";
+  const double packed = run.text("packed_kernel") == "wgmma" ? run.real("wgmma_rate").value_or(0) : *mma_sync;
+  // A batch of Q queries scans 3 Q keys: 3 Q x pages x 32,768 binary MMA operations.
+  const auto tensor_ms = [=](const CellRow& r) {
+    const double rate = r.dpf == "packed" ? packed : *mma_sync;
+    return rate > 0 ? double(kKeysPerQuery) * r.queries * *pages * 32768.0 / rate * 1e3 : 0.0;
+  };
+  const Table tables[] = {
+      {"Tensor floor, ms (3 Q x pages x 32,768 over the run's `mma_sync_rate` or `wgmma_rate`)",
+       [=](const CellRow& r) { return fixed(tensor_ms(r), 3); }},
+      {"Hardware-floor multiple (`batch_ms_per_batch / max(read floor, tensor floor)`)",
+       [=](const CellRow& r) { return fixed(r.batch_ms.mean / std::max(*floor, tensor_ms(r)), 2) + "x"; }}};
+  return "\n" + grid_tables(run.cells, tables);
 }
 
 std::string reduction_tables(const std::vector<CellRow>& rows) {

@@ -31,6 +31,9 @@ std::string markdown_tables(const std::vector<CellRow>& rows);
 // Each cell's mean batch time as a multiple of the run's read floor (rows Q,
 // columns strategies); "n/a" in every cell of a run without one.
 std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms);
+// The tensor floor of each cell and its multiple of max(read floor, tensor floor),
+// for runs that measured their tensor rates (mma); empty otherwise.
+std::string hardware_floor_tables(const RunRecord& run);
 // The MPI reduction's share of the single loop and the batch (reduce ms per
 // query and per batch, rows Q, columns strategies), one set per concurrency.
 std::string reduction_tables(const std::vector<CellRow>& rows);

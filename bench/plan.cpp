@@ -72,6 +72,7 @@ void plan_axes(const SweepOptions& o, Plan& plan) {
   std::vector<PolicyConfig> configs;
   for (const Strategy& s : plan.strategies) configs.push_back(s.config);
   plan.spec.accumulate = accumulate_for(o.accumulate, configs);
+  plan.spec.tensor_kernel = o.tensor_kernel;
   plan.formats = parse_dpf_axis(o.dpf);
   plan.batch_sizes = as_input("", [&] {
     return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats));

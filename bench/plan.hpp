@@ -34,6 +34,7 @@ struct SweepOptions {
   std::string checkpoint_seconds = "60";
   std::optional<std::string> output;
   Accumulate accumulate = Accumulate::Auto;
+  TensorKernel tensor_kernel = TensorKernel::Auto;
   bool dry_run = false;
 };
 

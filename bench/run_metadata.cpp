@@ -96,6 +96,7 @@ void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, c
                      const std::vector<PageRange>& layout) {
   run.set("matrix_source", info.source);
   run.set("accumulate", to_string(info.accumulate));  // what the engine runs, not only what was asked
+  run.set("packed_kernel", info.packed_kernel);
   run.set("matrix", plan.matrix_text);
   if (!plan.spec.file.empty()) {
     run.set("matrix_file", plan.spec.file);

@@ -101,7 +101,8 @@ void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, 
             << " pages (" << human_bytes(info.size_bytes) << ")";
   if (mpi.size() > 1)
     std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
-  std::cerr << "; accumulate " << to_string(info.accumulate) << accumulate_note(plan) << "; writing "
+  std::cerr << "; accumulate " << to_string(info.accumulate) << accumulate_note(plan) << "; packed keys run "
+            << info.packed_kernel << "; writing "
             << printable(plan.output) << "\n";
   if (!switches.empty()) {
     std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
@@ -118,6 +119,22 @@ void record_read_floor(RunRecord& run, const Engine& engine, const MpiContext& m
   if (mpi.root())
     std::cerr << "pagequery sweep: read floor " << fixed(floor.ms, 3) << " ms (" << fixed(floor.gbs, 1)
               << " GB/s): a plain streaming read of the matrix, the fastest of " << floor.repetitions << "\n";
+}
+
+// The tensor floor's rates (m*n*k per second) of the kernels the run's tensor
+// cores issue: mma.sync for Morphogen keys, and the packed keys' kernel.
+void record_tensor_rates(RunRecord& run, const Engine& engine, const MpiContext& mpi) {
+  const MatrixInfo info = engine.info();
+  if (info.accumulate != Accumulate::Mma) return;
+  for (const TensorKernel kernel : {TensorKernel::MmaSync, TensorKernel::Wgmma}) {
+    if (kernel == TensorKernel::Wgmma && info.packed_kernel != to_string(kernel)) continue;
+    double rate = 0;
+    mpi.step([&] { rate = engine.tensor_rate(kernel); });
+    run.set(to_string(kernel) + "_rate", rate);
+    if (mpi.root())
+      std::cerr << "pagequery sweep: " << to_string(kernel) << " rate " << fixed(rate / 1e15, 2)
+                << "e15 m*n*k/s: the tensor floor of K keys over P pages is K x P x 32768 over it\n";
+  }
 }
 
 // How the cells' loop ended.
@@ -283,6 +300,7 @@ void run_sweep(const SweepOptions& options, const SweepIo& io) {
   run.id = utc_stamp(started_at, true);
   describe_run(run, plan, info, utc_stamp(started_at, false), mpi, layout);
   record_read_floor(run, *device.engine, mpi);
+  record_tensor_rates(run, *device.engine, mpi);
 
   SweepRun sweep(plan, checks, mpi, std::move(run));
   const SignalGuard signals;

@@ -7,6 +7,7 @@
 #include "bit_slice.hpp"
 #include "bits128.hpp"
 #include "matrix_shape.hpp"
+#include "tensor_kernel.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -47,6 +48,10 @@ class PageMatrix {
   std::uint64_t blocks() const { return rows_.extent(0) / kSlicePages; }
   std::uint64_t size_bytes() const { return pages() * kPageBytes; }
   const std::string& source() const { return source_; }
+  // The tensor-core kernel a bit-sliced matrix's scans of packed keys ask for
+  // (the engine's choice; a launch's tuning may override it).
+  TensorKernel tensor_kernel() const { return tensor_kernel_; }
+  void set_tensor_kernel(TensorKernel kernel) { tensor_kernel_ = kernel; }
 
  private:
   view_type rows_;
@@ -55,6 +60,7 @@ class PageMatrix {
   int domain_bits_;
   PageLayout layout_;
   std::string source_;
+  TensorKernel tensor_kernel_ = TensorKernel::Auto;
 };
 
 // Reads a raw matrix file (Morphogen's format: N = ceil(len / 4096), last page

@@ -4,6 +4,7 @@
 #include "dpf.hpp"
 #include "dpf_packed.hpp"
 #include "page_matrix.hpp"
+#include "tensor_kernel.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -65,6 +66,9 @@ struct PageQueryTuning {
   int key_group = 0;   // one of kKeyGroups; 0: by key count
   int mma_tiles = 0;   // tensor cores, packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6); 0: by key count
   int mma_slab = 0;    // tensor cores, packed keys: blocks a launch expands leaves for; 0: 256 MiB of leaves
+  // tensor cores, packed keys: the kernel; Auto: the matrix's choice (PageMatrix::tensor_kernel)
+  TensorKernel tensor_kernel = TensorKernel::Auto;
+  int wgmma_cluster = 0;  // wgmma: blocks of a cluster sharing each block's leaves (1, 2, 4); 0: by key count
 };
 
 }  // namespace pagequery

@@ -171,8 +171,20 @@ PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
     throw ConfigError("matrix shard of " + std::to_string(range.total_pages) + " pages, but the matrix has " +
                       std::to_string(total));
   const PageLayout layout = layout_for(spec.accumulate);
-  if (!spec.file.empty()) return load_page_matrix(Exec(), spec.file, &range, layout);
-  return synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout);
+  if (spec.tensor_kernel == TensorKernel::Wgmma && (layout != PageLayout::BitSliced || !wgmma_available<Exec>()))
+    throw ConfigError("--tensor-kernel wgmma needs the tensor cores (--accumulate mma or auto) of a GPU of compute "
+                      "capability 9.0 (sm_90a code); this run has " + Runtime::device());
+  PageMatrix<Mem> m = spec.file.empty() ? synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout)
+                                        : load_page_matrix(Exec(), spec.file, &range, layout);
+  m.set_tensor_kernel(spec.tensor_kernel);
+  return m;
+}
+// What scans packed keys on `m` (TensorCorePageQuery resolves it the same way).
+std::string packed_kernel_of(const PageMatrix<Mem>& m) {
+  if (m.layout() != PageLayout::BitSliced) return "portable";
+  const TensorKernel asked = m.tensor_kernel();
+  if (asked != TensorKernel::Auto) return to_string(asked);
+  return to_string(wgmma_available<Exec>() ? TensorKernel::Wgmma : TensorKernel::MmaSync);
 }
 std::uint64_t total_pages_of(const MatrixSpec& spec) {
   if (!spec.file.empty()) return page_count_of_file(spec.file);
@@ -194,7 +206,13 @@ MatrixInfo Engine::info() const {
   const auto& m = impl_->matrix;
   return {impl_->total_pages, m.first_page(), m.pages(), m.domain_bits(),
           impl_->total_pages * kPageBytes, m.source(),
-          m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3};
+          m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3, packed_kernel_of(m)};
+}
+
+double Engine::tensor_rate(TensorKernel kernel) const {
+  const double rate = pagequery::tensor_rate(Exec(), kernel);
+  Exec().fence("pagequery::Engine: tensor rate");
+  return rate;
 }
 
 DpfKeyPair Engine::make_keys(std::uint64_t target, KeyRng& rng) const {

@@ -4,6 +4,7 @@
 #include "core/dpf.hpp"
 #include "core/dpf_packed.hpp"
 #include "core/matrix_shape.hpp"
+#include "core/tensor_kernel.hpp"
 #include "policies/policy_config.hpp"
 
 #include <cstdint>
@@ -64,6 +65,8 @@ struct MatrixSpec {
   // A shard of the whole (its total_pages must be the whole's); nullopt: all pages.
   std::optional<PageRange> shard;
   Accumulate accumulate = Accumulate::Auto;
+  // The tensor-core kernel of packed keys (under mma); wgmma needs compute capability 9.0.
+  TensorKernel tensor_kernel = TensorKernel::Auto;
 };
 
 struct MatrixInfo {
@@ -74,6 +77,8 @@ struct MatrixInfo {
   std::uint64_t size_bytes;  // pages * 4096
   std::string source;
   Accumulate accumulate;  // what the engine runs: Lop3 or Mma
+  // The kernel that scans packed keys: "portable" (lop3), "mma_sync" or "wgmma".
+  std::string packed_kernel;
 };
 
 
@@ -120,6 +125,11 @@ class Engine {
   // padding included), synchronous: the sweep times it as the read floor, the
   // physical limit of a one-pass scan. Returns the XOR, so the read is not elided.
   std::uint64_t read_all() const;
+
+  // The rate of the binary MMA `kernel` (MmaSync or Wgmma) on the engine's
+  // device, in m*n*k AND-popc per second (a few milliseconds of MMAs); 0 where it
+  // cannot run. A scan of K keys over P pages needs K x P x 32,768 of them.
+  double tensor_rate(TensorKernel kernel) const;
 
  private:
   struct Impl;

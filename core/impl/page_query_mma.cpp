@@ -1,6 +1,9 @@
 #include "core/impl/page_query_mma.hpp"
 
+#include "core/impl/cuda_launch.hpp"
 #include "core/impl/dpf_walk.hpp"
+#include "core/impl/packed_leaves.hpp"
+#include "core/impl/page_query_wgmma.hpp"
 #include "core/impl/team_grid.hpp"
 
 #include <algorithm>
@@ -496,49 +499,17 @@ __global__ void __launch_bounds__(kTeamThreads, 1) pipelined_mma_page_query(cons
 
 // --- Packed keys ----------------------------------------------------------------
 
-constexpr int kLeafRun = 32;  // leaves a thread of the expansion walks to, left to right
-// The leaf buffer of one slab is bounded: larger batches scan in several slabs.
-constexpr std::size_t kLeafBufferBytes = std::size_t{256} << 20;
-
 // Leaves of a slab in A-fragment order: (block, tile, lane) -> 4 words a0..a3,
 // a[x] = word lane % 4 of leaf 2 block + x / 2 of key tile * 16 + lane / 4 + 8 (x % 2).
-__device__ __forceinline__ std::size_t fragment_word(std::uint64_t leaf, int key, int word, int tiles) {
-  const int row = key % kTileKeys;
-  const int lane = (row % 8) * 4 + word;
-  const int x = row / 8 + 2 * static_cast<int>(leaf & 1);
-  return ((static_cast<std::size_t>(leaf >> 1) * tiles + key / kTileKeys) * 32 + lane) * 4 + x;
-}
-
-// Thread: one key and a run of kLeafRun leaves of the slab's leaves
-// [2 first_block, +leaf_count). The root-to-leaf path is kept and only the
-// levels below the highest changed bit are re-expanded (two PRG blocks a leaf
-// on average). Keys past key_count fill their tile's rows with zeros.
-__global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, int tiles,
-                                     std::uint64_t first_leaf, std::uint64_t leaf_count,
-                                     std::uint32_t* fragments) {
-  const std::uint64_t item = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  const int rows = tiles * kTileKeys;
-  const int k = static_cast<int>(item % rows);
-  const std::uint64_t begin = item / rows * kLeafRun;
-  if (begin >= leaf_count) return;
-  const std::uint64_t end = min(begin + kLeafRun, leaf_count);
-  if (k >= key_count) {
-    for (std::uint64_t leaf = begin; leaf < end; ++leaf)
-      for (int w = 0; w < 4; ++w) fragments[fragment_word(leaf, k, w, tiles)] = 0;
-    return;
+struct FragmentLeaves {
+  int rows;  // tiles * kTileKeys
+  __device__ std::size_t word(std::uint64_t leaf, int key, int word) const {
+    const int row = key % kTileKeys;
+    const int lane = (row % 8) * 4 + word;
+    const int x = row / 8 + 2 * static_cast<int>(leaf & 1);
+    return ((static_cast<std::size_t>(leaf >> 1) * (rows / kTileKeys) + key / kTileKeys) * 32 + lane) * 4 + x;
   }
-  const PackedDpfKey& key = keys[k];
-  const int d = key.domain_bits;
-  DpfNode path[kMaxPackedDomainBits + 1];
-  path[0] = DpfNode{key.root_seed, key.root_t};
-  for (std::uint64_t leaf = begin; leaf < end; ++leaf) {
-    const std::uint64_t global = first_leaf + leaf;
-    descend(key, global, first_changed_level(global, d, leaf == begin), d,
-            [&](int level) { return NodeRef{path[level]}; });
-    const Bits128 value = dpf_leaf_mask(key, path[d]);
-    for (int w = 0; w < 4; ++w) fragments[fragment_word(leaf, k, w, tiles)] = value.w[w];
-  }
-}
+};
 
 // Columns of a block are cut into kColumnSlices slices of 16 units: a team owns
 // one slice, so each warp keeps one unit for all its key tiles over the whole
@@ -652,40 +623,6 @@ __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const Packe
   }
 }
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess)
-    throw std::runtime_error(std::string("mma page query: ") + what + ": " + cudaGetErrorString(status));
-}
-
-// A stream-ordered device buffer: it lives exactly as long as the queued work needs it.
-class StreamBuffer {
- public:
-  StreamBuffer(cudaStream_t stream, std::size_t bytes) : stream_(stream) {
-    if (bytes > 0) check(cudaMallocAsync(&data_, bytes, stream), "team buffers");
-  }
-  ~StreamBuffer() {
-    if (data_ != nullptr) cudaFreeAsync(data_, stream_);
-  }
-  StreamBuffer(const StreamBuffer&) = delete;
-  StreamBuffer& operator=(const StreamBuffer&) = delete;
-  template <class T>
-  T* get() const { return static_cast<T*>(data_); }
-
- private:
-  cudaStream_t stream_;
-  void* data_ = nullptr;
-};
-
-template <class Kernel>
-void launch(cudaStream_t stream, Kernel kernel, std::uint64_t league, int threads, std::size_t shared,
-            const auto& args) {
-  if (shared > 0)
-    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)),
-          "shared memory");
-  kernel<<<static_cast<unsigned>(league), threads, shared, stream>>>(args);
-  check(cudaGetLastError(), "launch");
-}
-
 template <class Kernel>
 void launch_morphogen(cudaStream_t stream, const MmaPageQuery& query, int team_keys, Kernel kernel, int threads,
                       std::size_t shared, bool words_in_l2) {
@@ -723,11 +660,9 @@ void launch_packed_tiles(cudaStream_t stream, const MmaPageQuery& query, int til
   const int teams = query.teams > 0 ? query.teams : query.multiprocessors;
   for (l.slab_first = query.first_block; l.slab_first < query.first_block + query.blocks; l.slab_first += slab) {
     l.slab_blocks = std::min(slab, query.first_block + query.blocks - l.slab_first);
-    const std::uint64_t leaves = 2 * l.slab_blocks;
-    const std::uint64_t items = (leaves + kLeafRun - 1) / kLeafRun * tiles * kTileKeys;
-    expand_packed_leaves<<<static_cast<unsigned>((items + 255) / 256), 256, 0, stream>>>(
-        static_cast<const PackedDpfKey*>(query.keys), query.key_count, tiles, 2 * l.slab_first, leaves,
-        fragments.get<std::uint32_t>());
+    queue_leaf_expansion(stream, static_cast<const PackedDpfKey*>(query.keys), query.key_count,
+                         FragmentLeaves{tiles * kTileKeys}, 2 * l.slab_first, 2 * l.slab_blocks,
+                         fragments.get<std::uint32_t>());
     check(cudaGetLastError(), "leaf expansion");
     const TeamGrid grid = team_grid(l.groups * kColumnSlices, l.slab_blocks, teams);
     l.blocks_per_team = grid.chunks_per_team;
@@ -754,11 +689,44 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
   }
 }
 
+// Back-to-back MMAs on fixed non-zero operands: 16 warps a multiprocessor, 4
+// independent accumulators each, as the scans keep the tensor pipe fed.
+__global__ void __launch_bounds__(kThreads, 1) mma_sync_rate_probe(int steps, std::uint32_t* sink) {
+  const std::uint32_t lane = threadIdx.x;
+  const uint4 a = make_uint4(lane * 0x85ebca6bu, ~lane, 0x27d4eb2fu ^ lane, 0x165667b1u);
+  const std::uint32_t b0 = 0x9e3779b9u * (lane + 1), b1 = ~b0;
+  std::uint32_t c[4][4] = {};
+  for (int step = 0; step < steps; ++step)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) mma_and_popc<true>(a, b0 ^ i, b1, c[i]);
+  std::uint32_t x = 0;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) x ^= c[i][0] ^ c[i][1] ^ c[i][2] ^ c[i][3];
+  if (x == 0x12345678u) sink[threadIdx.x] = x;  // keeps the MMAs
+}
+
+double measure_mma_sync_rate(cudaStream_t stream, int multiprocessors) {
+  constexpr int kSteps = 20000;
+  const StreamBuffer sink(stream, kThreads * sizeof(std::uint32_t));
+  mma_sync_rate_probe<<<multiprocessors, kThreads, 0, stream>>>(kSteps / 10, sink.get<std::uint32_t>());  // warm-up
+  const float ms = elapsed_ms(stream, [&] {
+    mma_sync_rate_probe<<<multiprocessors, kThreads, 0, stream>>>(kSteps, sink.get<std::uint32_t>());
+  });
+  check(cudaGetLastError(), "mma.sync rate probe");
+  return static_cast<double>(multiprocessors) * kWarps * kSteps * 4 * kTileKeys * 8 * 256 / (ms * 1e-3);
+}
+
 }  // namespace
+
+double measure_tensor_rate(cudaStream_t stream, TensorKernel kernel, int multiprocessors) {
+  return kernel == TensorKernel::Wgmma ? measure_wgmma_rate(stream, multiprocessors)
+                                       : measure_mma_sync_rate(stream, multiprocessors);
+}
 
 void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   if (query.key_count == 0 || query.blocks == 0) return;
-  if (query.format == DpfFormat::Packed) return launch_packed(stream, query);
+  if (query.format == DpfFormat::Packed)
+    return query.kernel == TensorKernel::Wgmma ? launch_wgmma_page_query(stream, query) : launch_packed(stream, query);
   // One tile: the pipelined kernel (its producers hide the DPF, its consumers
   // stream the pages); more: two tiles a team share each page load.
   if (query.key_count <= 8)

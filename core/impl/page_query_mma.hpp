@@ -25,6 +25,7 @@
 #include "core/bit_slice.hpp"
 #include "core/dpf.hpp"
 #include "core/dpf_packed.hpp"
+#include "core/tensor_kernel.hpp"
 
 #include <cuda_runtime_api.h>
 
@@ -45,10 +46,17 @@ struct MmaPageQuery {
   int teams = 0;                // 0: one team per multiprocessor
   int tiles = 0;                // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6), 0: by key count
   int slab_blocks = 0;          // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
+  TensorKernel kernel = TensorKernel::MmaSync;  // packed keys, resolved (never Auto)
+  int wgmma_cluster = 0;        // wgmma: blocks sharing the leaves (1, 2, 4), 0: by pass size
 };
 
 // Queues the scan on `stream`. Throws std::runtime_error when the launch fails
 // and std::invalid_argument for a tile count out of range.
 void launch_mma_page_query(cudaStream_t stream, const MmaPageQuery& query);
+
+// The device's rate of the binary MMA `kernel` (MmaSync or Wgmma) issues, in
+// m*n*k AND-popc per second: the tensor floor of a scan of K keys over P pages
+// is K x P x 32,768 over it. A few milliseconds on `stream`.
+double measure_tensor_rate(cudaStream_t stream, TensorKernel kernel, int multiprocessors);
 
 }  // namespace pagequery::impl

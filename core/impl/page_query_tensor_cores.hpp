@@ -3,6 +3,7 @@
 // compute capability 8.0+): what the raw-CUDA kernels of impl/page_query_mma.cpp
 // need from the instance, the matrix and the keys. Elsewhere it only refuses.
 #include "core/page_query_args.hpp"
+#include "core/tensor_kernel.hpp"
 #ifdef KOKKOS_ENABLE_CUDA
 #include "core/impl/page_query_mma.hpp"
 #endif
@@ -24,6 +25,33 @@ bool mma_available(const ExecSpace& exec = ExecSpace()) {
 #endif
   (void)exec;
   return false;
+}
+
+// Whether instances of ExecSpace can run the Hopper kernel of packed keys
+// (TensorKernel::Wgmma): CUDA devices of compute capability 9.0.
+template <class ExecSpace>
+bool wgmma_available(const ExecSpace& exec = ExecSpace()) {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>)
+    return wgmma_runs_on(exec.cuda_device_prop().major, exec.cuda_device_prop().minor);
+#endif
+  (void)exec;
+  return false;
+}
+
+// The device's rate of the binary MMA `kernel` issues (m*n*k AND-popc per
+// second, a few milliseconds of MMAs on `exec`); 0 where it does not run.
+template <class ExecSpace>
+double tensor_rate(const ExecSpace& exec, TensorKernel kernel) {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) {
+    if (kernel == TensorKernel::Wgmma ? !wgmma_available(exec) : !mma_available(exec)) return 0;
+    return impl::measure_tensor_rate(exec.cuda_stream(), kernel, exec.cuda_device_prop().multiProcessorCount);
+  }
+#endif
+  (void)exec;
+  (void)kernel;
+  return 0;
 }
 
 namespace impl {
@@ -53,7 +81,11 @@ class TensorCorePageQuery {
                             exec.cuda_device_prop().multiProcessorCount,
                             tuning.teams,
                             tuning.mma_tiles,
-                            tuning.mma_slab};
+                            tuning.mma_slab,
+                            resolve_tensor_kernel(tuning.tensor_kernel != TensorKernel::Auto ? tuning.tensor_kernel
+                                                                                            : matrix.tensor_kernel(),
+                                                  exec.cuda_device_prop().major, exec.cuda_device_prop().minor),
+                            tuning.wgmma_cluster};
 #endif
   }
 

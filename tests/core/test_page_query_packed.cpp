@@ -153,6 +153,7 @@ void check_packed_sliced(const ExecSpace& exec, const PageRange& r, const std::v
       t.teams = std::vector<int>{0, 1, 3, 7}[next++ % 4];
       t.mma_tiles = tiles;
       t.mma_slab = std::vector<int>{0, 1, 3}[next % 3];
+      t.tensor_kernel = pagequery::TensorKernel::MmaSync;
       expect_answers(pqtest::kernel_answers(exec, sliced, batch, t),
                      std::vector<Page>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(K)),
                      "N=" + std::to_string(r.total_pages) + " shard [" + std::to_string(r.first_page) + ", +" +
@@ -177,6 +178,57 @@ TYPED_TEST(PackedPageQuery, TensorCoresMatchReference) {
   check_packed_sliced(exec, PageRange{300, 0, 300}, {2, 16, 33});
   check_packed_sliced(exec, PageRange{5000, 0, 5000}, {1, 3, 16, 17, 40, 65, 96, 200});
   check_packed_sliced(exec, PageRange{5000, 1000, 2500}, {3, 24, 70});
+}
+
+// The Hopper kernel (wgmma, compute capability 9.0): every pass shape (1 to 4
+// wgmmas of 64 keys, 1 to 3 passes), clusters of 1, 2 and 4 blocks sharing the
+// leaves, 1 to 7 persistent teams (items of several ranges, chunks and passes
+// per team), slabs of 1 and 3 blocks; a device it cannot run on refuses it.
+template <class ExecSpace>
+void check_wgmma(const ExecSpace& exec, const PageRange& r, const std::vector<std::size_t>& ks) {
+  const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 43,
+                                                        pagequery::PageLayout::BitSliced);
+  const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 43);
+  exec.fence();
+  const std::vector<PackedDpfKey> keys =
+      random_packed_keys(pagequery::packed_domain_bits(r.total_pages), static_cast<int>(ks.back()), 44 + r.count);
+  const std::vector<Page> want = reference(pqtest::matrix_bytes(vectors), r.first_page, keys);
+  std::size_t next = 0;
+  for (std::size_t K : ks) {
+    PageQueryTuning t;
+    t.tensor_kernel = pagequery::TensorKernel::Wgmma;
+    t.teams = std::vector<int>{0, 1, 3, 7}[next++ % 4];
+    t.mma_slab = std::vector<int>{0, 1, 3}[next % 3];
+    const std::vector<PackedDpfKey> batch(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(K));
+    for (int cluster : {0, 1, 2, 4}) {
+      t.wgmma_cluster = cluster;
+      expect_answers(pqtest::kernel_answers(exec, sliced, batch, t),
+                     std::vector<Page>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(K)),
+                     "wgmma N=" + std::to_string(r.total_pages) + " shard [" + std::to_string(r.first_page) + ", +" +
+                         std::to_string(r.count) + ") K=" + std::to_string(K) + " teams=" + std::to_string(t.teams) +
+                         " slab=" + std::to_string(t.mma_slab) + " cluster=" + std::to_string(cluster));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+TYPED_TEST(PackedPageQuery, WgmmaMatchesReference) {
+  const TypeParam exec;
+  if (!pagequery::mma_available(exec)) GTEST_SKIP() << "no binary tensor cores on this backend";
+  if (!pagequery::wgmma_available(exec)) {
+    const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 5,
+                                                     pagequery::PageLayout::BitSliced);
+    exec.fence();
+    PageQueryTuning t;
+    t.tensor_kernel = pagequery::TensorKernel::Wgmma;
+    EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 37), t), std::invalid_argument);
+    return;
+  }
+  check_wgmma(exec, PageRange{3, 0, 3}, {1, 3, 64, 65});
+  check_wgmma(exec, PageRange{300, 0, 300}, {2, 16, 33, 129, 192, 256, 257});
+  check_wgmma(exec, PageRange{5000, 0, 5000}, {1, 3, 40, 96, 200, 384, 600});
+  check_wgmma(exec, PageRange{5000, 1000, 2500}, {3, 70, 300});
+  check_wgmma(exec, PageRange{70000, 0, 70000}, {3, 96});
 }
 
 TYPED_TEST(PackedPageQuery, TensorCoresRefuseTileCountsOutOfRange) {

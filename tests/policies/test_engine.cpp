@@ -5,6 +5,7 @@
 #include <Kokkos_Core.hpp>  // KOKKOS_ENABLE_CUDA
 #include <gtest/gtest.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,42 @@ TEST(Accumulate, TheEngineResolvesAutoByItsDevice) {
   const Engine automatic(synthetic(Accumulate::Auto));
   EXPECT_EQ(automatic.info().accumulate, expected);
   EXPECT_EQ(Engine(synthetic(Accumulate::Lop3)).info().accumulate, Accumulate::Lop3);
+}
+
+TEST(TensorKernel, ParsesEveryKernelAndResolvesAutoByComputeCapability) {
+  for (TensorKernel k : {TensorKernel::Auto, TensorKernel::MmaSync, TensorKernel::Wgmma})
+    EXPECT_EQ(parse_tensor_kernel(to_string(k)), k);
+  EXPECT_THROW(parse_tensor_kernel("wgmma_sm90"), std::invalid_argument);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 9, 0), TensorKernel::Wgmma);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 8, 0), TensorKernel::MmaSync);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 10, 0), TensorKernel::MmaSync);  // sm_90a code is 9.0's alone
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::MmaSync, 9, 0), TensorKernel::MmaSync);
+  EXPECT_THROW(resolve_tensor_kernel(TensorKernel::Wgmma, 8, 9), std::invalid_argument);
+}
+
+// The engine names the kernel that scans packed keys, and refuses wgmma where it
+// cannot run (lop3, or a device other than compute capability 9.0).
+TEST(TensorKernel, TheEngineNamesThePackedKernelAndRefusesWgmmaWhereItCannotRun) {
+  const MatrixInfo lop3 = Engine(synthetic(Accumulate::Lop3)).info();
+  EXPECT_EQ(lop3.packed_kernel, "portable");
+  MatrixSpec wgmma = synthetic(Accumulate::Lop3);
+  wgmma.tensor_kernel = TensorKernel::Wgmma;
+  EXPECT_THROW(Engine{wgmma}, ConfigError);
+  const MatrixInfo automatic = Engine(synthetic(Accumulate::Auto)).info();
+  if (automatic.accumulate == Accumulate::Lop3) {  // no tensor cores: no rate either
+    EXPECT_EQ(automatic.packed_kernel, "portable");
+    EXPECT_EQ(Engine(synthetic(Accumulate::Lop3)).tensor_rate(TensorKernel::MmaSync), 0.0);
+    return;
+  }
+  EXPECT_TRUE(automatic.packed_kernel == "wgmma" || automatic.packed_kernel == "mma_sync") << automatic.packed_kernel;
+  wgmma.accumulate = Accumulate::Mma;
+  if (automatic.packed_kernel == "wgmma") {
+    EXPECT_EQ(Engine(wgmma).info().packed_kernel, "wgmma");
+    EXPECT_GT(Engine(wgmma).tensor_rate(TensorKernel::Wgmma), 1e14);
+  } else {
+    EXPECT_THROW(Engine{wgmma}, ConfigError);
+  }
+  EXPECT_GT(Engine(synthetic(Accumulate::Mma)).tensor_rate(TensorKernel::MmaSync), 1e14);
 }
 
 }  // namespace
