@@ -126,7 +126,7 @@ std::string run_header(const RunRecord& run) {
     device += " (Kokkos " + run.text("kokkos_version") + ", " + run.text("kokkos_backend") + ")";
   line("device", device);
   line("accumulate", accumulate_of(run));
-  line("packed kernel", run.text("packed_kernel"));
+  if (accumulate_of(run) == "mma") line("packed kernel", run.text("packed_kernel"));
   line("dpf", run.text("dpf", "morphogen"));
   line("read floor", read_floor_text(run));
   line("matrix", matrix_text(run));

@@ -101,8 +101,9 @@ void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, 
             << " pages (" << human_bytes(info.size_bytes) << ")";
   if (mpi.size() > 1)
     std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
-  std::cerr << "; accumulate " << to_string(info.accumulate) << accumulate_note(plan) << "; packed keys run "
-            << info.packed_kernel << "; writing "
+  std::cerr << "; accumulate " << to_string(info.accumulate) << accumulate_note(plan);
+  if (info.accumulate == Accumulate::Mma) std::cerr << " (packed keys: " << info.packed_kernel << ")";
+  std::cerr << "; writing "
             << printable(plan.output) << "\n";
   if (!switches.empty()) {
     std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
