@@ -2,6 +2,7 @@
 
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
+#include "bench/results/read_limits.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/results/replace_file.hpp"
 #include "bench/results/schema.hpp"
@@ -42,25 +43,24 @@ Hid open_image(const fs::path& target, const fs::path& scratch, hid_t fapl, std:
   std::error_code ec;
   if (!fs::exists(target, ec)) return create_image(scratch, fapl, path);
   if (!is_hdf5(target.string())) fail(path, "not an HDF5 file (refusing to overwrite it)");
-  if (!fits_in(2 * old_bytes, host_memory_available())) fail(path, "too large to rewrite in the memory available");
+  if (!fits_in(2 * old_bytes, memory_for_reading())) fail(path, "too large to rewrite in the memory available");
   Hid file(H5Fopen(target.c_str(), H5F_ACC_RDWR, fapl), H5Fclose);  // read into memory, never written
   if (!file.valid()) fail(path, "cannot open the HDF5 file for writing (damaged?)");
-  if (!link_exists(file, "runs")) fail(path, "an HDF5 file without a /runs group (not written by pagequery sweep)");
   return file;
 }
 
 // `wanted` ("run" when empty), or the first of wanted-2, wanted-3, ... not taken.
-std::string free_run_id(hid_t runs, const std::string& wanted) {
+std::string free_run_id(hid_t runs, const std::string& wanted, const std::string& path) {
   const std::string base = wanted.empty() ? std::string("run") : wanted;
   std::string id = base;
-  for (int k = 2; link_exists(runs, id.c_str()); ++k) id = base + "-" + std::to_string(k);
+  for (int k = 2; has_link(runs, id.c_str(), path, "/runs/" + id); ++k) id = base + "-" + std::to_string(k);
   return id;
 }
 
 // The run's group; a new one (on the first commit, or when the group went missing
 // since) holds nothing yet, so everything is written again.
 Hid open_run_group(hid_t runs, const std::string& id, ResultsWriter::Written& written, const std::string& path) {
-  if (link_exists(runs, id.c_str()))
+  if (has_link(runs, id.c_str(), path, "/runs/" + id))
     return Hid(must(H5Gopen2(runs, id.c_str(), H5P_DEFAULT), path, "opening the run"), H5Gclose);
   Hid gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
   H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
@@ -106,8 +106,10 @@ std::vector<char> new_image(RunRecord& run, const fs::path& target, const fs::pa
   Hid fapl = memory_access();
   Hid file = open_image(target, scratch, fapl, old_bytes, path);
   {
-    Hid runs(must(H5Gopen2(file, "runs", H5P_DEFAULT), path, "opening /runs"), H5Gclose);
-    if (!written.claimed) run.id = free_run_id(runs, run.id);
+    hsize_t image_bytes = 0;  // what the attributes' declared sizes are checked against
+    must_ok(H5Fget_filesize(file, &image_bytes), path, "sizing the file in memory");
+    Hid runs = open_runs(file, path, image_bytes);
+    if (!written.claimed) run.id = free_run_id(runs, run.id, path);
     Hid group = open_run_group(runs, run.id, written, path);
     write_attributes(group, run, written, path);
     write_rows(group, run, written, abort_midway, path);
