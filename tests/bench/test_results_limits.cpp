@@ -1,5 +1,7 @@
 // Reads of a results file are bounded by the memory actually available, an
-// address-space limit (RLIMIT_AS) included (issue 26).
+// address-space limit (RLIMIT_AS) included (issue 26), and CSV stays one line of
+// valid text per row.
+#include "bench/csv_printer.hpp"
 #include "bench/errors.hpp"
 #include "bench/results/read_limits.hpp"
 
@@ -53,6 +55,12 @@ TEST(ResultsLimits, MemoryForReadingHonoursAddressSpaceLimit) {
 TEST(ResultsLimits, InMemoryCheckNeverOverflows) {
   EXPECT_THROW(results::check_in_memory("f.h5", "attribute a", std::uint64_t{1} << 62, 1024), StoreError);
   EXPECT_NO_THROW(results::check_in_memory("f.h5", "attribute a", std::uint64_t{1} << 62, 0));
+}
+
+TEST(ResultsLimits, CsvFieldsAreEscapedText) {
+  EXPECT_EQ(csv_field("\x1b[31mred"), "\\x1b[31mred");
+  EXPECT_EQ(csv_field("bad\xff utf8, \"quoted\""), "\"bad\\xff utf8, \"\"quoted\"\"\"");
+  EXPECT_EQ(csv_field("caf\xc3\xa9"), "caf\xc3\xa9");
 }
 
 }  // namespace

@@ -179,6 +179,30 @@ def case_format_attributes(ctx):
     ctx.run("report", good, expect=0)
 
 
+def case_csv_escape(ctx):
+    """Stored strings reach CSV escaped: one line per row of valid UTF-8 without control characters."""
+    good = results_file(ctx, "good.h5")
+
+    def hostile(f):
+        g = first_run(f)
+        cells = g["cells"][()]
+        cells["strategy"][0] = b"a\x1b[31m,b\nc\xff\"d"
+        cells["mode"][0] = b"\r\x07"
+        g["cells"][0] = cells[0]
+        g.attrs["accumulate"] = "lop3\x1b]0;title\x07"
+        f["runs"].move(list(f["runs"])[0], "run\nid\x1b")
+    path = variant(ctx, good, "esc.h5", hostile)
+    p = subprocess.run([ctx.bin, "report", "--csv", path], cwd=ctx.dir, capture_output=True, timeout=60,
+                       env={**os.environ, "OMP_NUM_THREADS": "2", "OMP_PROC_BIND": "false"})
+    check(p.returncode == 0 and not p.stderr, f"report --csv: {p.returncode} {p.stderr!r}")
+    out = p.stdout.decode("utf-8")  # raises on bytes that are not UTF-8
+    lines = out.split("\n")
+    check(len(lines) == 3 and lines[2] == "", f"expected a header and one row: {out!r}")
+    check(not [c for c in out if (ord(c) < 0x20 and c != "\n") or ord(c) == 0x7f], f"control characters: {out!r}")
+    check(lines[1].startswith("run\\nid\\x1b,lop3\\x1b]0;title\\x07,"), f"run fields: {lines[1]!r}")
+    check(',"a\\x1b[31m,b\\nc\\xff""d",' in lines[1] and ",\\r\\x07," in lines[1], f"cell fields: {lines[1]!r}")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
