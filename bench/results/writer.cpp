@@ -125,8 +125,9 @@ void check_results_target(const std::string& path, const ReadGuard& guard) {
   quiet_hdf5();
   std::error_code ec;
   const fs::path target = target_of(path);
-  if (fs::exists(target, ec)) {
-    if (!fs::is_regular_file(target, ec)) fail(path, "exists and is not a regular file");
+  if (struct stat st {}; ::stat(target.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) fail(path, "exists and is not a regular file");
+    check_owner_kept(st, path);
     if (!is_hdf5(target.string())) fail(path, "exists and is not an HDF5 file (refusing to overwrite it)");
     // Every run is read once (a file without /runs is refused), in a child: a
     // damaged file must stop the sweep now, not crash its first commit.
@@ -146,8 +147,9 @@ void check_results_target(const std::string& path, const ReadGuard& guard) {
     fail(path, "the file name is too long: its temporary sibling would need " + std::to_string(sibling_bytes) +
                    " bytes, the file system allows " + std::to_string(name_max));
   const fs::path lock = sibling(target, ".lock");
-  if (fs::exists(lock, ec) && (!fs::is_regular_file(lock, ec) || ::access(lock.c_str(), R_OK | W_OK) != 0))
-    fail(path, "its lock file " + printable(lock.string()) + " is not a writable regular file");
+  const fs::file_status lock_status = fs::symlink_status(lock, ec);  // a link is refused, not followed
+  if (fs::exists(lock_status) && (!fs::is_regular_file(lock_status) || ::access(lock.c_str(), R_OK) != 0))
+    fail(path, "its lock file " + printable(lock.string()) + " is not a readable regular file");
 }
 
 ResultsWriter::ResultsWriter(std::string path) : path_(std::move(path)) {}
@@ -156,14 +158,16 @@ void ResultsWriter::commit(RunRecord& run) {
   quiet_hdf5();
   const fs::path target = target_of(path_);
   DirLock lock(sibling(target, ".lock"));
+  remove_stale_temporaries(target, lock);
   TempFile tmp{sibling(target, "." + std::to_string(::getpid()) + ".tmp")};
   std::error_code ec;
   fs::remove(tmp.path, ec);
   struct stat old {};
-  const mode_t mode = ::stat(target.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0666;
+  const bool exists = ::stat(target.c_str(), &old) == 0;
+  if (exists) check_owner_kept(old, path_);
   const std::vector<char> image =
       new_image(run, target, tmp.path, static_cast<std::uint64_t>(old.st_size), written_, abort_midway, path_);
-  write_new_file(tmp.path, image, mode, path_);
+  write_new_file(tmp.path, image, exists ? &old : nullptr, path_);
   replace(tmp.path, target, path_);
   tmp.keep = true;
   written_ = {true, run.cells.size(), run.samples.size(), run.attributes};

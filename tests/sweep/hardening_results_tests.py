@@ -203,6 +203,95 @@ def case_csv_escape(ctx):
     check(',"a\\x1b[31m,b\\nc\\xff""d",' in lines[1] and ",\\r\\x07," in lines[1], f"cell fields: {lines[1]!r}")
 
 
+def appended(ctx, path, **kw):
+    """Appends one run to `path`; the number of runs after."""
+    h5py = need_h5py()
+    p = run_raw(ctx, ["sweep", *ONE_CELL, "--output", path], timeout=120, **kw)
+    check(p.returncode == 0, f"append to {path}: exit {p.returncode}: {p.stderr!r}")
+    with h5py.File(path, "r") as f:
+        return len(f["runs"])
+
+
+def mode_owner(path):
+    st = os.lstat(path)
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+def case_append_ownership(ctx):
+    """Appending keeps the file's owner, group and mode, or refuses when it cannot."""
+    path = results_file(ctx, "shared.h5")
+    os.chmod(path, 0o664)
+    umask = lambda: os.umask(0o022)  # noqa: E731
+    check(appended(ctx, path, preexec_fn=umask) == 2 and mode_owner(path)[0] == 0o664,
+          f"a group-shared 0664 file became {mode_owner(path)[0]:o}")
+    if os.geteuid() != 0:
+        print("not root: the owner cases need root")
+        return
+    nobody = 65534
+    os.chown(path, nobody, nobody)
+    os.chmod(path, 0o600)
+    check(appended(ctx, path) == 3, "root appends")
+    check(mode_owner(path) == (0o600, nobody, nobody), f"root's append made it {mode_owner(path)}")
+    # A user who may write the file (and the directory) but is not its owner: refused.
+    shared = ctx.path("shared_dir")
+    os.mkdir(shared)
+    os.chmod(shared, 0o777)
+    theirs = os.path.join(shared, "theirs.h5")
+    shutil.copy(path, theirs)
+    os.chown(theirs, 0, 0)
+    os.chmod(theirs, 0o666)
+    digest = sha256(theirs)
+
+    def as_nobody():
+        os.setgroups([])
+        os.setgid(nobody)
+        os.setuid(nobody)
+    for args in (["sweep", "--dry-run", "--output", theirs], ["sweep", *ONE_CELL, "--output", theirs]):
+        refused(run_raw(ctx, args, preexec_fn=as_nobody, timeout=60),
+                r"theirs\.h5: belongs to uid 0 gid 0; appending as uid 65534 would change that", "non-owner append")
+    check(sha256(theirs) == digest and mode_owner(theirs) == (0o666, 0, 0), "a refused append changed the file")
+
+
+def case_append_symlinks(ctx):
+    """--output through a symbolic link appends to its target; a dangling link or a loop is refused."""
+    real = results_file(ctx, "real.h5")
+    link = ctx.path("link.h5")
+    os.symlink("real.h5", link)
+    check(appended(ctx, link) == 2 and os.path.islink(link) and os.readlink(link) == "real.h5",
+          "the link was replaced")
+    check(os.path.isfile(real) and not os.path.islink(real), "the target is a file")
+    dangling = ctx.path("dangling.h5")
+    os.symlink("missing/nowhere.h5", dangling)
+    os.symlink("loop_b.h5", ctx.path("loop_a.h5"))
+    os.symlink("loop_a.h5", ctx.path("loop_b.h5"))
+    for name, pattern in (("dangling.h5", r"dangling\.h5: is a dangling symbolic link \(refusing to replace it\)"),
+                          ("loop_a.h5", r"loop_a\.h5: is a symbolic link loop \(refusing to replace it\)")):
+        for args in (["sweep", "--dry-run", "--output", name], ["sweep", *ONE_CELL, "--output", name]):
+            refused(run_raw(ctx, args, timeout=60), pattern, " ".join(args))
+        check(os.path.islink(ctx.path(name)), f"{name} was replaced")
+    check(os.readlink(dangling) == "missing/nowhere.h5", "the dangling link changed")
+
+
+def case_dead_writer_leftovers(ctx):
+    """A writer killed mid-commit leaves its lock file (and, killed while writing, its
+    temporary copy); the next append removes those of dead writers, not of live ones."""
+    path = results_file(ctx, "k.h5")
+    p = run_raw(ctx, ["sweep", *ONE_CELL, "--output", path], env={"PAGEQUERY_TEST_FAIL_AFTER_CELLS": "1"})
+    check(p.returncode != 0, "the test hook did not abort the commit")
+    lock = ctx.path(".k.h5.lock")
+    check(os.path.exists(lock), "the aborted commit left no lock file")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    dead_tmp, live_tmp = ctx.path(f".k.h5.{dead.pid}.tmp"), ctx.path(f".k.h5.{os.getpid()}.tmp")
+    other = ctx.path(".other.h5.999999.tmp")
+    for leftover in (dead_tmp, live_tmp, other):
+        with open(leftover, "wb") as f:
+            f.write(b"half an image")
+    check(appended(ctx, path) == 2, "append after the crash")
+    check(not os.path.exists(dead_tmp) and not os.path.exists(lock), "a dead writer's leftovers stayed")
+    check(os.path.exists(live_tmp) and os.path.exists(other), "a live writer's (or another file's) copy was removed")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
