@@ -1,6 +1,7 @@
 #include "bench/csv_printer.hpp"
 
 #include "bench/text.hpp"
+#include "core/printable.hpp"
 
 #include <cstdio>
 
@@ -55,8 +56,9 @@ std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std
   return out;
 }
 
-std::string csv_field(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+std::string csv_field(std::string_view raw) {
+  const std::string text = printable(raw);  // no line break, escape or invalid UTF-8 reaches the CSV
+  if (text.find_first_of(",\"") == std::string::npos) return text;
   std::string out = "\"";
   for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";

@@ -24,8 +24,10 @@ class CsvPrinter : public Printer {
 std::string csv_rows(const std::vector<CellRow>& rows, std::string_view run, std::string_view accumulate,
                      std::optional<double> read_floor_ms);
 
-// Text read from a results file as a CSV field (RFC 4180: quoted, quotes doubled,
-// when it holds a comma, a quote or a line break).
+// Text read from a results file as a CSV field: escaped as core/printable.hpp does
+// (control characters, line breaks included, and bytes that are not UTF-8 become C
+// escapes, so a row stays one line of valid text), then quoted as RFC 4180 says
+// (quotes doubled) when it holds a comma or a quote.
 std::string csv_field(std::string_view text);
 
 }  // namespace pagequery::bench

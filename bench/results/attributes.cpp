@@ -1,5 +1,7 @@
 #include "bench/results/attributes.hpp"
 
+#include "bench/results/read_limits.hpp"
+
 #include <algorithm>
 #include <vector>
 
@@ -107,8 +109,10 @@ herr_t read_one_attribute(hid_t obj, const char* name, const H5A_info_t*, void* 
   const bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
   const hssize_t n = H5Sget_simple_extent_type(space) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(space);
   if (n < 0) return 0;
-  check_declared(ctx->path, std::string("attribute ") + name, static_cast<std::uint64_t>(n), H5Tget_size(type),
-                 ctx->file_bytes);
+  const std::string what = std::string("attribute ") + name;
+  check_declared(ctx->path, what, static_cast<std::uint64_t>(n), H5Tget_size(type), ctx->file_bytes);
+  // In memory: the values as read, then as strings (or 8-byte numbers).
+  check_in_memory(ctx->path, what, static_cast<std::uint64_t>(n), 2 * H5Tget_size(type) + sizeof(std::string));
   switch (H5Tget_class(type)) {
     case H5T_STRING: {
       auto strings = read_strings(attr, type, n);

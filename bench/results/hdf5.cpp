@@ -84,9 +84,15 @@ std::vector<char> file_image(hid_t file, const std::string& path) {
   return image;
 }
 
-bool link_exists(hid_t loc, const char* name) {
-  const htri_t r = H5Lexists(loc, name, H5P_DEFAULT);
-  return r > 0;
+bool has_link(hid_t loc, const char* name, const std::string& path, const std::string& where) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return false;  // never traverses `name` itself
+  H5L_info_t info{};
+  if (H5Lget_info(loc, name, &info, H5P_DEFAULT) < 0) fail(path, "cannot read the link " + printable(where));
+  if (info.type == H5L_TYPE_HARD) return true;
+  const char* kind = info.type == H5L_TYPE_EXTERNAL ? "an external link"
+                     : info.type == H5L_TYPE_SOFT   ? "a soft link"
+                                                    : "a user-defined link";
+  fail(path, printable(where) + " is " + kind + " (refused: pagequery writes hard links only)");
 }
 
 Hid fixed_string(std::size_t size) {

@@ -53,7 +53,10 @@ Hid file_access(bool use_locking);
 Hid memory_access();
 // The bytes of a file opened with memory_access().
 std::vector<char> file_image(hid_t file, const std::string& path);
-bool link_exists(hid_t loc, const char* name);
+// Whether `loc` has a link `name` (one path component): false when it has none, true
+// for a hard link. Any other link is refused (StoreError naming `where`): an
+// external link opens another file (a FIFO blocks), and pagequery writes none.
+bool has_link(hid_t loc, const char* name, const std::string& path, const std::string& where);
 
 // A fixed-length, NUL-terminated UTF-8 string type of `size` bytes.
 Hid fixed_string(std::size_t size);

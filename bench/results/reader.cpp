@@ -3,6 +3,7 @@
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
 #include "bench/results/schema.hpp"
+#include "core/printable.hpp"
 
 #include <unistd.h>
 
@@ -20,8 +21,14 @@ using namespace results;
 
 namespace {
 
+// A results file open read-only: its /runs group and its size.
+struct ResultsFile {
+  Hid file, runs;
+  std::uint64_t bytes = 0;
+};
+
 // Opens a results file read-only, or says precisely why not.
-Hid open_results_read(const std::string& path) {
+ResultsFile open_results_read(const std::string& path) {
   quiet_hdf5();
   std::error_code ec;
   const auto status = fs::status(path, ec);
@@ -31,12 +38,14 @@ Hid open_results_read(const std::string& path) {
   if (!fs::is_regular_file(status)) fail(path, "is not a regular file");
   if (::access(path.c_str(), R_OK) != 0) fail(path, std::strerror(errno));
   if (!is_hdf5(path)) fail(path, "not an HDF5 file");
+  ResultsFile f;
   Hid fapl = file_access(true);
-  Hid file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
-  if (!file.valid()) fail(path, "cannot open the HDF5 file (damaged?)");
-  if (!link_exists(file, "runs") || !Hid(H5Gopen2(file, "runs", H5P_DEFAULT), H5Gclose).valid())
-    fail(path, "an HDF5 file without a /runs group (not written by pagequery sweep)");
-  return file;
+  f.file = Hid(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose);
+  if (!f.file.valid()) fail(path, "cannot open the HDF5 file (damaged?)");
+  f.bytes = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot stat: " + ec.message());
+  f.runs = open_runs(f.file, path, f.bytes);
+  return f;
 }
 
 // Run ids sort by their timestamp, then by the numeric suffix ("-2", "-10").
@@ -57,35 +66,30 @@ herr_t collect_link(hid_t, const char* name, const H5L_info_t*, void* op_data) {
 }  // namespace
 
 std::vector<std::string> list_runs(const std::string& path) {
-  Hid file = open_results_read(path);
-  Hid runs(H5Gopen2(file, "runs", H5P_DEFAULT), H5Gclose);
+  const ResultsFile f = open_results_read(path);
   std::vector<std::string> ids;
-  if (!runs.valid() || H5Literate(runs, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link, &ids) < 0)
-    fail(path, "cannot list /runs");
+  if (H5Literate(f.runs, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_link, &ids) < 0) fail(path, "cannot list /runs");
+  for (const std::string& id : ids) has_link(f.runs, id.c_str(), path, "/runs/" + id);  // refuses any but hard links
   std::stable_sort(ids.begin(), ids.end(),
                    [](const std::string& a, const std::string& b) { return run_sort_key(a) < run_sort_key(b); });
   return ids;
 }
 
 RunRecord read_run(const std::string& path, const std::string& id, bool with_samples) {
-  Hid file = open_results_read(path);
-  const std::string where = "runs/" + id;
-  if (id.empty() || id.find('/') != std::string::npos || !link_exists(file, where.c_str()))
-    fail(path, "no run '" + id + "'");
-  Hid group(H5Gopen2(file, where.c_str(), H5P_DEFAULT), H5Gclose);
+  const ResultsFile f = open_results_read(path);
+  const bool name_ok = !id.empty() && id != "." && id.find('/') == std::string::npos;
+  if (!name_ok || !has_link(f.runs, id.c_str(), path, "/runs/" + id)) fail(path, "no run " + quote(id));
+  Hid group(H5Gopen2(f.runs, id.c_str(), H5P_DEFAULT), H5Gclose);
   if (!group.valid()) fail(path, "run '" + id + "' is not a group");
   RunRecord run;
   run.id = id;
-  std::error_code ec;
-  const std::uint64_t file_bytes = fs::file_size(path, ec);
-  if (ec) fail(path, "cannot stat: " + ec.message());
-  read_attributes(group, run, path, file_bytes);
+  read_attributes(group, run, path, f.bytes);
   Hid ct = cell_type();
-  for (const CellRecord& c : read_rows<CellRecord>(group, path, "cells", ct, file_bytes))
+  for (const CellRecord& c : read_rows<CellRecord>(group, path, "cells", ct, f.bytes))
     run.cells.push_back(from_record(c));
   if (with_samples) {
     Hid st = sample_type();
-    for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st, file_bytes))
+    for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st, f.bytes))
       run.samples.push_back(from_record(s));
   }
   return run;

@@ -3,6 +3,7 @@
 // to a hidden sibling, fsynced and renamed over the original, under an advisory
 // lock on a sibling ".<name>.lock" file. A reader (or a crash, or a full disk)
 // sees either the old file or the new one.
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -11,7 +12,8 @@
 
 namespace pagequery::bench::results {
 
-// The file to replace: symbolic links are followed so that the link survives.
+// The file to replace: a symbolic link is followed to its target, so that the link
+// survives; a dangling link or a loop is refused (StoreError), never replaced.
 std::filesystem::path target_of(const std::string& path);
 // The directory of `target` ("." for a bare name).
 std::filesystem::path directory_of(const std::filesystem::path& target);
@@ -28,13 +30,26 @@ class DirLock {
   ~DirLock();
   DirLock(const DirLock&) = delete;
   DirLock& operator=(const DirLock&) = delete;
+  // Whether the lock is held (false where the file system has no flock).
+  bool held() const { return held_; }
 
  private:
   bool is_at_path() const;
 
   std::filesystem::path path_;
   int fd_ = -1;
+  bool held_ = false;
 };
+
+// Removes the temporary copies ".<name>.<pid>.tmp" beside `target` of writers that
+// died mid-commit (kill -9): only under the held lock (no live commit can own one)
+// and only for a PID that no longer runs here (PID namespaces, shared file systems).
+void remove_stale_temporaries(const std::filesystem::path& target, const DirLock& lock);
+
+// Refuses (StoreError naming `path`) to replace a file of `st` whose owner or group
+// this process cannot give its new copy: that needs root, or the owner appending
+// with its group among the process's groups.
+void check_owner_kept(const struct stat& st, const std::string& path);
 
 // Removes the temporary copy unless it was committed (or the process aborts).
 struct TempFile {
@@ -43,9 +58,10 @@ struct TempFile {
   ~TempFile();
 };
 
-// Writes `bytes` to the new file `p` (mode `mode`, before the umask) and fsyncs it;
-// errors (StoreError) name `path`, the file it will replace.
-void write_new_file(const std::filesystem::path& p, const std::vector<char>& bytes, mode_t mode,
+// Writes `bytes` to the new file `p` and fsyncs it; `keep`: the file it replaces,
+// whose owner, group and mode (the umask aside) the new file takes; nullptr: a new
+// file (0666 less the umask). Errors (StoreError) name `path`, the file it replaces.
+void write_new_file(const std::filesystem::path& p, const std::vector<char>& bytes, const struct stat* keep,
                     const std::string& path);
 
 // Renames `from` over `to` (errors name `path`) and makes the rename durable.

@@ -1,9 +1,13 @@
 #include "bench/results/schema.hpp"
 
+#include "bench/results/attributes.hpp"
+#include "core/printable.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <variant>
 
 namespace pagequery::bench::results {
 
@@ -28,7 +32,33 @@ void put(double (&dst)[5], const Stats& s) {
 
 Stats get(const double (&src)[5]) { return Stats{src[0], src[1], src[2], src[3], src[4]}; }
 
+// The file's format_version, or 0 when it has none (or not an integer).
+std::int64_t format_version(const RunRecord& root) {
+  const AttrValue* v = root.find("format_version");
+  if (const auto* i = v ? std::get_if<std::int64_t>(v) : nullptr) return *i;
+  if (const auto* u = v ? std::get_if<std::uint64_t>(v) : nullptr)
+    return *u > static_cast<std::uint64_t>(kFormatVersion) ? kFormatVersion + 1 : static_cast<std::int64_t>(*u);
+  return 0;
+}
+
 }  // namespace
+
+Hid open_runs(hid_t file, const std::string& path, std::uint64_t file_bytes) {
+  if (!has_link(file, "runs", path, "/runs"))
+    fail(path, "an HDF5 file without a /runs group (not written by pagequery sweep)");
+  RunRecord root;
+  read_attributes(file, root, path, file_bytes);
+  if (root.text("format") != kFormat)
+    fail(path, "its format attribute is " + quote(root.text("format", "(none)")) + ", not '" + kFormat +
+                   "' (not written by pagequery sweep)");
+  if (const std::int64_t version = format_version(root); version < 1 || version > kFormatVersion)
+    fail(path, "its format_version is " + printable(root.text("format_version", "(none)")) +
+                   "; this pagequery reads versions 1 to " + std::to_string(kFormatVersion) +
+                   " (a file of a later pagequery?)");
+  Hid runs(H5Gopen2(file, "runs", H5P_DEFAULT), H5Gclose);
+  if (!runs.valid()) fail(path, "/runs is not a group (damaged?)");
+  return runs;
+}
 
 Hid cell_type() {
   Hid t(H5Tcreate(H5T_COMPOUND, sizeof(CellRecord)), H5Tclose);

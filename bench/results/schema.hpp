@@ -13,6 +13,7 @@
 #include "bench/stats.hpp"
 
 #include <cstdint>
+#include <string>
 
 namespace pagequery::bench::results {
 
@@ -51,6 +52,11 @@ struct SampleRecord {
   double ms;
   double reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
 };
+
+// The /runs group of an open results file (of `file_bytes`), after its root
+// attributes `format` and `format_version` are checked: a foreign file, or one of
+// a later version, is refused (StoreError) for reading and for appending alike.
+Hid open_runs(hid_t file, const std::string& path, std::uint64_t file_bytes);
 
 // The in-memory compound types.
 Hid cell_type();

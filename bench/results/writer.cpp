@@ -2,6 +2,7 @@
 
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
+#include "bench/results/read_limits.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/results/replace_file.hpp"
 #include "bench/results/schema.hpp"
@@ -42,25 +43,24 @@ Hid open_image(const fs::path& target, const fs::path& scratch, hid_t fapl, std:
   std::error_code ec;
   if (!fs::exists(target, ec)) return create_image(scratch, fapl, path);
   if (!is_hdf5(target.string())) fail(path, "not an HDF5 file (refusing to overwrite it)");
-  if (!fits_in(2 * old_bytes, host_memory_available())) fail(path, "too large to rewrite in the memory available");
+  if (!fits_in(2 * old_bytes, memory_for_reading())) fail(path, "too large to rewrite in the memory available");
   Hid file(H5Fopen(target.c_str(), H5F_ACC_RDWR, fapl), H5Fclose);  // read into memory, never written
   if (!file.valid()) fail(path, "cannot open the HDF5 file for writing (damaged?)");
-  if (!link_exists(file, "runs")) fail(path, "an HDF5 file without a /runs group (not written by pagequery sweep)");
   return file;
 }
 
 // `wanted` ("run" when empty), or the first of wanted-2, wanted-3, ... not taken.
-std::string free_run_id(hid_t runs, const std::string& wanted) {
+std::string free_run_id(hid_t runs, const std::string& wanted, const std::string& path) {
   const std::string base = wanted.empty() ? std::string("run") : wanted;
   std::string id = base;
-  for (int k = 2; link_exists(runs, id.c_str()); ++k) id = base + "-" + std::to_string(k);
+  for (int k = 2; has_link(runs, id.c_str(), path, "/runs/" + id); ++k) id = base + "-" + std::to_string(k);
   return id;
 }
 
 // The run's group; a new one (on the first commit, or when the group went missing
 // since) holds nothing yet, so everything is written again.
 Hid open_run_group(hid_t runs, const std::string& id, ResultsWriter::Written& written, const std::string& path) {
-  if (link_exists(runs, id.c_str()))
+  if (has_link(runs, id.c_str(), path, "/runs/" + id))
     return Hid(must(H5Gopen2(runs, id.c_str(), H5P_DEFAULT), path, "opening the run"), H5Gclose);
   Hid gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
   H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
@@ -106,8 +106,10 @@ std::vector<char> new_image(RunRecord& run, const fs::path& target, const fs::pa
   Hid fapl = memory_access();
   Hid file = open_image(target, scratch, fapl, old_bytes, path);
   {
-    Hid runs(must(H5Gopen2(file, "runs", H5P_DEFAULT), path, "opening /runs"), H5Gclose);
-    if (!written.claimed) run.id = free_run_id(runs, run.id);
+    hsize_t image_bytes = 0;  // what the attributes' declared sizes are checked against
+    must_ok(H5Fget_filesize(file, &image_bytes), path, "sizing the file in memory");
+    Hid runs = open_runs(file, path, image_bytes);
+    if (!written.claimed) run.id = free_run_id(runs, run.id, path);
     Hid group = open_run_group(runs, run.id, written, path);
     write_attributes(group, run, written, path);
     write_rows(group, run, written, abort_midway, path);
@@ -123,8 +125,9 @@ void check_results_target(const std::string& path, const ReadGuard& guard) {
   quiet_hdf5();
   std::error_code ec;
   const fs::path target = target_of(path);
-  if (fs::exists(target, ec)) {
-    if (!fs::is_regular_file(target, ec)) fail(path, "exists and is not a regular file");
+  if (struct stat st {}; ::stat(target.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) fail(path, "exists and is not a regular file");
+    check_owner_kept(st, path);
     if (!is_hdf5(target.string())) fail(path, "exists and is not an HDF5 file (refusing to overwrite it)");
     // Every run is read once (a file without /runs is refused), in a child: a
     // damaged file must stop the sweep now, not crash its first commit.
@@ -144,8 +147,9 @@ void check_results_target(const std::string& path, const ReadGuard& guard) {
     fail(path, "the file name is too long: its temporary sibling would need " + std::to_string(sibling_bytes) +
                    " bytes, the file system allows " + std::to_string(name_max));
   const fs::path lock = sibling(target, ".lock");
-  if (fs::exists(lock, ec) && (!fs::is_regular_file(lock, ec) || ::access(lock.c_str(), R_OK | W_OK) != 0))
-    fail(path, "its lock file " + printable(lock.string()) + " is not a writable regular file");
+  const fs::file_status lock_status = fs::symlink_status(lock, ec);  // a link is refused, not followed
+  if (fs::exists(lock_status) && (!fs::is_regular_file(lock_status) || ::access(lock.c_str(), R_OK) != 0))
+    fail(path, "its lock file " + printable(lock.string()) + " is not a readable regular file");
 }
 
 ResultsWriter::ResultsWriter(std::string path) : path_(std::move(path)) {}
@@ -154,14 +158,16 @@ void ResultsWriter::commit(RunRecord& run) {
   quiet_hdf5();
   const fs::path target = target_of(path_);
   DirLock lock(sibling(target, ".lock"));
+  remove_stale_temporaries(target, lock);
   TempFile tmp{sibling(target, "." + std::to_string(::getpid()) + ".tmp")};
   std::error_code ec;
   fs::remove(tmp.path, ec);
   struct stat old {};
-  const mode_t mode = ::stat(target.c_str(), &old) == 0 ? (old.st_mode & 07777) : 0666;
+  const bool exists = ::stat(target.c_str(), &old) == 0;
+  if (exists) check_owner_kept(old, path_);
   const std::vector<char> image =
       new_image(run, target, tmp.path, static_cast<std::uint64_t>(old.st_size), written_, abort_midway, path_);
-  write_new_file(tmp.path, image, mode, path_);
+  write_new_file(tmp.path, image, exists ? &old : nullptr, path_);
   replace(tmp.path, target, path_);
   tmp.keep = true;
   written_ = {true, run.cells.size(), run.samples.size(), run.attributes};

@@ -19,7 +19,9 @@ namespace pagequery::bench {
 using ReadGuard = std::function<void(const std::string& file, const std::function<void()>& work)>;
 
 // Throws StoreError unless `path` may take a new run: absent (in a writable
-// directory), or an HDF5 file with a /runs group whose runs all read (under `guard`).
+// directory), or an HDF5 file with a /runs group whose runs all read (under `guard`)
+// and whose owner and group an append can keep. A symbolic link is checked as its
+// target; a dangling one or a loop is refused.
 void check_results_target(const std::string& path, const ReadGuard& guard);
 
 class ResultsWriter {

@@ -14,7 +14,7 @@ TEST(ReportText, CsvFieldsFollowRfc4180) {
   EXPECT_EQ(csv_field("fused"), "fused");
   EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-  EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_field("two\nlines"), "two\\nlines");  // escaped: one line per row (issue 26)
   EXPECT_EQ(csv_field(""), "");
 }
 
@@ -35,7 +35,7 @@ TEST(ReportText, TablesAndCsvEscapeStrategyNames) {
   const std::string md = markdown_tables({row});
   EXPECT_NE(md.find("| Q | x\\|y,\"z\"\\n |"), std::string::npos) << md;
   const std::string csv = csv_rows({row}, "run,1", "lop3", 2.5);
-  EXPECT_NE(csv.find("\n\"run,1\",lop3,2.5,\"x|y,\"\"z\"\"\n\",morphogen,latency,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n\"run,1\",lop3,2.5,\"x|y,\"\"z\"\"\\n\",morphogen,latency,"), std::string::npos) << csv;
 }
 
 RunRecord one_cell_run() {
