@@ -1,10 +1,19 @@
-// libgomp checks the OMP_* / GOMP_* variables in its constructor, before main(),
-// and for an invalid one prints a warning (two lines) and ignores the value. To
-// make that the CLI's one-line refusal, stderr points at a memory file from the
-// moment the executable starts (its .preinit_array runs before any shared
-// library's constructor) until the executable's own constructors run (after every
-// library's). Then the variables libgomp rejected are noted for the runtime check
-// (policies/runtime_env.hpp), and whatever else was written passes on unchanged.
+// The standard streams before main(). Three things happen before the first line
+// of main() that would break the CLI's contract (one line on stderr, stdout the
+// command's output alone):
+// - a closed stdout or stderr is the lowest free descriptor, so the next file
+//   opened (a results file, the matrix) takes its number and receives what is
+//   written to the stream;
+// - libgomp checks the OMP_* / GOMP_* variables in its constructor and prints a
+//   warning (two lines) for an invalid one, then ignores the value;
+// - a library's constructor (LD_PRELOAD, a tool) may print on stdout.
+// So from the moment the executable starts (its .preinit_array runs before any
+// shared library's constructor) a closed descriptor is held by /dev/null, and
+// stdout and stderr point at a memory file until the executable's own
+// constructors run (after every library's). Then libgomp's warnings are noted
+// for the runtime check (policies/runtime_env.hpp), and whatever else
+// was written passes on to stderr unchanged.
+#include "apps/early_streams.hpp"
 #include "policies/runtime_env.hpp"
 
 #include <sys/mman.h>
@@ -12,28 +21,61 @@
 
 #include <fcntl.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <string>
 #include <string_view>
 
 namespace {
 
-int g_stderr = -1;   // the real stderr while the libraries load
-int g_capture = -1;  // the memory file that stands in for it
+bool g_stdout_closed = false;
+int g_stdout = -1;   // the real stdout while the libraries load
+int g_stderr = -1;   // the real stderr
+int g_capture = -1;  // the memory file that stands in for both
 
-void capture_stderr(int, char**, char**) {
-  const int capture = ::memfd_create("pagequery-early-stderr", MFD_CLOEXEC);
-  if (capture < 0) return;
-  const int saved = ::fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);  // fails when stderr is closed
-  if (saved < 0 || ::dup2(capture, STDERR_FILENO) < 0) {
-    if (saved >= 0) ::close(saved);
-    ::close(capture);
-    return;
+// /dev/null in the place of a closed standard descriptor: read-only for stdout,
+// so that every write to it fails and the command reports it (main.cpp).
+void hold_closed_descriptors() {
+  for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    if (::fcntl(fd, F_GETFD) >= 0) continue;
+    if (fd == STDOUT_FILENO) g_stdout_closed = true;
+    const int null = ::open("/dev/null", fd == STDERR_FILENO ? O_WRONLY : O_RDONLY);
+    if (null >= 0 && null != fd) {  // the lower ones are open: open() took `fd` unless it failed
+      ::dup2(null, fd);
+      ::close(null);
+    }
   }
-  g_stderr = saved;
-  g_capture = capture;
 }
 
-[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_stderr)(int, char**, char**) = capture_stderr;
+// Points `fd` at `to`; returns a copy of what it was, or -1 (then it is unchanged).
+int redirect(int fd, int to) {
+  const int saved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (saved >= 0 && ::dup2(to, fd) < 0) {
+    ::close(saved);
+    return -1;
+  }
+  return saved;
+}
+
+void restore(int fd, int& saved) {
+  if (saved < 0) return;
+  ::dup2(saved, fd);
+  ::close(saved);
+  saved = -1;
+}
+
+void capture_early_output(int, char**, char**) {
+  hold_closed_descriptors();
+  g_capture = ::memfd_create("pagequery-early-output", MFD_CLOEXEC);
+  if (g_capture < 0) return;
+  g_stderr = redirect(STDERR_FILENO, g_capture);
+  g_stdout = redirect(STDOUT_FILENO, g_capture);
+}
+
+[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_early_output)(int, char**, char**) =
+    capture_early_output;
 
 std::string read_all(int fd) {
   std::string text;
@@ -43,23 +85,24 @@ std::string read_all(int fd) {
   return text;
 }
 
-[[gnu::constructor]] void release_stderr() {
+[[gnu::constructor]] void release_early_output() {
   if (g_capture < 0) return;
-  ::dup2(g_stderr, STDERR_FILENO);
-  ::close(g_stderr);
+  std::fflush(stdout);  // what a library printf()ed is still in the buffer: into the capture with it
+  restore(STDOUT_FILENO, g_stdout);
+  restore(STDERR_FILENO, g_stderr);
   const std::string text = read_all(g_capture);
   ::close(g_capture);
-  constexpr std::string_view kRejected = "libgomp: Invalid value for environment variable ";
+  // Every libgomp line is a warning about the environment (gomp_error prints a
+  // blank line, then "libgomp: <message>"), whatever its wording.
+  constexpr std::string_view kLibgomp = "libgomp: ";
   std::string passed;
   std::string_view rest(text);
   while (!rest.empty()) {
     const std::size_t end = rest.find('\n');
     const std::string_view line = rest.substr(0, end);
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-    if (line.starts_with(kRejected)) {
-      std::string_view name = line.substr(kRejected.size());
-      name = name.substr(0, name.find_first_of(" :"));
-      pagequery::note_openmp_env_rejected(std::string(name));
+    if (line.starts_with(kLibgomp)) {
+      pagequery::note_openmp_warning(std::string(line.substr(kLibgomp.size())));
       if (passed.ends_with("\n\n") || passed == "\n") passed.pop_back();  // libgomp's blank line before it
       continue;
     }
@@ -74,3 +117,17 @@ std::string read_all(int fd) {
 }
 
 }  // namespace
+
+namespace pagequery::apps {
+
+std::string stdout_failure() {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int err = errno;
+  if (flushed && !std::ferror(stdout) && std::cout) return "";
+  if (g_stdout_closed) return "it is closed";
+  return err ? std::strerror(err) : "a write failed";
+}
+
+}  // namespace pagequery::apps
