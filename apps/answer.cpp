@@ -73,6 +73,15 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
   return out;
 }
 
+// What every rank must do alike: the policy, the matrix (its contents, not its
+// path) and the keys. A rank with another --matrix-file of the same domain would
+// otherwise add its shard of the wrong matrix into the answer.
+std::string identity_of(const Checked& checked, const KeyList& keys, int ranks) {
+  return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) + "\n" +
+         as_input("--matrix-file: ", [&] { return file_identity(checked.path, ranks); }) + "\nkeys " +
+         keys.identity();
+}
+
 // This rank's answers to every key: over its shard of the matrix under MPI.
 std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& keys, const MpiContext& mpi) {
   MatrixSpec spec;
@@ -106,7 +115,12 @@ void run_answer(const AnswerArgs& args) {
   mpi.step([&] { checked = check_args(args, mpi); });
   mpi.broadcast(checked.request);
   KeyList keys;
-  mpi.step([&] { keys = parse_request(checked.request, checked.path, checked.pages); });
+  std::string identity;
+  mpi.step([&] {
+    keys = parse_request(checked.request, checked.path, checked.pages);
+    if (mpi.size() > 1) identity = identity_of(checked, keys, mpi.size());
+  });
+  mpi.agree_on("answer", identity);
   std::optional<Runtime> runtime;
   std::vector<std::uint8_t> bytes;
   mpi.step([&] {

@@ -1,4 +1,5 @@
 #include "apps/commands.hpp"
+#include "apps/early_streams.hpp"
 #include "bench/mpi_context.hpp"
 
 #include "core/dpf.hpp"
@@ -6,7 +7,9 @@
 #include "policies/policy_config.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
+#include <optional>
 
 namespace {
 // One write for the whole line: under mpirun, stderr of all ranks and the
@@ -14,6 +17,37 @@ namespace {
 // an env var, a path) is escaped, so it stays one line.
 void say(const std::string& message) {
   std::cerr << ("pagequery: " + pagequery::printable(message) + "\n") << std::flush;
+}
+
+// Parses the command line and runs its command (CLI11 runs it inside parse()).
+// Under a launcher, every rank meets once its command line is parsed or refused:
+// in the first agreement of `ranks` (bench::MpiContext), made before any command
+// runs, so a command line refused on any rank ends every rank with exit 2 and one
+// line, and no rank runs its command while another has left.
+int parse_and_run(CLI::App& app, int argc, char** argv, std::optional<pagequery::bench::MpiContext>& ranks) {
+  using pagequery::bench::MpiContext;
+  app.parse_complete_callback([&ranks] {
+    if (MpiContext::will_start()) ranks.emplace();
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    const pagequery::apps::InputError refused(std::string(e.what()) + " (see --help)");
+    ranks.emplace(std::make_exception_ptr(refused));  // throws: refused, or RankFailed
+  }
+  return 0;
+}
+
+// What a command wrote to stdout must have arrived: a closed stdout or a full
+// disk fails the command even where nothing noticed on the way (--help, a
+// command that does not flush). A command that failed already keeps its code.
+int check_stdout(int code) {
+  if (const std::string why = pagequery::apps::stdout_failure(); code == 0 && !why.empty()) {
+    say("cannot write to stdout: " + why);
+    return 2;
+  }
+  return code;
 }
 }  // namespace
 
@@ -30,14 +64,9 @@ int main(int argc, char** argv) {
   apps::add_sweep(app);
   apps::add_report(app);
   apps::add_combine(app);
+  std::optional<bench::MpiContext> ranks;  // finalises MPI after the command, if it started
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // Refused before MPI starts: under a launcher, its rank 0 alone reports.
-    if (bench::launcher_rank() != 0) return 2;
-    say(std::string(e.what()) + " (see --help)");
-    return 2;
+    return check_stdout(parse_and_run(app, argc, argv, ranks));
   } catch (const apps::RankFailed& e) {
     return e.exit_code();  // the rank that failed first printed the reason
   } catch (const apps::CheckFailed& e) {
@@ -48,5 +77,4 @@ int main(int argc, char** argv) {
     say(e.what());
     return 2;
   }
-  return 0;
 }

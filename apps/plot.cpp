@@ -29,6 +29,8 @@ namespace fs = std::filesystem;
 
 // Exit code of plot_qps.py when h5py or matplotlib cannot be imported.
 constexpr int kPlotMissingModules = 3;
+// The last line plot_qps.py prints, before the path it wrote.
+constexpr std::string_view kWroteLine = "plot_qps.py: wrote ";
 
 // The installed script (<prefix>/share/pagequery next to <prefix>/bin), else the
 // one in the source tree this binary was built from.
@@ -101,7 +103,14 @@ void run_plot(const std::string& file, const std::string& run, const std::string
     throw InputError("report --plot: cannot run " + printable(python) + ": " + std::strerror(child.rc) +
                      " (set PAGEQUERY_PYTHON to a python3 with h5py and matplotlib)");
   const int status = child.status;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    // Exit 0 is not enough: an interpreter that does nothing exits 0 too.
+    std::error_code ec;
+    if (last_line(child.output) != std::string(kWroteLine) + out || !fs::is_regular_file(out, ec) || fs::file_size(out, ec) == 0)
+      throw InputError("report --plot: " + printable(python) + " " + script + " exited 0 but wrote no plot to " +
+                       quote(out));
+    return;
+  }
   if (WIFEXITED(status) && WEXITSTATUS(status) == kPlotMissingModules)
     throw InputError("report --plot: " + printable(python) +
                      " cannot import h5py and matplotlib (install python3-h5py python3-matplotlib, "
@@ -117,6 +126,8 @@ void check_plot_target(const std::string& out) {
   std::error_code ec;
   const fs::path path(out);
   if (fs::is_directory(path, ec)) throw InputError("report --plot: " + quote(out) + " is a directory");
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec))  // /dev/full, a FIFO: no PNG lands there
+    throw InputError("report --plot: " + quote(out) + " is not a regular file");
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   if (!fs::is_directory(dir, ec))
     throw InputError("report --plot: the directory " + quote(dir.string()) + " does not exist");

@@ -7,8 +7,8 @@
 One panel per concurrency; log2 x axis; the dashed lines are the single-query
 loop of each key format (the same latency policy in every cell, averaged over
 strategies).
-`pagequery report --plot` runs this script. Exit codes: 0 ok, 2 bad input,
-3 h5py or matplotlib missing.
+`pagequery report --plot` runs this script. Exit codes: 0 ok (the last line of
+stdout is "plot_qps.py: wrote OUT.png"), 2 bad input, 3 h5py or matplotlib missing.
 """
 import sys
 
@@ -93,7 +93,11 @@ def main(argv):
     accumulate = text(attrs.get("accumulate", "lop3"))  # runs before --accumulate ran lop3
     fig.suptitle(f"pagequery sweep {run}, accumulate {accumulate}\n{device}{matrix}", fontsize="medium")
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    # format="png": without it, a name with no extension gets ".png" appended (noext
+    # became noext.png, /dev/full became /dev/full.png) and the caller names a file
+    # that was never written. The last line says what was written.
+    fig.savefig(out, dpi=120, format="png")
+    print(f"plot_qps.py: wrote {out}")
     return 0
 
 

@@ -3,6 +3,11 @@
 #include "core/matrix_shape.hpp"
 #include "policies/policy_config.hpp"
 
+#include <xxhash.h>
+
+#include <cstdio>
+#include <memory>
+
 namespace pagequery::bench {
 
 namespace {
@@ -39,6 +44,22 @@ void KeyList::add(std::span<const std::uint8_t> bytes, std::uint64_t pages, cons
                      std::to_string(d));
     morphogen.push_back(key);
   }
+}
+
+std::string KeyList::identity() const {
+  const std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state(XXH3_createState(), XXH3_freeState);
+  XXH3_64bits_reset(state.get());
+  const auto add = [&](const auto& keys) {
+    for (const auto& key : keys) {
+      const std::vector<std::uint8_t> bytes = to_bytes(key);
+      XXH3_64bits_update(state.get(), bytes.data(), bytes.size());
+    }
+  };
+  add(morphogen);
+  add(packed);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits_digest(state.get())));
+  return std::to_string(size()) + " " + to_string(format) + " keys, XXH3 " + hex;
 }
 
 std::vector<std::uint8_t> KeyList::answer(Engine::Session& session, const PolicyConfig& policy, std::size_t first,

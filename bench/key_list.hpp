@@ -32,6 +32,9 @@ struct KeyList {
   // Throws std::invalid_argument with a one-line message.
   void add(std::span<const std::uint8_t> bytes, std::uint64_t pages, const std::string& matrix);
 
+  // "12 morphogen keys, XXH3 <hex of their bytes>": what MPI ranks compare.
+  std::string identity() const;
+
   // Answers keys [first, first + count) with `policy` on `session`.
   std::vector<std::uint8_t> answer(Engine::Session& session, const PolicyConfig& policy, std::size_t first,
                                    std::size_t count) const;

@@ -95,12 +95,50 @@ void check_launch(int size) {
   throw InputError(message);
 }
 
+// A command line refused where the tasks cannot agree (no MPI): the launcher's
+// rank 0 alone reports it, the others leave quietly with the same code.
+[[noreturn]] void refuse_alone(const std::exception_ptr& refused) {
+  if (launcher_rank() != 0) throw RankFailed(exit_code_of(refused), "");
+  std::rethrow_exception(refused);
+}
+
 }  // namespace
 
 int launcher_rank() {
   for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
     if (const char* v = std::getenv(name); v && *v) return static_cast<int>(env_long(name));
   return in_srun_step() ? static_cast<int>(env_long("SLURM_PROCID")) : 0;
+}
+
+namespace {
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at <= text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+// "rank 2 has 'iterations 3' where rank 0 has 'iterations 5'"
+std::string first_difference(int rank, const std::string& mine, const std::string& root) {
+  const std::vector<std::string> a = lines_of(mine), b = lines_of(root);
+  std::size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  const auto item = [i](const std::vector<std::string>& v) { return i < v.size() ? "'" + v[i] + "'" : "nothing"; };
+  return "rank " + std::to_string(rank) + " has " + item(a) + " where rank 0 has " + item(b);
+}
+}  // namespace
+
+void MpiContext::agree_on(const std::string& subject, const std::string& text) const {
+  std::string root = text;
+  broadcast(root);
+  step([&] {
+    if (text != root)
+      throw InputError("the MPI ranks disagree on the " + subject + ": " + first_difference(rank_, text, root) +
+                       " (every rank must get the same command line and matrix)");
+  });
 }
 
 // ------------------------------------------------------------------ MPI
@@ -124,6 +162,12 @@ MPI_Comm comm_of(const std::vector<MPI_Comm>& channels, int channel) {
 
 bool MpiContext::compiled() { return true; }
 
+bool MpiContext::will_start() {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  return initialized || start_mpi();
+}
+
 std::string MpiContext::library_version() {
   char text[MPI_MAX_LIBRARY_VERSION_STRING] = {};
   int length = 0;
@@ -134,10 +178,11 @@ std::string MpiContext::library_version() {
   return out.empty() ? "MPI" : out;
 }
 
-MpiContext::MpiContext() : impl_(std::make_unique<Impl>()) {
+MpiContext::MpiContext(std::exception_ptr refused) : impl_(std::make_unique<Impl>()) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized && !start_mpi()) {
+    if (refused) refuse_alone(refused);
     check_launch(1);  // one rank, MPI untouched
     return;
   }
@@ -159,7 +204,10 @@ MpiContext::MpiContext() : impl_(std::make_unique<Impl>()) {
   // Every rank sees the same launcher variables, so all refuse alike; the agreement
   // keeps it to one line on stderr. A constructor that throws runs no destructor.
   try {
-    step([&] { check_launch(size_); });
+    step([&] {
+      if (refused) std::rethrow_exception(refused);
+      check_launch(size_);
+    });
   } catch (...) {
     if (impl_->finalize) MPI_Finalize();
     throw;
@@ -167,7 +215,7 @@ MpiContext::MpiContext() : impl_(std::make_unique<Impl>()) {
 }
 
 MpiContext::~MpiContext() {
-  if (!impl_->finalize) return;
+  // Also in a context nested in main's (which does not finalize): its ranks wait.
   if (std::uncaught_exceptions() > 0 && !agreed_failure_ && size_ > 1) {
     // This rank fails alone; the others may wait in a collective forever.
     std::fprintf(stderr, "pagequery: rank %d failed outside a collective step; aborting all %d ranks\n", rank_,
@@ -176,7 +224,7 @@ MpiContext::~MpiContext() {
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
   for (MPI_Comm& c : impl_->channels) MPI_Comm_free(&c);
-  MPI_Finalize();
+  if (impl_->finalize) MPI_Finalize();
 }
 
 void MpiContext::agree(std::exception_ptr local) const {
@@ -277,9 +325,13 @@ struct MpiContext::Impl {
 };
 
 bool MpiContext::compiled() { return false; }
+bool MpiContext::will_start() { return false; }
 std::string MpiContext::library_version() { return ""; }
 
-MpiContext::MpiContext() : impl_(std::make_unique<Impl>()) { check_launch(1); }
+MpiContext::MpiContext(std::exception_ptr refused) : impl_(std::make_unique<Impl>()) {
+  if (refused) refuse_alone(refused);
+  check_launch(1);
+}
 MpiContext::~MpiContext() = default;
 
 void MpiContext::agree(std::exception_ptr local) const {

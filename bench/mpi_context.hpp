@@ -35,12 +35,18 @@ class MpiContext {
   // Refuses (InputError) a launch whose task count the ranks do not match: N
   // tasks of a build without MPI, or an MPI that sees 1 rank under a launcher
   // that started N (srun without the PMI plugin of this MPI).
-  MpiContext();
+  // `refused`: this rank's command line was refused before the context existed
+  // (main's parse error). It joins the ranks' first agreement as this rank's
+  // failure, so a command line refused on any rank ends every rank with exit 2
+  // and one line, whether or not the other ranks' command lines parsed.
+  explicit MpiContext(std::exception_ptr refused = nullptr);
   ~MpiContext();
   MpiContext(const MpiContext&) = delete;
   MpiContext& operator=(const MpiContext&) = delete;
 
   static bool compiled();               // built with PAGEQUERY_ENABLE_MPI
+  // A context made now would start MPI (or join it): a launcher started this process.
+  static bool will_start();
   static std::string library_version();  // MPI_Get_library_version's first line; "" without MPI
 
   int rank() const { return rank_; }
@@ -69,6 +75,13 @@ class MpiContext {
     }
     agree(error);
   }
+
+  // Every rank's `text` (a canonical description of what it is about to do, one
+  // item a line) must be rank 0's: a rank whose text differs fails through agree()
+  // with the first line that differs, `subject` naming what the text describes.
+  // Ranks that ran different plans would run different collectives: a crash or a
+  // hang, or, worse, a complete run on mismatched shards.
+  void agree_on(const std::string& subject, const std::string& text) const;
 
   // The largest `local` over all ranks, on every rank.
   int max(int local) const;

@@ -116,6 +116,14 @@ std::vector<Cell> plan_cells(const Plan& plan) {
   return cells;
 }
 
+// "1,2,4"
+template <class T, class F>
+std::string joined(const std::vector<T>& items, F&& text) {
+  std::string out;
+  for (const T& item : items) out += (out.empty() ? "" : ",") + text(item);
+  return out;
+}
+
 }  // namespace
 
 int Plan::max_concurrency() const { return *std::max_element(concurrency.begin(), concurrency.end()); }
@@ -125,8 +133,28 @@ Plan make_plan(const SweepOptions& options) {
   plan_matrix(options, plan);
   plan_axes(options, plan);
   plan_run(options, plan);
+  plan.dry_run = options.dry_run;
   plan.cells = plan_cells(plan);
+  if (plan.cells.empty())
+    throw InputError("--strategies, --dpf and --batch-sizes leave no cell to measure (kokkos_kernels_gemm takes "
+                     "Morphogen keys only, Morphogen keys at most " + std::to_string(kMaxBatchQueries) + " queries)");
   return plan;
+}
+
+std::string canonical_text(const Plan& plan) {
+  const auto integer = [](int n) { return std::to_string(n); };
+  std::string text = plan.spec.file.empty() ? "matrix synthetic " + std::to_string(plan.pages) + " pages, fill " +
+                                                  to_string(plan.spec.fill) + ", seed " + std::to_string(plan.spec.seed)
+                                            : "matrix file of " + std::to_string(plan.pages) + " pages";
+  text += "\nstrategies " + joined(plan.strategies, [](const Strategy& s) { return s.name + " (" + describe(s.config) + ")"; });
+  text += "\naccumulate " + to_string(plan.accumulate_asked) + " -> " + to_string(plan.spec.accumulate);
+  text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
+  text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
+  text += "\nconcurrency " + joined(plan.concurrency, integer);
+  text += "\niterations " + integer(plan.iterations) + "\nwarmup " + integer(plan.warmup);
+  text += "\nseed " + (plan.key_seed_given ? std::to_string(plan.key_seed) : std::string("random (rank 0's)"));
+  text += "\ncheckpoint interval " + number(plan.checkpoint_seconds);
+  return text + "\ndry run " + (plan.dry_run ? "yes" : "no");
 }
 
 std::string cell_name(const Plan& plan, const Cell& cell) {

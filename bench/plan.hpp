@@ -62,7 +62,8 @@ struct Plan {
   bool key_seed_given = false;
   double checkpoint_seconds = 60;
   std::string output;
-  std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending)
+  bool dry_run = false;     // check and list the cells, measure nothing
+  std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending); never empty
 
   int max_concurrency() const;
 };
@@ -70,7 +71,14 @@ struct Plan {
 // The plan of `options`, or InputError (one line naming the flag) for anything a
 // run would refuse that the command line alone tells. The key seed is random
 // unless --seed gives it; the output is pagequery-sweep-<UTC>.h5 unless given.
+// A plan without cells is refused.
 Plan make_plan(const SweepOptions& options);
+
+// The plan as MPI ranks compare it before they measure (MpiContext::agree_on):
+// one setting a line, in a fixed order, the matrix by what it is (not by the
+// name of its file). The output is left out: rank 0 alone writes it, and its
+// default name holds the time.
+std::string canonical_text(const Plan& plan);
 
 // A cell's name in progress lines: the strategy, and the key format when packed.
 std::string cell_name(const Plan& plan, const Cell& cell);

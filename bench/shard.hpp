@@ -19,4 +19,10 @@ std::vector<PageRange> shard_layout(std::uint64_t total_pages, int size);
 // "[[0,3],[3,2],[5,2]]"
 std::string shard_layout_json(const std::vector<PageRange>& layout);
 
+// What the matrix file at `path` is, for ranks to compare (MpiContext::agree_on):
+// its size and an XXH3 of sampled pages, the first and last page of each of the
+// shards of `ranks` and 64 spread over the file (hashing every byte on every rank
+// would cost as much as the scan). Throws std::runtime_error when it cannot be read.
+std::string file_identity(const std::string& path, int ranks);
+
 }  // namespace pagequery::bench

@@ -33,14 +33,22 @@ struct RunChecks {
   bool flip_batch = false;                  // test hook: a checksum mismatch
 };
 
+// Every rank's plan must be rank 0's, and so must its matrix: ranks that differ
+// would run different collectives (a crash, a hang) or measure mismatched shards.
 Plan agree_on_plan(const MpiContext& mpi, const SweepOptions& options) {
   Plan plan;
+  std::string identity;
   mpi.step([&] {
     plan = make_plan(options);
-    if (mpi.size() > 1 && plan.max_concurrency() > 1 && !mpi.thread_multiple())
+    if (mpi.size() == 1) return;
+    if (plan.max_concurrency() > 1 && !mpi.thread_multiple())
       throw InputError("--concurrency " + std::to_string(plan.max_concurrency()) +
                        " with several MPI ranks needs MPI_THREAD_MULTIPLE, which this MPI does not provide");
+    identity = canonical_text(plan);
+    if (!plan.spec.file.empty())
+      identity += "\n" + as_input("--matrix-file: ", [&] { return file_identity(plan.spec.file, mpi.size()); });
   });
+  mpi.agree_on("sweep plan", identity);
   mpi.broadcast(plan.key_seed);  // a random seed: rank 0's
   return plan;
 }
@@ -291,7 +299,7 @@ void run_sweep(const SweepOptions& options, const SweepIo& io) {
   const Plan plan = agree_on_plan(mpi, options);
   const std::vector<PageRange> layout = shard_layout(plan.pages, mpi.size());
   const RunChecks checks = check_run(mpi, plan, io.read_guard);
-  if (options.dry_run) return dry_run(mpi, plan, layout, io);
+  if (plan.dry_run) return dry_run(mpi, plan, layout, io);
 
   Device device;
   start(device, mpi, plan, layout);

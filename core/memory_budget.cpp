@@ -98,8 +98,12 @@ std::optional<std::uint64_t> cgroup_room(const std::string& dir, bool v2) {
   const auto limit = read_number(dir + (v2 ? "/memory.max" : "/memory.limit_in_bytes"));
   if (!limit || *limit >= kNoLimit) return std::nullopt;  // v2 writes "max": not a number
   const std::uint64_t usage = read_number(dir + (v2 ? "/memory.current" : "/memory.usage_in_bytes")).value_or(0);
-  const std::uint64_t cache =
-      read_field(dir + "/memory.stat", v2 ? "inactive_file" : "total_inactive_file").value_or(0);
+  // File cache is reclaimed under the limit, the active list too (it is aged into
+  // the inactive one): counting active_file as used refused the third run of the
+  // same command, whose matrix file's own cache had become active.
+  const std::string stat = dir + "/memory.stat";
+  const std::uint64_t cache = read_field(stat, v2 ? "active_file" : "total_active_file").value_or(0) +
+                              read_field(stat, v2 ? "inactive_file" : "total_inactive_file").value_or(0);
   const std::uint64_t used = usage > cache ? usage - cache : 0;
   return used < *limit ? *limit - used : 0;
 }

@@ -117,7 +117,11 @@ Accumulate accumulate_for(Accumulate asked, std::span<const PolicyConfig> config
 }
 
 int Runtime::check_environment() {
-  const int threads = check_runtime_env(runtime_limits());
+  // The check loads the tool library: what its constructor prints is not our output.
+  const int threads = [] {
+    StdoutToStderr quiet;
+    return check_runtime_env(runtime_limits());
+  }();
 #ifdef KOKKOS_ENABLE_OPENMP
   if constexpr (std::is_same_v<Exec, Kokkos::OpenMP>) return threads;
 #endif

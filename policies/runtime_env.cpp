@@ -13,9 +13,9 @@ namespace pagequery {
 
 namespace {
 
-std::vector<std::string>& rejected() {
-  static std::vector<std::string> names;
-  return names;
+std::vector<std::string>& warnings() {
+  static std::vector<std::string> messages;
+  return messages;
 }
 
 [[noreturn]] void refuse(const char* name, const std::string& value, const std::string& why) {
@@ -30,6 +30,13 @@ std::optional<long long> decimal_in(std::string_view text, long long lo, long lo
       v > hi)
     return std::nullopt;
   return v;
+}
+
+// Without leading and trailing blanks, as libgomp reads its numbers.
+std::string_view trimmed(std::string_view t) {
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
+  return t;
 }
 
 std::string lower(std::string_view text) {
@@ -49,6 +56,19 @@ void check_kokkos_bools(const EnvLookup& env) {
   }
 }
 
+// libgomp keeps OMP_NUM_THREADS in an unsigned long and omp_get_max_threads()
+// returns an int: 4294967297 reads as 1, 4294967296 as 0 (a crash). Its first
+// item, read in 64 bits; nullopt when unset or not a number (libgomp warned).
+std::optional<long long> omp_num_threads(const EnvLookup& env) {
+  const auto v = env("OMP_NUM_THREADS");
+  if (!v) return std::nullopt;
+  const std::string_view first = trimmed(std::string_view(*v).substr(0, v->find(',')));
+  unsigned long long n = 0;
+  const auto [end, ec] = std::from_chars(first.data(), first.data() + first.size(), n, 10);
+  if (first.empty() || ec != std::errc{} || end != first.data() + first.size()) return std::nullopt;
+  return static_cast<long long>(std::min<unsigned long long>(n, LLONG_MAX));
+}
+
 // The host threads Kokkos will run, checked against its OpenMP thread table and
 // the machine; libgomp's own count (OMP_NUM_THREADS) is started first either way.
 int check_threads(const RuntimeLimits& l, const EnvLookup& env) {
@@ -62,9 +82,10 @@ int check_threads(const RuntimeLimits& l, const EnvLookup& env) {
                             std::to_string(l.thread_table) + " threads; this process may run on " +
                             std::to_string(l.cpus) + " CPUs, at most " + std::to_string(kMaxThreadsPerCpu) +
                             " threads each)";
-  if (l.openmp_threads > most) {
+  const long long started = omp_num_threads(env).value_or(l.openmp_threads);
+  if (started > most) {
     if (const auto omp = env("OMP_NUM_THREADS"))
-      refuse("OMP_NUM_THREADS", *omp, "starts " + std::to_string(l.openmp_threads) + " threads; allowed: " + range);
+      refuse("OMP_NUM_THREADS", *omp, "starts " + std::to_string(started) + " threads; allowed: " + range);
     throw ConfigError("OpenMP would start one thread per CPU, " + std::to_string(l.openmp_threads) +
                       "; set OMP_NUM_THREADS in " + range);
   }
@@ -79,19 +100,14 @@ int check_threads(const RuntimeLimits& l, const EnvLookup& env) {
 
 // libgomp's stack size: a number and an optional unit B, K, M or G (default K).
 std::optional<std::uint64_t> stack_bytes(std::string_view text) {
-  const auto trim = [](std::string_view t) {
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.remove_prefix(1);
-    while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.remove_suffix(1);
-    return t;
-  };
-  text = trim(text);
+  text = trimmed(text);
   int shift = 10;
   if (!text.empty() && std::isalpha(static_cast<unsigned char>(text.back()))) {
     const std::string_view units = "bkmg";
     const auto unit = units.find(static_cast<char>(std::tolower(static_cast<unsigned char>(text.back()))));
     if (unit == std::string_view::npos) return std::nullopt;
     shift = 10 * static_cast<int>(unit);
-    text = trim(text.substr(0, text.size() - 1));
+    text = trimmed(text.substr(0, text.size() - 1));
   }
   const auto n = decimal_in(text, 0, LLONG_MAX >> shift);
   if (!n) return std::nullopt;
@@ -174,14 +190,39 @@ void check_launcher_vars(const EnvLookup& env) {
       }
 }
 
+// The variable a libgomp warning is about: named in it, else known by its wording.
+std::optional<std::string> variable_of(const std::string& message, const EnvLookup& env) {
+  for (std::size_t at = message.find("OMP_"); at != std::string::npos; at = message.find("OMP_", at + 1)) {
+    const std::size_t start = at > 0 && message[at - 1] == 'G' ? at - 1 : at;
+    if (start > 0 && message[start - 1] != ' ') continue;
+    return message.substr(start, message.find_first_of(" :,", start) - start);
+  }
+  if (message.starts_with("Stack size"))
+    for (const char* name : {"OMP_STACKSIZE", "GOMP_STACKSIZE"})
+      if (env(name)) return name;
+  const std::string l = lower(message);
+  if (l.find("place") != std::string::npos || l.find("cpu") != std::string::npos)
+    for (const char* name : {"OMP_PLACES", "GOMP_CPU_AFFINITY"})
+      if (env(name)) return name;
+  return std::nullopt;
+}
+
+// What libgomp warned about is refused: it ran without the value.
+void check_openmp_warnings(const EnvLookup& env) {
+  if (warnings().empty()) return;
+  const std::string& message = warnings().front();
+  if (const auto name = variable_of(message, env))
+    refuse(name->c_str(), env(name->c_str()).value_or(""), "not a valid OpenMP setting (libgomp: " + message + ")");
+  throw ConfigError("libgomp refused the OpenMP environment: " + message);
+}
+
 }  // namespace
 
-void note_openmp_env_rejected(std::string name) { rejected().push_back(std::move(name)); }
-const std::vector<std::string>& openmp_env_rejected() { return rejected(); }
+void note_openmp_warning(std::string message) { warnings().push_back(std::move(message)); }
+const std::vector<std::string>& openmp_warnings() { return warnings(); }
 
 int check_runtime_env(const RuntimeLimits& limits, const EnvLookup& env) {
-  for (const std::string& name : rejected())
-    refuse(name.c_str(), env(name.c_str()).value_or(""), "not a valid OpenMP setting (libgomp would ignore it)");
+  check_openmp_warnings(env);
   check_kokkos_bools(env);
   const int threads = check_threads(limits, env);
   if (limits.openmp) check_stack(limits, env, std::max(threads, limits.openmp_threads));

@@ -31,13 +31,15 @@ struct RuntimeLimits {
 inline constexpr int kMaxThreadsPerCpu = 16;
 
 // Throws ConfigError for the first variable Kokkos 4.6 or libgomp would abort on,
-// hang on, or ignore. Returns the threads the host backend will run (OpenMP; 1 for
+// hang on, wrap around (thread counts are read in 64 bits), or ignore. Returns the threads the host backend will run (OpenMP; 1 for
 // Serial), which bounds the concurrent sessions of an OpenMP engine.
 int check_runtime_env(const RuntimeLimits& limits, const EnvLookup& env = process_env);
 
-// The OMP_* / GOMP_* variables libgomp rejected while it loaded (it prints a warning
-// and ignores them; apps/early_stderr.cpp collects those warnings before main()).
-void note_openmp_env_rejected(std::string name);
-const std::vector<std::string>& openmp_env_rejected();
+// libgomp's warnings while it loaded ("Invalid value for environment variable
+// OMP_PROC_BIND", "Stack size less than minimum of 16k"): it printed them and
+// went on without the value. apps/early_streams.cpp collects them before main();
+// check_runtime_env refuses the variable each is about.
+void note_openmp_warning(std::string message);
+const std::vector<std::string>& openmp_warnings();
 
 }  // namespace pagequery

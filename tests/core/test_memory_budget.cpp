@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::uint64_t kGiB = std::uint64_t{1} << 30;
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 
 class FakeRoot {
  public:
@@ -58,6 +59,28 @@ TEST(MemoryBudget, CgroupV2LimitBoundsMemAvailable) {
   // The 3 GiB matrix of the issue does not fit, a 1 GiB one does.
   EXPECT_FALSE(fits_in(3 * kGiB, host_memory_available(r.path())));
   EXPECT_TRUE(fits_in(kGiB, host_memory_available(r.path())));
+}
+
+TEST(MemoryBudget, ActiveFileCacheIsReclaimable) {
+  // The third run of a command in a 900 MiB cgroup was refused: its matrix file's own
+  // page cache had become active_file and counted as used.
+  FakeRoot r("v2_active");
+  r.write("/proc/self/mountinfo", kV2Mount);
+  r.write("/proc/self/cgroup", "0::/job\n");
+  r.write("/sys/fs/cgroup/job/memory.max", std::to_string(900 * kMiB) + "\n");
+  r.write("/sys/fs/cgroup/job/memory.current", std::to_string(800 * kMiB) + "\n");
+  r.write("/sys/fs/cgroup/job/memory.stat", "anon " + std::to_string(100 * kMiB) + "\nactive_file " +
+                                                std::to_string(600 * kMiB) + "\ninactive_file " +
+                                                std::to_string(100 * kMiB) + "\n");
+  EXPECT_EQ(host_memory_available(r.path()), 800 * kMiB);
+  FakeRoot v1("v1_active");
+  v1.write("/proc/self/mountinfo", kV1Mount);
+  v1.write("/proc/self/cgroup", "4:memory:/job\n");
+  v1.write("/sys/fs/cgroup/memory/job/memory.limit_in_bytes", std::to_string(900 * kMiB) + "\n");
+  v1.write("/sys/fs/cgroup/memory/job/memory.usage_in_bytes", std::to_string(800 * kMiB) + "\n");
+  v1.write("/sys/fs/cgroup/memory/job/memory.stat", "total_active_file " + std::to_string(600 * kMiB) +
+                                                        "\ntotal_inactive_file " + std::to_string(100 * kMiB) + "\n");
+  EXPECT_EQ(host_memory_available(v1.path()), 800 * kMiB);
 }
 
 TEST(MemoryBudget, CgroupV2AncestorLimitCounts) {
