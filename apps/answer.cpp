@@ -77,7 +77,8 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
 // path) and the keys. A rank with another --matrix-file of the same domain would
 // otherwise add its shard of the wrong matrix into the answer.
 std::string identity_of(const Checked& checked, const KeyList& keys, int ranks) {
-  return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) + "\n" +
+  return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) +
+         "\ntensor kernel " + to_string(checked.tensor_kernel) + "\n" +
          as_input("--matrix-file: ", [&] { return file_identity(checked.path, ranks); }) + "\nkeys " +
          keys.identity();
 }

@@ -148,6 +148,7 @@ std::string canonical_text(const Plan& plan) {
                                             : "matrix file of " + std::to_string(plan.pages) + " pages";
   text += "\nstrategies " + joined(plan.strategies, [](const Strategy& s) { return s.name + " (" + describe(s.config) + ")"; });
   text += "\naccumulate " + to_string(plan.accumulate_asked) + " -> " + to_string(plan.spec.accumulate);
+  text += "\ntensor kernel " + to_string(plan.spec.tensor_kernel);
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);
