@@ -73,4 +73,17 @@ float elapsed_ms(cudaStream_t stream, const Enqueue& enqueue) {
   return ms;
 }
 
+// The m*n*k per second of a binary MMA probe: `probe(steps, sink)` on `blocks`
+// blocks of `threads` (each step of a block doing `mnk_per_step`), timed after a
+// warm-up launch.
+template <class Probe>
+double probe_rate(cudaStream_t stream, Probe probe, int blocks, int threads, double mnk_per_step) {
+  constexpr int kSteps = 20000;
+  const StreamBuffer sink(stream, threads * sizeof(std::uint32_t));
+  probe<<<blocks, threads, 0, stream>>>(kSteps / 10, sink.get<std::uint32_t>());
+  const float ms = elapsed_ms(stream, [&] { probe<<<blocks, threads, 0, stream>>>(kSteps, sink.get<std::uint32_t>()); });
+  check(cudaGetLastError(), "binary MMA rate probe");
+  return blocks * (kSteps * mnk_per_step) / (ms * 1e-3);
+}
+
 }  // namespace pagequery::impl

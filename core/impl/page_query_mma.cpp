@@ -706,14 +706,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_sync_rate_probe(int steps, st
 }
 
 double measure_mma_sync_rate(cudaStream_t stream, int multiprocessors) {
-  constexpr int kSteps = 20000;
-  const StreamBuffer sink(stream, kThreads * sizeof(std::uint32_t));
-  mma_sync_rate_probe<<<multiprocessors, kThreads, 0, stream>>>(kSteps / 10, sink.get<std::uint32_t>());  // warm-up
-  const float ms = elapsed_ms(stream, [&] {
-    mma_sync_rate_probe<<<multiprocessors, kThreads, 0, stream>>>(kSteps, sink.get<std::uint32_t>());
-  });
-  check(cudaGetLastError(), "mma.sync rate probe");
-  return static_cast<double>(multiprocessors) * kWarps * kSteps * 4 * kTileKeys * 8 * 256 / (ms * 1e-3);
+  return probe_rate(stream, mma_sync_rate_probe, multiprocessors, kThreads, double(kWarps) * 4 * kTileKeys * 8 * 256);
 }
 
 }  // namespace

@@ -386,14 +386,8 @@ __global__ void __launch_bounds__(kConsumers, 1) wgmma_rate_probe(int steps, std
 }  // namespace
 
 double measure_wgmma_rate(cudaStream_t stream, int multiprocessors) {
-  constexpr int kSteps = 20000;
-  const StreamBuffer sink(stream, kConsumers * sizeof(std::uint32_t));
-  wgmma_rate_probe<<<multiprocessors, kConsumers, 0, stream>>>(kSteps / 10, sink.get<std::uint32_t>());  // warm-up
-  const float ms = elapsed_ms(stream, [&] {
-    wgmma_rate_probe<<<multiprocessors, kConsumers, 0, stream>>>(kSteps, sink.get<std::uint32_t>());
-  });
-  check(cudaGetLastError(), "wgmma rate probe");
-  return static_cast<double>(multiprocessors) * kGroups * kSteps * kMaxWgmmas * kRows * kSubKeys * 256 / (ms * 1e-3);
+  return probe_rate(stream, wgmma_rate_probe, multiprocessors, kConsumers,
+                    double(kGroups) * kMaxWgmmas * kRows * kSubKeys * 256);
 }
 
 void launch_wgmma_page_query(cudaStream_t stream, const MmaPageQuery& query) {

@@ -9,7 +9,6 @@ with one pagequery line on stderr: before this check they crashed
 (std::rethrow_exception), hung (--dry-run on one rank) or finished a run on
 mismatched data with exit 0. Exit 0: pass, 1: fail.
 """
-import argparse
 import os
 import re
 import subprocess
@@ -17,8 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mpi_tests import Ctx, keygen, ok, our_lines, request, write_matrix  # noqa: E402
-from testsupport import Failure, check, run_case  # noqa: E402
+from mpi_tests import keygen, main, ok, our_lines, request, write_matrix  # noqa: E402
+from testsupport import Failure, check  # noqa: E402
 
 SWEEP = ["sweep", "--synthetic-pages", "64", "--batch-sizes", "1,2", "--strategies", "fused,baseline_full_batch",
          "--iterations", "2", "--warmup", "1", "--seed", "5"]
@@ -154,17 +153,5 @@ CASES = {
 }
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
-    ap.add_argument("--pagequery", required=True)
-    ap.add_argument("--mpiexec", required=True)
-    ap.add_argument("--preflag", action="append", help="an mpiexec flag before -np (repeatable)")
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    return run_case(CASES, Ctx(args), args.case)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(CASES))

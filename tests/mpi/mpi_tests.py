@@ -380,17 +380,17 @@ CASES = {
 }
 
 
-def main():
+def main(cases):
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(cases))
     ap.add_argument("--pagequery", required=True)
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--preflag", action="append", help="an mpiexec flag before -np (repeatable)")
     ap.add_argument("--data", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
-    return run_case(CASES, Ctx(args), args.case)
+    return run_case(cases, Ctx(args), args.case)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(CASES))
