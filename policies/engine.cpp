@@ -171,7 +171,6 @@ std::string Runtime::device() {
   return "host";
 }
 
-
 namespace {
 PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
   const PageRange range = spec.shard.value_or(PageRange{total, 0, total});
