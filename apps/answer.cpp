@@ -8,6 +8,7 @@
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 #include "bench/text.hpp"
+#include "bench/updates.hpp"
 #include "bench/wire/request.hpp"
 #include "bench/wire/response.hpp"
 
@@ -15,6 +16,7 @@
 #include "core/matrix_shape.hpp"
 #include "policies/engine.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -38,6 +40,7 @@ struct AnswerArgs {
   PolicyFlags policy;
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
+  std::optional<std::string> updates;
 };
 
 // What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
@@ -50,6 +53,7 @@ struct Checked {
   std::uint64_t pages = 0;
   int domain_bits = 0;
   std::string request;  // rank 0's only: stdin reaches rank 0 alone
+  std::optional<UpdateFile> updates;  // applied as epoch 1 before answering
 };
 
 Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
@@ -68,6 +72,9 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
   } catch (const std::exception& e) {
     throw InputError("--matrix-file: " + one_line(e.what()));
   }
+  if (args.updates)
+    out.updates.emplace(*args.updates, out.pages,
+                        std::filesystem::file_size(out.path) - (out.pages - 1) * kPageBytes);
   const std::uint64_t limit = parse_u64(args.max_request_bytes, "--max-request-bytes");
   if (mpi.root()) out.request = read_limited(args.request, limit, "request", "--max-request-bytes");
   return out;
@@ -80,11 +87,26 @@ std::string identity_of(const Checked& checked, const KeyList& keys, int ranks) 
   return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) +
          "\ntensor kernel " + to_string(checked.tensor_kernel) + "\n" +
          as_input("--matrix-file: ", [&] { return file_identity(checked.path, ranks); }) + "\nkeys " +
-         keys.identity();
+         keys.identity() + "\nupdates " + (checked.updates ? checked.updates->identity() : "none");
 }
 
+// The update file staged and applied as the next epoch; a device failure is exit 1.
+void apply_updates(Engine& engine, const UpdateFile& updates) {
+  updates.stage(engine);
+  try {
+    engine.advance_epoch();
+  } catch (const EpochError& e) {
+    throw CheckFailed("answer: --updates: " + std::string(e.what()));
+  }
+}
+
+struct Answers {
+  std::vector<std::uint8_t> bytes;
+  std::uint64_t epoch;
+};
+
 // This rank's answers to every key: over its shard of the matrix under MPI.
-std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& keys, const MpiContext& mpi) {
+Answers answer_keys(const Checked& checked, const KeyList& keys, const MpiContext& mpi) {
   MatrixSpec spec;
   spec.file = checked.path;
   spec.accumulate = checked.accumulate;
@@ -93,17 +115,18 @@ std::vector<std::uint8_t> answer_keys(const Checked& checked, const KeyList& key
     const PageRange shard = shard_of(checked.pages, mpi.rank(), mpi.size());
     spec.shard = shard;
   }
-  const Engine engine(spec);
+  Engine engine(spec);
   if (engine.info().domain_bits != checked.domain_bits)
     throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) +
                       " domain bits for '" + checked.path + "', the CLI computed " +
                       std::to_string(checked.domain_bits));
+  if (checked.updates) apply_updates(engine, *checked.updates);
   Engine::Session session = engine.session();
   std::vector<std::uint8_t> bytes = keys.answer(session, checked.config, 0, keys.size());
   if (bytes.size() != keys.size() * kPageBytes)
     throw CheckFailed("answer: the engine returned " + std::to_string(bytes.size()) + " bytes for " +
                       std::to_string(keys.size()) + " keys, expected " + std::to_string(keys.size() * kPageBytes));
-  return bytes;
+  return {std::move(bytes), session.last_epoch()};
 }
 
 void run_answer(const AnswerArgs& args) {
@@ -123,15 +146,15 @@ void run_answer(const AnswerArgs& args) {
   });
   mpi.agree_on("answer", identity);
   std::optional<Runtime> runtime;
-  std::vector<std::uint8_t> bytes;
+  Answers answers;
   mpi.step([&] {
     runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
-    bytes = answer_keys(checked, keys, mpi);
+    answers = answer_keys(checked, keys, mpi);
   });
-  mpi.reduce_xor(bytes);  // every rank holds the same number of bytes here
+  mpi.reduce_xor(answers.bytes);  // every rank holds the same number of bytes, and the same epoch, here
   mpi.step([&] {
     if (!mpi.root()) return;
-    std::cout << write_response(bytes, keys.size()) << '\n';
+    std::cout << write_response(answers.bytes, keys.size(), answers.epoch) << '\n';
     flush_stdout("answer");
   });
 }
@@ -159,13 +182,20 @@ void add_answer(CLI::App& app) {
   add_policy_flags(cmd, args->policy);
   add_accumulate_flag(cmd, args->accumulate);
   add_tensor_kernel_flag(cmd, args->tensor_kernel);
+  cmd->add_option_function<std::string>(
+         "--updates", [args](const std::string& v) { args->updates = v; },
+         "apply a file of page updates (records of an 8-byte little-endian page index and 4096\n"
+         "new bytes; `pagequery updates`) as epoch 1 before answering; checked whole first")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   cmd->footer(
       "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: queries of exactly 3 DPF keys\n"
       "(key bytes in hex, with or without 0x, either case), all Morphogen keys (1..32 queries; their\n"
       "domain bits must be the matrix's) or all packed keys (1..256 queries; their leaf bits must be\n"
       "the matrix's, see `pagequery info`). The format is read from the key bytes (packed keys are\n"
       "39 + 18 d bytes and start with PQP1; docs/packed-dpf.md); a request mixing them is refused.\n"
-      "Writes {\"epoch_id\":0,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order.\n"
+      "Writes {\"epoch_id\":E,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order;\n"
+      "E is the matrix's epoch: 0, or 1 after --updates (docs/live-updates.md).\n"
       "The XOR of both servers' pages is the target page (`pagequery combine A.json B.json`).\n"
 "The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
       "most --max-request-bytes (default 1 MiB), refused while it is read.\n"
@@ -175,7 +205,7 @@ void add_answer(CLI::App& app) {
       "MPI (a PAGEQUERY_ENABLE_MPI build under mpirun/srun): each rank scans its contiguous shard\n"
       "of the matrix on its own device; rank 0 reads the request and prints the XOR-reduced\n"
       "answers, byte-identical to one process.\n"
-      "Exit codes: 0 ok, 2 refused input (one line on stderr), 1 failed self-check.\n");
+      "Exit codes: 0 ok, 2 refused input (one line on stderr), 1 failed self-check or device failure.\n");
   cmd->callback([args] { run_answer(*args); });
 }
 

@@ -2,6 +2,7 @@
 
 #include "core/memory_budget.hpp"
 #include "core/page_matrix.hpp"
+#include "core/page_updates.hpp"
 #include "core/read_floor.hpp"
 #include "policies/instances.hpp"
 #include "policies/registry.hpp"
@@ -16,12 +17,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <numeric>
+#include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 
 namespace pagequery {
 
@@ -163,11 +171,6 @@ std::string Runtime::device() {
   return "host";
 }
 
-struct Engine::Impl {
-  PageMatrix<Mem> matrix;
-  std::uint64_t total_pages;
-};
-
 namespace {
 PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
   const PageRange range = spec.shard.value_or(PageRange{total, 0, total});
@@ -197,10 +200,188 @@ std::uint64_t total_pages_of(const MatrixSpec& spec) {
 }
 }  // namespace
 
+namespace Details {
+
+// What answers and epoch advances share (docs/live-updates.md): an answer holds
+// the lock shared from its keys' upload to its answers' download, an advance holds
+// it exclusive while it patches, so an answer sees one epoch whole.
+struct EpochState {
+  std::shared_mutex lock;
+  std::atomic<std::uint64_t> epoch{0};  // written under the exclusive lock
+  std::string broken;                   // why the matrix cannot serve; under the lock
+};
+
+// Staged pages, in pinned host memory from the moment they are staged, so that an
+// advance copies them to the device in one run. Row r holds page pages[r].
+struct UpdateStaging {
+  using Rows = Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::SharedHostPinnedSpace>;
+  Rows rows;
+  std::vector<std::uint64_t> pages;
+  std::vector<std::uint8_t> replace;  // 1: new bytes, 0: an XOR diff
+  std::unordered_map<std::uint64_t, std::uint32_t> row_of;
+
+  std::uint8_t* row(std::uint32_t r) { return reinterpret_cast<std::uint8_t*>(&rows(r, 0)); }
+
+  // The row of `page`, a new one if it has none (the staging grows by doubling).
+  std::pair<std::uint32_t, bool> row_for(std::uint64_t page) {
+    if (const auto it = row_of.find(page); it != row_of.end()) return {it->second, false};
+    const std::size_t n = pages.size();
+    if (n == rows.extent(0)) {
+      Rows bigger(Kokkos::view_alloc(Kokkos::WithoutInitializing, "pagequery::update_staging"),
+                  std::max<std::size_t>(64, 2 * n), kVectorsPerPage);
+      if (n) std::memcpy(bigger.data(), rows.data(), n * kPageBytes);
+      rows = bigger;
+    }
+    pages.reserve(n + 1);
+    replace.reserve(n + 1);
+    row_of.emplace(page, static_cast<std::uint32_t>(n));  // the last call that may throw
+    pages.push_back(page);
+    replace.push_back(0);
+    return {static_cast<std::uint32_t>(n), true};
+  }
+
+  void clear() {
+    pages.clear();
+    replace.clear();
+    row_of.clear();
+  }
+};
+
+// The staged pages on the device, sorted by page, ready to patch (PagePatch).
+struct DevicePatch {
+  Kokkos::View<std::uint64_t*, Mem> pages;
+  Kokkos::View<std::uint32_t*, Mem> rows, groups;
+  Kokkos::View<std::uint8_t*, Mem> replace;
+  Kokkos::View<Bits128**, Kokkos::LayoutRight, Mem> data;
+
+  PagePatch<Mem> view() const { return {pages, rows, replace, data, groups}; }
+};
+
+template <class T>
+Kokkos::View<T*, Mem> to_device(const Exec& exec, const std::vector<T>& host, const char* label) {
+  Kokkos::View<T*, Mem> out(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), host.size());
+  Kokkos::deep_copy(exec, out, Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                                   host.data(), host.size()));
+  return out;
+}
+
+// `dst` is `src` where the device reads the staging's memory space itself (host
+// backends), else a device copy of it: the one host-to-device copy of the pages.
+template <class Dst, class Src>
+void take_or_copy(const Exec& exec, Dst& dst, const Src& src) {
+  if constexpr (std::is_same_v<typename Dst::memory_space, typename Src::memory_space>) {
+    dst = src;
+  } else {
+    dst = Dst(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::patch_data"), src.extent(0),
+              src.extent(1));
+    Kokkos::deep_copy(exec, dst, src);
+  }
+}
+
+// Everything an advance needs on the device, copied before the matrix is touched.
+DevicePatch upload(const Exec& exec, UpdateStaging& staged, PageLayout layout) {
+  const std::size_t n = staged.pages.size();
+  std::vector<std::uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) { return staged.pages[a] < staged.pages[b]; });
+  std::vector<std::uint64_t> pages(n);
+  std::vector<std::uint8_t> replace(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    pages[k] = staged.pages[order[k]];
+    replace[k] = staged.replace[order[k]];
+  }
+  DevicePatch p{to_device(exec, pages, "pagequery::patch_pages"), to_device(exec, order, "pagequery::patch_rows"),
+                to_device(exec, layout == PageLayout::BitSliced ? slice_groups(pages) : std::vector<std::uint32_t>{},
+                          "pagequery::patch_groups"),
+                to_device(exec, replace, "pagequery::patch_replace"), {}};
+  take_or_copy(exec, p.data, Kokkos::subview(staged.rows, std::make_pair(std::size_t{0}, n), Kokkos::ALL));
+  exec.fence("pagequery::Engine: update uploaded");
+  return p;
+}
+
+}  // namespace Details
+
+struct Engine::Impl {
+  PageMatrix<Mem> matrix;
+  std::uint64_t total_pages;
+  std::uint64_t last_page_bytes;  // bytes of the last page inside the matrix; the rest is zero
+  std::shared_ptr<Details::EpochState> state = std::make_shared<Details::EpochState>();
+  Details::UpdateStaging staging;
+
+  void stage(std::uint64_t page, std::span<const std::uint8_t> bytes, bool replace);
+};
+
+void check_page_update(std::uint64_t total_pages, std::uint64_t last_page_bytes, std::uint64_t page,
+                       std::span<const std::uint8_t> bytes) {
+  const std::string what = "page update of page " + std::to_string(page);
+  if (page >= total_pages)
+    throw UpdateError(what + ": outside the matrix of " + std::to_string(total_pages) + " pages");
+  if (bytes.size() != static_cast<std::size_t>(kPageBytes))
+    throw UpdateError(what + ": " + std::to_string(bytes.size()) + " bytes, a page holds " +
+                      std::to_string(kPageBytes));
+  if (page + 1 != total_pages) return;
+  const auto tail = bytes.subspan(last_page_bytes);
+  if (const auto nz = std::find_if(tail.begin(), tail.end(), [](std::uint8_t b) { return b != 0; }); nz != tail.end())
+    throw UpdateError(what + ": byte " + std::to_string(last_page_bytes + (nz - tail.begin())) +
+                      " lies past the matrix's end (" + std::to_string(last_page_bytes) +
+                      " bytes in its last page) and is not zero");
+}
+
+void Engine::Impl::stage(std::uint64_t page, std::span<const std::uint8_t> bytes, bool replace) {
+  check_page_update(total_pages, last_page_bytes, page, bytes);
+  if (page < matrix.first_page() || page - matrix.first_page() >= matrix.pages()) return;  // another shard's
+  const auto [r, fresh] = staging.row_for(page);
+  std::uint8_t* row = staging.row(r);
+  if (replace || fresh) {
+    std::memcpy(row, bytes.data(), kPageBytes);
+    staging.replace[r] = replace;
+  } else {
+    for (std::size_t i = 0; i < bytes.size(); ++i) row[i] ^= bytes[i];  // composes with new bytes or a diff
+  }
+}
+
+namespace {
+std::uint64_t last_page_bytes_of(const MatrixSpec& spec, std::uint64_t total) {
+  if (spec.file.empty()) return kPageBytes;
+  return std::filesystem::file_size(spec.file) - (total - 1) * kPageBytes;
+}
+}  // namespace
+
 Engine::Engine(const MatrixSpec& spec) {
   const std::uint64_t total = total_pages_of(spec);
-  impl_ = std::make_unique<Impl>(Impl{load(spec, total), total});
+  const std::uint64_t last = last_page_bytes_of(spec, total);
+  impl_ = std::make_unique<Impl>(Impl{load(spec, total), total, last});
   Exec().fence("pagequery::Engine: matrix ready");
+}
+
+void Engine::stage_page(std::uint64_t page, std::span<const std::uint8_t> bytes) { impl_->stage(page, bytes, true); }
+void Engine::stage_diff(std::uint64_t page, std::span<const std::uint8_t> diff) { impl_->stage(page, diff, false); }
+std::size_t Engine::staged_pages() const { return impl_->staging.pages.size(); }
+std::uint64_t Engine::epoch() const { return impl_->state->epoch.load(); }
+
+std::uint64_t Engine::advance_epoch() {
+  Impl& e = *impl_;
+  Details::EpochState& state = *e.state;
+  const std::uint64_t next = state.epoch.load() + 1;
+  Details::DevicePatch patch;
+  try {
+    patch = Details::upload(Exec(), e.staging, e.matrix.layout());
+  } catch (const std::exception& ex) {
+    throw EpochError("epoch " + std::to_string(next) + " not applied, epoch " + std::to_string(next - 1) +
+                         " still serves: " + ex.what(), false);
+  }
+  std::unique_lock lock(state.lock);
+  if (!state.broken.empty()) throw EpochError(state.broken, true);
+  try {
+    patch_pages(Exec(), e.matrix, patch.view());
+    Exec().fence("pagequery::Engine: epoch patched");
+  } catch (const std::exception& ex) {
+    state.broken = "the matrix is inconsistent: patching epoch " + std::to_string(next) + " failed: " + ex.what();
+    throw EpochError(state.broken, true);
+  }
+  e.staging.clear();
+  state.epoch.store(next);
+  return next;
 }
 Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
@@ -227,7 +408,10 @@ PackedDpfKeyPair Engine::make_packed_keys(std::uint64_t target, KeyRng& rng) con
   return generate_packed_keys(packed_domain_bits(impl_->total_pages), target, rng);
 }
 
-std::uint64_t Engine::read_all() const { return read_all_words(Exec(), impl_->matrix); }
+std::uint64_t Engine::read_all() const {
+  std::shared_lock lock(impl_->state->lock);
+  return read_all_words(Exec(), impl_->matrix);
+}
 
 struct Engine::Session::Impl {
   Exec exec;
@@ -237,6 +421,8 @@ struct Engine::Session::Impl {
   Kokkos::View<PackedDpfKey*, Mem> packed_keys;
   AnswerView<Mem> answers;
   std::map<std::string, std::unique_ptr<BatchPolicy<Exec>>> policies;  // by strategy name
+  std::shared_ptr<Details::EpochState> state;
+  std::uint64_t last_epoch = 0;
 
   BatchPolicy<Exec>& policy(const PolicyConfig& config) {
     auto& p = policies[strategy_name(config)];
@@ -247,6 +433,7 @@ struct Engine::Session::Impl {
 
 Engine::Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::Session::~Session() = default;
+std::uint64_t Engine::Session::last_epoch() const { return impl_->last_epoch; }
 Engine::Session::Session(Session&&) noexcept = default;
 
 std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
@@ -282,6 +469,8 @@ std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config
                                 kVectorsPerPage);
   Kokkos::View<const Key*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
       keys.data(), keys.size());
+  std::shared_lock epoch_lock(s.state->lock);  // one epoch, from the keys' upload to the answers' download
+  if (!s.state->broken.empty()) throw EpochError(s.state->broken, true);
   Kokkos::deep_copy(s.exec, device_keys, host_keys);
   s.policy(config).run(s.exec, s.matrix, device_keys, s.answers);
 
@@ -290,6 +479,7 @@ std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config
       host_answers(reinterpret_cast<Bits128*>(bytes.data()), keys.size(), kVectorsPerPage);
   Kokkos::deep_copy(s.exec, host_answers, s.answers);
   s.exec.fence("pagequery::Session::answer: answers on the host");
+  s.last_epoch = s.state->epoch.load();
   return bytes;
 }
 
@@ -308,12 +498,12 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
   }
 #endif
   for (const Exec& exec : disjoint_instances(Exec(), count))
-    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}})));
+    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state})));
   return out;
 }
 
 Engine::Session Engine::session() const {
-  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, impl_->total_pages, {}, {}, {}, {}}));
+  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state}));
 }
 
 }  // namespace pagequery

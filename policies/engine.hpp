@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,31 @@ struct MatrixInfo {
   std::string packed_kernel;
 };
 
+// A page update refused before anything was staged: a page outside the matrix,
+// not 4096 bytes, or bytes past the matrix's end that are not zero.
+class UpdateError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Checks one page update (new bytes or a diff) for a matrix of `total_pages`
+// whose last page holds `last_page_bytes` bytes (a file's short last page; the
+// rest must stay zero). Throws UpdateError naming the page.
+void check_page_update(std::uint64_t total_pages, std::uint64_t last_page_bytes, std::uint64_t page,
+                       std::span<const std::uint8_t> bytes);
+
+// An epoch advance that failed. applied() false: nothing was touched, the current
+// epoch still serves and the staged pages stay staged (a device allocation or
+// copy failed). applied() true: the device failed while patching the matrix in
+// place; the engine refuses every later answer and advance (docs/live-updates.md).
+class EpochError : public std::runtime_error {
+ public:
+  EpochError(const std::string& what, bool applied) : std::runtime_error(what), applied_(applied) {}
+  bool applied() const { return applied_; }
+
+ private:
+  bool applied_;
+};
 
 // A loaded matrix plus reusable device buffers. answer() is synchronous and
 // returns host bytes: keys.size() answers of 4096 bytes, in key order.
@@ -103,6 +129,8 @@ class Engine {
     Session(Session&&) noexcept;
     std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const DpfKey> keys);
     std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const PackedDpfKey> keys);
+    // The epoch the last answer of this session was computed against, whole.
+    std::uint64_t last_epoch() const;
 
    private:
     friend class Engine;
@@ -116,6 +144,22 @@ class Engine {
   // `count` sessions on disjoint instances of the default execution space.
   std::vector<Session> sessions(int count) const;
   Session session() const;
+
+  // Live updates (docs/live-updates.md). The matrix serves epoch 0 when loaded.
+  // Staged pages change nothing until advance_epoch(); a later stage of the same
+  // page composes with the earlier one (new bytes win, diffs XOR in). `page` is a
+  // global index: pages outside this engine's shard are checked, then ignored.
+  // Both throw UpdateError and stage nothing for a bad page; not thread-safe
+  // against each other or advance_epoch() (one updater), safe beside answers.
+  void stage_page(std::uint64_t page, std::span<const std::uint8_t> bytes);
+  void stage_diff(std::uint64_t page, std::span<const std::uint8_t> diff);
+  std::size_t staged_pages() const;  // staged pages of this shard
+  // Applies the staged pages as the next epoch and returns it: waits for the
+  // answers in flight, patches the matrix in place, and lets answers resume on
+  // the new epoch. Every engine of a sharded matrix advances alike, changes or
+  // not. Throws EpochError.
+  std::uint64_t advance_epoch();
+  std::uint64_t epoch() const;
 
   // Keys for pages of this matrix's domain.
   DpfKeyPair make_keys(std::uint64_t target, KeyRng& rng) const;

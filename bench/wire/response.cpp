@@ -69,9 +69,9 @@ nlohmann::ordered_json xor_pages(const std::vector<Page>& a, const std::vector<P
 
 }  // namespace
 
-std::string write_response(std::span<const std::uint8_t> answers, std::size_t key_count) {
+std::string write_response(std::span<const std::uint8_t> answers, std::size_t key_count, std::uint64_t epoch) {
   nlohmann::ordered_json response;
-  response["epoch_id"] = 0;
+  response["epoch_id"] = epoch;
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (std::size_t q = 0; q < key_count / kKeysPerQuery; ++q) {
     nlohmann::ordered_json page_list = nlohmann::ordered_json::array();

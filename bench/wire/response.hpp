@@ -1,6 +1,6 @@
 #pragma once
 // Morphogen's batch response as `answer` writes it and `combine` reads it:
-// {"epoch_id":0,"results":[{"pages":["0x<4096 bytes>","0x..","0x.."]}, ...]},
+// {"epoch_id":E,"results":[{"pages":["0x<4096 bytes>","0x..","0x.."]}, ...]},
 // results[q].pages[j] the answer to key j of query q.
 #include <nlohmann/json.hpp>
 
@@ -13,8 +13,9 @@
 namespace pagequery::bench {
 
 // The response to `key_count` keys (3 per query) whose answers, a page each, are
-// `answers` in key order: one compact JSON line, without the newline.
-std::string write_response(std::span<const std::uint8_t> answers, std::size_t key_count);
+// `answers` in key order, computed against the matrix's `epoch` (epoch_id): one
+// compact JSON line, without the newline.
+std::string write_response(std::span<const std::uint8_t> answers, std::size_t key_count, std::uint64_t epoch = 0);
 
 // A response as strict JSON (bench/wire/json_strict.hpp); invalid JSON is refused
 // (InputError "combine: <path>: invalid JSON: ...").
