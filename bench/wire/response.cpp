@@ -83,7 +83,32 @@ std::string write_response(std::span<const std::uint8_t> answers, std::size_t ke
   return response.dump();
 }
 
+namespace {
+
+// Containers and list items of JSON text: '{', '[' and ',' outside strings.
+std::size_t structural_count(std::string_view text) {
+  std::size_t count = 0;
+  bool in_string = false, escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      in_string = escaped || c != '"';
+      escaped = !escaped && c == '\\';
+    } else if (c == '"') {
+      in_string = true;
+    } else {
+      count += c == '{' || c == '[' || c == ',';
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
 json parse_response(std::string_view text, const std::string& path) {
+  // A response has about 4 of them per 3 pages (8194 digits each); allow 8 per KiB.
+  if (const std::size_t values = structural_count(text); values > 16 + text.size() / 128)
+    throw InputError("combine: " + one_line(path) + ": " + std::to_string(values) + " JSON values in " +
+                     std::to_string(text.size()) + " bytes: not a response (pages of 8194 hex digits)");
   try {
     return parse_strict_json(text);
   } catch (const FormatError& e) {

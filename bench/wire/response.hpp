@@ -18,7 +18,9 @@ namespace pagequery::bench {
 std::string write_response(std::span<const std::uint8_t> answers, std::size_t key_count, std::uint64_t epoch = 0);
 
 // A response as strict JSON (bench/wire/json_strict.hpp); invalid JSON is refused
-// (InputError "combine: <path>: invalid JSON: ...").
+// (InputError "combine: <path>: invalid JSON: ..."), and so is text denser in JSON
+// values than responses are (pages of 8194 hex digits) before it is parsed: a
+// parsed value costs far more memory than its text.
 nlohmann::json parse_response(std::string_view text, const std::string& path);
 
 // The client's last step: the XOR of the responses of server A and server B, page

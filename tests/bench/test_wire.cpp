@@ -69,6 +69,23 @@ TEST(Wire, ResponseHoldsThreePagesPerQuery) {
   EXPECT_EQ(parsed["results"][0]["pages"][1].get<std::string>().substr(0, 4), "0xab");
 }
 
+// Text dense in JSON values (what a response is not) is refused before it is
+// parsed, so that combine's memory follows its pages, not an attacker's values;
+// strings full of brackets and commas still count as text.
+TEST(Wire, ResponsesDenseInValuesAreRefusedUnparsed) {
+  std::string dense = R"({"results":[)";
+  for (int i = 0; i < 100000; ++i) dense += "[],";
+  dense += "[]]}";
+  try {
+    parse_response(dense, "d.json");
+    ADD_FAILURE() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("combine: d.json: 200003 JSON values in"), std::string::npos) << e.what();
+  }
+  const std::string quoted = R"({"epoch_id":0,"results":[],"note":")" + std::string(5000, ',') + R"(\",[{"})";
+  EXPECT_EQ(parse_response(quoted, "q.json")["results"].size(), 0u);
+}
+
 TEST(Wire, CombineXorsPageByPage) {
   std::vector<std::uint8_t> a(3 * kPageBytes, 0x0f), b(3 * kPageBytes, 0xff);
   const std::string out = combine_responses(parse_response(write_response(a, 3), "a.json"), "a.json",
