@@ -94,6 +94,11 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
       ->type_name("SECONDS");
   add_accumulate_flag(cmd, o.accumulate);
   add_tensor_kernel_flag(cmd, o.tensor_kernel);
+  cmd->add_option("--wgmma-cluster", o.wgmma_cluster,
+                  "wgmma: thread blocks of a cluster that share each block's leaves by multicast\n"
+                  "(1: none); 0 chooses by the keys of a pass")
+      ->check(CLI::IsMember({0, 1, 2, 4}))
+      ->capture_default_str();
   cmd->add_flag("--dry-run", o.dry_run,
                 "check what a run checks (but the device's memory and mma support), print the cells and\n"
                 "the matrix size; measure nothing");

@@ -73,6 +73,7 @@ void plan_axes(const SweepOptions& o, Plan& plan) {
   for (const Strategy& s : plan.strategies) configs.push_back(s.config);
   plan.spec.accumulate = accumulate_for(o.accumulate, configs);
   plan.spec.tensor_kernel = o.tensor_kernel;
+  plan.spec.wgmma_cluster = o.wgmma_cluster;
   plan.formats = parse_dpf_axis(o.dpf);
   plan.batch_sizes = as_input("", [&] {
     return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats));
@@ -148,7 +149,7 @@ std::string canonical_text(const Plan& plan) {
                                             : "matrix file of " + std::to_string(plan.pages) + " pages";
   text += "\nstrategies " + joined(plan.strategies, [](const Strategy& s) { return s.name + " (" + describe(s.config) + ")"; });
   text += "\naccumulate " + to_string(plan.accumulate_asked) + " -> " + to_string(plan.spec.accumulate);
-  text += "\ntensor kernel " + to_string(plan.spec.tensor_kernel);
+  text += "\ntensor kernel " + to_string(plan.spec.tensor_kernel) + ", cluster " + std::to_string(plan.spec.wgmma_cluster);
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);

@@ -35,6 +35,7 @@ struct SweepOptions {
   std::optional<std::string> output;
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
+  int wgmma_cluster = 0;
   bool dry_run = false;
 };
 

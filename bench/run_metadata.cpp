@@ -97,6 +97,7 @@ void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, c
   run.set("matrix_source", info.source);
   run.set("accumulate", to_string(info.accumulate));  // what the engine runs, not only what was asked
   run.set("packed_kernel", info.packed_kernel);
+  run.set("wgmma_cluster", std::int64_t{plan.spec.wgmma_cluster});
   run.set("matrix", plan.matrix_text);
   if (!plan.spec.file.empty()) {
     run.set("matrix_file", plan.spec.file);

@@ -130,15 +130,15 @@ void record_read_floor(RunRecord& run, const Engine& engine, const MpiContext& m
               << " GB/s): a plain streaming read of the matrix, the fastest of " << floor.repetitions << "\n";
 }
 
-// The tensor floor's rates (m*n*k per second) of the kernels the run's tensor
-// cores issue: mma.sync for Morphogen keys, and the packed keys' kernel.
+// The tensor floor's rates (m*n*k per second) of the binary MMAs the device
+// runs: mma.sync, and wgmma on compute capability 9.0.
 void record_tensor_rates(RunRecord& run, const Engine& engine, const MpiContext& mpi) {
   const MatrixInfo info = engine.info();
   if (info.accumulate != Accumulate::Mma) return;
   for (const TensorKernel kernel : {TensorKernel::MmaSync, TensorKernel::Wgmma}) {
-    if (kernel == TensorKernel::Wgmma && info.packed_kernel != to_string(kernel)) continue;
     double rate = 0;
     mpi.step([&] { rate = engine.tensor_rate(kernel); });
+    if (rate <= 0) continue;  // wgmma off compute capability 9.0
     run.set(to_string(kernel) + "_rate", rate);
     if (mpi.root())
       std::cerr << "pagequery sweep: " << to_string(kernel) << " rate " << fixed(rate / 1e15, 2)

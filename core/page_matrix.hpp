@@ -51,7 +51,12 @@ class PageMatrix {
   // The tensor-core kernel a bit-sliced matrix's scans of packed keys ask for
   // (the engine's choice; a launch's tuning may override it).
   TensorKernel tensor_kernel() const { return tensor_kernel_; }
-  void set_tensor_kernel(TensorKernel kernel) { tensor_kernel_ = kernel; }
+  // wgmma: blocks of a cluster sharing each block's leaves (1, 2, 4); 0: by key count.
+  int wgmma_cluster() const { return wgmma_cluster_; }
+  void set_tensor_kernel(TensorKernel kernel, int wgmma_cluster = 0) {
+    tensor_kernel_ = kernel;
+    wgmma_cluster_ = wgmma_cluster;
+  }
 
  private:
   view_type rows_;
@@ -61,6 +66,7 @@ class PageMatrix {
   PageLayout layout_;
   std::string source_;
   TensorKernel tensor_kernel_ = TensorKernel::Auto;
+  int wgmma_cluster_ = 0;
 };
 
 // Reads a raw matrix file (Morphogen's format: N = ceil(len / 4096), last page

@@ -183,15 +183,16 @@ PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
                       "capability 9.0 (sm_90a code); this run has " + Runtime::device());
   PageMatrix<Mem> m = spec.file.empty() ? synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout)
                                         : load_page_matrix(Exec(), spec.file, &range, layout);
-  m.set_tensor_kernel(spec.tensor_kernel);
+  m.set_tensor_kernel(spec.tensor_kernel, spec.wgmma_cluster);
   return m;
 }
-// What scans packed keys on `m` (TensorCorePageQuery resolves it the same way).
+// What scans packed keys on `m` (TensorCorePageQuery resolves it the same way, per launch).
 std::string packed_kernel_of(const PageMatrix<Mem>& m) {
   if (m.layout() != PageLayout::BitSliced) return "portable";
   const TensorKernel asked = m.tensor_kernel();
   if (asked != TensorKernel::Auto) return to_string(asked);
-  return to_string(wgmma_available<Exec>() ? TensorKernel::Wgmma : TensorKernel::MmaSync);
+  if (!wgmma_available<Exec>()) return to_string(TensorKernel::MmaSync);
+  return "auto (wgmma above " + std::to_string(kWgmmaAutoKeys) + " keys, else mma_sync)";
 }
 std::uint64_t total_pages_of(const MatrixSpec& spec) {
   if (!spec.file.empty()) return page_count_of_file(spec.file);

@@ -68,6 +68,7 @@ struct MatrixSpec {
   Accumulate accumulate = Accumulate::Auto;
   // The tensor-core kernel of packed keys (under mma); wgmma needs compute capability 9.0.
   TensorKernel tensor_kernel = TensorKernel::Auto;
+  int wgmma_cluster = 0;  // wgmma: blocks sharing each block's leaves (1, 2, 4); 0: by key count
 };
 
 struct MatrixInfo {
@@ -78,7 +79,8 @@ struct MatrixInfo {
   std::uint64_t size_bytes;  // pages * 4096
   std::string source;
   Accumulate accumulate;  // what the engine runs: Lop3 or Mma
-  // The kernel that scans packed keys: "portable" (lop3), "mma_sync" or "wgmma".
+  // The kernel that scans packed keys: "portable" (lop3), "mma_sync", "wgmma", or
+  // auto's rule where both run ("auto (wgmma above 96 keys, else mma_sync)").
   std::string packed_kernel;
 };
 

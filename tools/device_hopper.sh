@@ -5,7 +5,8 @@
 #   fixture   both fixtures under each tensor kernel and policy
 #   sweep     packed keys at mainnet volume, wgmma against mma_sync (same seed)
 #   ncu       Nsight Compute on the wgmma scan (8 GiB, Q = 32 and 128)
-# SWEEP_GIB, SWEEP_Q and SWEEP_ITER override the sweep's size, batch sizes and iterations.
+# SWEEP_GIB, SWEEP_Q and SWEEP_ITER override the sweep's size, batch sizes and iterations;
+# SWEEP_VARIANTS its variants, label=flags (commas for spaces).
 source "$(dirname "$0")/device_env.sh"
 nvidia-smi -L
 for part in "$@"; do
@@ -21,12 +22,14 @@ for part in "$@"; do
         done
       done ;;
     sweep)
-      for k in wgmma mma_sync; do
+      # label=flags: each variant's sweep writes sweep-LABEL.{md,err} and a run in hopper-packed.h5
+      for v in ${SWEEP_VARIANTS:-wgmma=--tensor-kernel=wgmma mma_sync=--tensor-kernel=mma_sync}; do
+        label=${v%%=*}; flags=${v#*=}
         (cd "$OUT" && "$B/pagequery" sweep --synthetic-gib "${SWEEP_GIB:-64.2}" --dpf packed --strategies fused \
-          --tensor-kernel $k --batch-sizes "${SWEEP_Q:-1,8,32,128,256,512}" --iterations "${SWEEP_ITER:-3}" --warmup 1 \
-          --seed 7 --output hopper-packed.h5 > sweep-$k.md 2> sweep-$k.err)
-        echo "sweep $k: exit $?"; grep -E "rate|read floor" "$OUT/sweep-$k.err"
-        grep -A12 -E "^#+ (Read-floor|Hardware-floor|Batch throughput)" "$OUT/sweep-$k.md" | grep -E "^\||^#"
+          ${flags//,/ } --batch-sizes "${SWEEP_Q:-1,8,32,128,256}" --iterations "${SWEEP_ITER:-3}" --warmup 1 \
+          --seed 7 --output hopper-packed.h5 > sweep-$label.md 2> sweep-$label.err)
+        echo "sweep $label ($flags): exit $?"; grep -E "rate|read floor" "$OUT/sweep-$label.err"
+        grep -A8 -E "^#+ (Read-floor|Hardware-floor|Batch throughput)" "$OUT/sweep-$label.md" | grep -E "^\||^#"
       done ;;
     ncu)
       for q in 32 128; do

@@ -84,8 +84,9 @@ class TensorCorePageQuery {
                             tuning.mma_slab,
                             resolve_tensor_kernel(tuning.tensor_kernel != TensorKernel::Auto ? tuning.tensor_kernel
                                                                                             : matrix.tensor_kernel(),
-                                                  exec.cuda_device_prop().major, exec.cuda_device_prop().minor),
-                            tuning.wgmma_cluster};
+                                                  exec.cuda_device_prop().major, exec.cuda_device_prop().minor,
+                                                  keys.size()),
+                            tuning.wgmma_cluster > 0 ? tuning.wgmma_cluster : matrix.wgmma_cluster()};
 #endif
   }
 

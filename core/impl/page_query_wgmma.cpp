@@ -127,7 +127,7 @@ __device__ void produce(const WgmmaLaunch& q, std::uint64_t items, Ring<S> ring)
     const Item it = item_at<S>(q, i);
     for (std::uint64_t c = it.begin; c < it.end; ++c, ring.next()) {
       // Free here, and (a cluster) in every block this block's share of the leaves goes to.
-      barrier_wait<(S::kCluster > 1)>(&ring.empty[ring.stage], ring.phase ^ 1);
+      barrier_wait(&ring.empty[ring.stage], ring.phase ^ 1);
       std::uint64_t* full = &ring.full[ring.stage];
       barrier_arrive_expect(full, S::kStageBytes);
       bulk_copy(ring.at(), q.slices + (c - q.first_block) * kSliceWords + it.chunk * (S::kChunkBytes / 4),
@@ -344,11 +344,13 @@ void launch_passes(cudaStream_t stream, const MmaPageQuery& query, int passes) {
   }
 }
 
-// Cluster sizes by shape (0 in the tuning): the leaves' share of what a team
-// copies decides; few keys beside many tiles need none.
+// Cluster sizes by shape (0 in the tuning), as measured on an H100 at 64.2 GiB
+// (docs/hopper.md): 2 blocks for passes of 128 keys (Q = 32: 1.16x the read
+// floor against 1.21x alone); none for 192 and 256 (Q = 128: 2.30x alone
+// against 2.95x in clusters of 4), whose clusters wait for their slowest block.
 template <int Sub, int Tiles>
 void launch_shape(cudaStream_t stream, const MmaPageQuery& query, int passes) {
-  const int cluster = query.wgmma_cluster > 0 ? query.wgmma_cluster : (Sub >= 3 ? 4 : Sub == 2 ? 2 : 1);
+  const int cluster = query.wgmma_cluster > 0 ? query.wgmma_cluster : Sub == 2 ? 2 : 1;
   switch (cluster) {
     case 1: return launch_passes<Shape<Sub, Tiles, 1>>(stream, query, passes);
     case 2: return launch_passes<Shape<Sub, Tiles, 2>>(stream, query, passes);

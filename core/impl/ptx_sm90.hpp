@@ -46,36 +46,28 @@ __device__ __forceinline__ void barrier_arrive_expect(std::uint64_t* bar, std::u
 
 // Waits until the phase of parity `parity` has completed (the phase before
 // the first counts as completed: waiting on parity 1 of a new barrier returns).
-// Cluster: the arrivals may come from other blocks of the cluster.
-template <bool Cluster = false>
 __device__ __forceinline__ void barrier_wait(std::uint64_t* bar, std::uint32_t parity) {
 #ifdef PAGEQUERY_SM90A
   std::uint32_t done = 0;
-  while (!done) {
-    if constexpr (Cluster)
-      asm volatile(
-          "{ .reg .pred p; mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 p, [%1], %2; "
-          "selp.u32 %0, 1, 0, p; }"
-          : "=r"(done)
-          : "r"(shared_address(bar)), "r"(parity)
-          : "memory");
-    else
-      asm volatile(
-          "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
-          : "=r"(done)
-          : "r"(shared_address(bar)), "r"(parity)
-          : "memory");
-  }
+  while (!done)
+    asm volatile(
+        "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
+        : "=r"(done)
+        : "r"(shared_address(bar)), "r"(parity)
+        : "memory");
 #endif
 }
 
 // One arrival on the barrier at the same shared-memory offset in block `rank`
-// of this cluster (this block's own included).
+// of this cluster (this block's own included). The arrival's default ordering
+// (release at CTA scope) is what a stage's reuse needs: the reads it orders are
+// complete (wgmma waited for); a cluster-scope release costs a memory barrier
+// per arrival, which stalled the H100 scan 4x to 30x.
 __device__ __forceinline__ void barrier_arrive_in(std::uint64_t* bar, std::uint32_t rank) {
 #ifdef PAGEQUERY_SM90A
   asm volatile(
       "{ .reg .b32 remote; mapa.shared::cluster.u32 remote, %0, %1; "
-      "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote]; }" ::"r"(shared_address(bar)),
+      "mbarrier.arrive.shared::cluster.b64 _, [remote]; }" ::"r"(shared_address(bar)),
       "r"(rank)
       : "memory");
 #endif

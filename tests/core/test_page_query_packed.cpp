@@ -239,6 +239,7 @@ TYPED_TEST(PackedPageQuery, TensorCoresRefuseTileCountsOutOfRange) {
   exec.fence();
   PageQueryTuning t;
   t.mma_tiles = 5;
+  t.tensor_kernel = pagequery::TensorKernel::MmaSync;
   EXPECT_THROW(pqtest::kernel_answers(exec, m, random_packed_keys(2, 3, 36), t), std::invalid_argument);
 }
 

@@ -70,11 +70,14 @@ TEST(TensorKernel, ParsesEveryKernelAndResolvesAutoByComputeCapability) {
   for (TensorKernel k : {TensorKernel::Auto, TensorKernel::MmaSync, TensorKernel::Wgmma})
     EXPECT_EQ(parse_tensor_kernel(to_string(k)), k);
   EXPECT_THROW(parse_tensor_kernel("wgmma_sm90"), std::invalid_argument);
-  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 9, 0), TensorKernel::Wgmma);
-  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 8, 0), TensorKernel::MmaSync);
-  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 10, 0), TensorKernel::MmaSync);  // sm_90a code is 9.0's alone
-  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::MmaSync, 9, 0), TensorKernel::MmaSync);
-  EXPECT_THROW(resolve_tensor_kernel(TensorKernel::Wgmma, 8, 9), std::invalid_argument);
+  // Auto: wgmma above 96 keys where it runs; sm_90a code is compute capability 9.0's alone.
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 9, 0, 97), TensorKernel::Wgmma);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 9, 0, 96), TensorKernel::MmaSync);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 8, 0, 384), TensorKernel::MmaSync);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Auto, 10, 0, 384), TensorKernel::MmaSync);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::MmaSync, 9, 0, 384), TensorKernel::MmaSync);
+  EXPECT_EQ(resolve_tensor_kernel(TensorKernel::Wgmma, 9, 0, 3), TensorKernel::Wgmma);
+  EXPECT_THROW(resolve_tensor_kernel(TensorKernel::Wgmma, 8, 9, 384), std::invalid_argument);
 }
 
 // The engine names the kernel that scans packed keys, and refuses wgmma where it
@@ -91,9 +94,10 @@ TEST(TensorKernel, TheEngineNamesThePackedKernelAndRefusesWgmmaWhereItCannotRun)
     EXPECT_EQ(Engine(synthetic(Accumulate::Lop3)).tensor_rate(TensorKernel::MmaSync), 0.0);
     return;
   }
-  EXPECT_TRUE(automatic.packed_kernel == "wgmma" || automatic.packed_kernel == "mma_sync") << automatic.packed_kernel;
+  const bool hopper = automatic.packed_kernel.starts_with("auto (wgmma above 96 keys");
+  EXPECT_TRUE(hopper || automatic.packed_kernel == "mma_sync") << automatic.packed_kernel;
   wgmma.accumulate = Accumulate::Mma;
-  if (automatic.packed_kernel == "wgmma") {
+  if (hopper) {
     EXPECT_EQ(Engine(wgmma).info().packed_kernel, "wgmma");
     EXPECT_GT(Engine(wgmma).tensor_rate(TensorKernel::Wgmma), 1e14);
   } else {
