@@ -19,5 +19,6 @@ void add_info(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_report(CLI::App& app);
 void add_combine(CLI::App& app);
+void add_compare(CLI::App& app);
 
 }  // namespace pagequery::apps

@@ -44,19 +44,8 @@ void report_runs(const ReportArgs& args) {
     flush_stdout("report");
     return;
   }
-  if (runs.empty()) throw InputError(printable(args.file) + ": no runs in /runs");
-  std::string id = runs.back();  // the latest
-  if (args.run) {
-    if (std::find(runs.begin(), runs.end(), *args.run) == runs.end()) {
-      std::string known;
-      const std::size_t from = runs.size() > 5 ? runs.size() - 5 : 0;
-      for (std::size_t i = from; i < runs.size(); ++i) known += (known.empty() ? "" : ", ") + runs[i];
-      throw InputError(printable(args.file) + ": no run '" + one_line(*args.run) + "' (" +
-                       (from ? "latest runs: " : "runs: ") + printable(known) + ")");
-    }
-    id = *args.run;
-  }
-  const RunRecord run = read_run(args.file, id, false);
+  const std::string id = pick_run(args.file, runs, args.run);
+  const RunRecord run = read_run(args.file, id);
   if (args.csv) CsvPrinter(std::cout).print_run(run);
   else MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");

@@ -115,7 +115,12 @@ void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, c
 }
 
 void describe_axes(RunRecord& run, const Plan& plan) {
-  run.set("iterations", std::int64_t(plan.iterations));
+  // 0: the stopping rule decided each cell's iterations (min_samples ... max_time).
+  run.set("iterations", std::int64_t(plan.stop.iterations));
+  run.set("min_samples", std::int64_t(plan.stop.min_samples));
+  run.set("max_noise_pct", plan.stop.max_noise_pct);
+  run.set("min_time_s", plan.stop.min_seconds);
+  run.set("max_time_s", plan.stop.max_seconds);
   run.set("warmup", std::int64_t(plan.warmup));
   run.set("seed", plan.key_seed);
   run.set("batch_sizes", std::vector<std::int64_t>(plan.batch_sizes.begin(), plan.batch_sizes.end()));

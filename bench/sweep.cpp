@@ -263,7 +263,7 @@ void SweepRun::commit(const std::string& status) {
 
 std::string SweepRun::interrupted_message(const std::string& status) const {
   const std::uint32_t last = run_.cells.back().iterations;
-  const auto planned = static_cast<std::uint32_t>(plan_.iterations);
+  const auto planned = static_cast<std::uint32_t>(plan_.stop.iterations);
   return "sweep " + status + " after " + std::to_string(run_.cells.size()) + " of " +
          std::to_string(plan_.cells.size()) + " cells" +
          (last < planned ? " (the last with " + std::to_string(last) + " of " + std::to_string(planned) +

@@ -237,6 +237,7 @@ struct Engine::Session::Impl {
   Kokkos::View<PackedDpfKey*, Mem> packed_keys;
   AnswerView<Mem> answers;
   std::map<std::string, std::unique_ptr<BatchPolicy<Exec>>> policies;  // by strategy name
+  double device_ms = 0;  // the last answer's launches, fence to fence
 
   BatchPolicy<Exec>& policy(const PolicyConfig& config) {
     auto& p = policies[strategy_name(config)];
@@ -258,6 +259,8 @@ std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
                                                   std::span<const PackedDpfKey> keys) {
   return answer_any(config, keys);
 }
+
+double Engine::Session::last_device_ms() const { return impl_->device_ms; }
 
 template <class Key>
 std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config, std::span<const Key> keys) {
@@ -283,7 +286,12 @@ std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config
   Kokkos::View<const Key*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
       keys.data(), keys.size());
   Kokkos::deep_copy(s.exec, device_keys, host_keys);
+  // Fenced on both sides so that the timer sees the launches alone, not the copies.
+  s.exec.fence("pagequery::Session::answer: keys on the device");
+  Kokkos::Timer timer;
   s.policy(config).run(s.exec, s.matrix, device_keys, s.answers);
+  s.exec.fence("pagequery::Session::answer: launches done");
+  s.device_ms = timer.seconds() * 1e3;
 
   std::vector<std::uint8_t> bytes(keys.size() * kPageBytes);
   Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>

@@ -20,6 +20,12 @@ namespace pagequery::bench::results {
 inline constexpr const char* kFormat = "pagequery-sweep-results";
 inline constexpr std::int64_t kFormatVersion = 1;
 
+// A Stats as columns "<prefix>_<name>"; the last three (the median's interval and
+// the noise) are absent in runs written before them (read as 0).
+inline constexpr int kStatFields = 8;
+inline constexpr const char* kStatNames[kStatFields] = {"min", "median", "mean", "stddev", "max",
+                                                         "median_ci_low", "median_ci_high", "noise_pct"};
+
 struct CellRecord {
   char strategy[kStrategyChars];
   char mode[kModeChars];
@@ -31,8 +37,8 @@ struct CellRecord {
   std::uint32_t concurrency;
   std::uint32_t iterations;
   std::uint32_t warmup;
-  double single_ms[5];  // min, median, mean, stddev, max
-  double batch_ms[5];
+  double single_ms[kStatFields];  // kStatNames, in order
+  double batch_ms[kStatFields];
   double single_qps;
   double batch_qps;
   double speedup;
@@ -43,6 +49,7 @@ struct CellRecord {
   double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
   double batch_reduce_ms;
   char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
+  double batch_device_ms[kStatFields];  // since the verdict; absent in older runs (read as 0)
 };
 
 struct SampleRecord {
