@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""CLI tests of what a sweep decides (issue 25): the verdict, `compare`, the stopping
+rule (run by ctest, one case each).
+
+    decide_tests.py CASE --pagequery BIN --sbatch apps/slurm/sweep.sbatch --workdir DIR
+
+Exit 0: pass, 1: fail, 77: skipped (no h5py in this python3).
+"""
+import os
+import re
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testsupport import check, need_h5py, sweep_driver_main  # noqa: E402
+from sweep_tests import Ctx, one_line_error  # noqa: E402
+
+# At Q = 1 both run the same single launch (full batch; adaptive is full batch up to Q = 4).
+SAME_WORK = ["--synthetic-pages", "256", "--batch-sizes", "1", "--strategies",
+             "baseline_full_batch,adaptive_micro_batch", "--warmup", "2", "--seed", "5"]
+
+
+def verdict_rows(stdout):
+    """The verdict table's rows: (C, Q, fastest, runner-up, lead, verdict)."""
+    rows = []
+    for line in stdout.split("### Verdict", 1)[1].split("\n### ", 1)[0].splitlines():
+        cols = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cols) == 9 and cols[0].isdigit():
+            rows.append((int(cols[0]), int(cols[1]), cols[2], cols[4], cols[5], cols[6]))
+    return rows
+
+
+def scale_cell(h5py, path, strategy, factor):
+    """Multiplies one strategy's batch times (statistics and samples, wall and device) by factor."""
+    with h5py.File(path, "r+") as f:
+        g = f["runs"][list(f["runs"])[-1]]
+        cells, samples = g["cells"][()], g["samples"][()]
+        for i, row in enumerate(cells):
+            if strategy is not None and row["strategy"].decode() != strategy:
+                continue
+            for name in cells.dtype.names:
+                if name.startswith("batch_") and name.endswith(tuple(
+                        ("_min", "_median", "_mean", "_stddev", "_max", "_ci_low", "_ci_high"))):
+                    cells[name][i] *= factor
+            sel = (samples["cell"] == i) & (samples["path"] >= 1)
+            samples["ms"][sel] *= factor
+        g["cells"][...] = cells
+        g["samples"][...] = samples
+
+
+def case_verdict_tie(ctx):
+    """Two strategies doing identical work, measured on this (loaded) machine: a tie."""
+    p = ctx.run("sweep", *SAME_WORK, "--iterations", "21", "--output", ctx.path("t.h5"), expect=0)
+    rows = verdict_rows(p.stdout)
+    check(len(rows) == 1, p.stdout)
+    check(rows[0][5] == "tie", f"identical work should tie:\n{p.stdout}")
+    check(p.stdout.index("### Verdict") < p.stdout.index("### Batch-vs-single speedup"), "the verdict comes first")
+
+
+def case_verdict_wins(ctx):
+    """The same run with one strategy's times doubled: the other wins."""
+    h5py = need_h5py()
+    out = ctx.path("w.h5")
+    ctx.run("sweep", *SAME_WORK, "--iterations", "41", "--output", out, expect=0)
+    scale_cell(h5py, out, "adaptive_micro_batch", 2.0)
+    p = ctx.run("report", out, expect=0)
+    rows = verdict_rows(p.stdout)
+    check(len(rows) == 1 and rows[0][2] == "baseline_full_batch" and rows[0][3] == "adaptive_micro_batch", p.stdout)
+    check(rows[0][5] == "wins", p.stdout)
+    lead = float(rows[0][4].rstrip(" %"))
+    check(lead > 50, f"a 2x difference leads by far: {rows[0]}")  # not 100 % exactly: the two medians differ a little
+
+
+def case_compare(ctx):
+    """A run against itself: no change. Against a copy 10 % slower: flagged, --fail-above 5 exits 1."""
+    h5py = need_h5py()
+    a, b = ctx.path("a.h5"), ctx.path("b.h5")
+    ctx.run("sweep", "--synthetic-pages", "128", "--batch-sizes", "1,2", "--strategies", "fused,tiled_tile4",
+            "--iterations", "60", "--warmup", "1", "--seed", "9", "--output", a, expect=0)
+    p = ctx.run("compare", a, a, "--fail-above", "5", expect=0)
+    marks = re.findall(r"\| (same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
+    check(marks == ["same"] * 4, f"a run against itself:\n{p.stdout}")
+    shutil.copy(a, b)
+    scale_cell(h5py, b, None, 1.1)
+    with h5py.File(a, "r") as f:
+        run = list(f["runs"])[-1]
+        cells = f["runs"][run]["cells"][()]
+    # A cell whose interval is narrower than the shift must be flagged; one at least is.
+    narrow = [c["batch_ms_median_ci_high"] < 1.1 * c["batch_ms_median_ci_low"] for c in cells]
+    check(any(narrow), f"60 samples should give at least one interval narrower than 10 %: {cells}")
+    p = ctx.run("compare", a + ":" + run, b, expect=0)
+    marks = re.findall(r"\| (same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
+    for is_narrow, mark in zip(narrow, marks):
+        check(mark == "**slower**" or not is_narrow, f"a 10 % slowdown is flagged:\n{p.stdout}")
+    ratios = re.findall(r"\| (\d+\.\d+) \[[^|]*\] \| (?:same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
+    check(ratios == ["1.100"] * 4, f"B / A is 1.1 in every cell: {ratios}\n{p.stdout}")
+    p = ctx.run("compare", a, b, "--fail-above", "5", expect=1)
+    one_line_error(p, r"^pagequery: \d of 4 cells are significantly slower by more than 5 %")
+    ctx.run("compare", a, b, "--fail-above", "15", expect=0)
+    one_line_error(ctx.run("compare", a + ":nope", b, expect=2), r"no run 'nope'")
+    one_line_error(ctx.run("compare", a, ctx.path("missing.h5"), expect=2), r"missing\.h5: no such file")
+
+
+def case_stopping_rule(ctx):
+    """Without --iterations, a cell stops at the rule: min samples, then noise or max time."""
+    h5py = need_h5py()
+    out = ctx.path("s.h5")
+    p = ctx.run("sweep", "--synthetic-pages", "64", "--batch-sizes", "1", "--strategies", "fused",
+                "--min-samples", "12", "--max-noise", "50", "--min-time", "0", "--max-time", "20",
+                "--output", out, expect=0)
+    check("stopping rule: min samples 12, max noise 50 %, min time 0 s, max time 20 s" in p.stdout, p.stdout)
+    with h5py.File(out, "r") as f:
+        g = f["runs"][list(f["runs"])[-1]]
+        check(int(g.attrs["iterations"]) == 0 and int(g.attrs["min_samples"]) == 12, dict(g.attrs))
+        cell = g["cells"][()][0]
+    check(cell["iterations"] >= 12, f"at least min samples: {cell['iterations']}")
+    # max time wins over min samples
+    p = ctx.run("sweep", "--synthetic-pages", "64", "--batch-sizes", "1", "--strategies", "fused",
+                "--min-samples", "1000000", "--min-time", "0", "--max-time", "0.3", "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        cell = f["runs"][list(f["runs"])[-1]]["cells"][()][0]
+    check(1 <= cell["iterations"] < 1000000, f"max time stops the cell: {cell['iterations']}")
+    for flags, pattern in ((["--min-samples", "0"], r"--min-samples"), (["--max-noise", "-1"], r"--max-noise"),
+                           (["--min-time", "3", "--max-time", "2"], r"--min-time \(3 s\) must not exceed")):
+        one_line_error(ctx.run("sweep", "--dry-run", *flags, expect=2), pattern)
+
+
+CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+if __name__ == "__main__":
+    sys.exit(sweep_driver_main(CASES, Ctx))
