@@ -236,7 +236,7 @@ void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
 
 void MarkdownPrinter::do_print_run(const RunRecord& run) {
   std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n" + run_header(run);
-  out += "\n" + verdict_table(verdicts(run.cells)) + markdown_tables(run.cells);
+  out += "\n" + verdict_table(verdicts(run)) + markdown_tables(run.cells);
   if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run)) + hardware_floor_tables(run);
   if (scaled_out(run) && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   stream() << out;
@@ -298,9 +298,11 @@ std::string verdict_table(const std::vector<Verdict>& verdicts) {
   if (verdicts.empty()) return "";
   std::string out =
       "### Verdict\n\n"
-      "Per Q and concurrency C, the strategy with the lowest median batch time (wall ms, its 95 % "
-      "interval in brackets). It wins when the runner-up's interval lies entirely above its own and "
-      "it leads by at least " + fixed(kMinLead * 100, 0) + " %; else the verdict is a tie.\n\n"
+      "Per concurrency C, Q and key format, the strategies ranked by batch ms / single-loop ms of the same "
+      "iteration (the single loop is the same work in every cell, so the ratio cancels load that drifts "
+      "between cells). The fastest wins when the runner-up's 95 % interval of that ratio lies entirely above "
+      "its own and it leads by at least " + fixed(kMinLead * 100, 0) + " %; else it is a tie. Batch ms: the "
+      "winner's median wall time [95 % interval]; vs: the other's median ratio over the winner's.\n\n"
       "| C | Q | fastest | batch ms [95 % CI] | runner-up | lead | verdict | vs multi_stream_4 | vs single loop |\n"
       "|---:|---:|---|---:|---|---:|---|---:|---:|\n";
   for (const Verdict& v : verdicts) {

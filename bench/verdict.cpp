@@ -2,26 +2,55 @@
 
 #include <algorithm>
 #include <map>
-#include <utility>
+#include <tuple>
 
 namespace pagequery::bench {
 
 namespace {
 
-Verdict decide(std::uint32_t c, std::uint32_t q, std::vector<const CellRow*> cells) {
-  std::sort(cells.begin(), cells.end(),
-            [](const CellRow* a, const CellRow* b) { return a->batch_ms.median < b->batch_ms.median; });
-  Verdict v{c, q, cells.front()};
-  const double best = v.winner->batch_ms.median;
-  if (cells.size() > 1) {
-    v.runner_up = cells[1];
-    v.lead = best > 0 ? v.runner_up->batch_ms.median / best - 1 : 0;
-    v.significant = v.winner->batch_ms.median_ci_high < v.runner_up->batch_ms.median_ci_low && v.lead >= kMinLead;
+struct Ranked {
+  const CellRow* row;
+  Stats ratio;
+};
+
+// batch ms / single ms of the same iteration, per cell; from the medians (an
+// interval of zero width, never significant) where a cell has no samples.
+std::vector<Stats> paired_ratios(const RunRecord& run) {
+  std::vector<std::map<std::uint32_t, double>> single(run.cells.size()), batch(run.cells.size());
+  for (const Sample& s : run.samples)
+    if (s.cell < run.cells.size() && s.path < 2) (s.path == 0 ? single : batch)[s.cell][s.iteration] = s.ms;
+  std::vector<Stats> out;
+  for (std::size_t i = 0; i < run.cells.size(); ++i) {
+    std::vector<double> ratios;
+    for (const auto& [it, ms] : batch[i])
+      if (const auto s = single[i].find(it); s != single[i].end() && s->second > 0) ratios.push_back(ms / s->second);
+    const CellRow& r = run.cells[i];
+    if (!ratios.empty()) {
+      out.push_back(summarize(ratios));
+    } else {
+      const double m = r.single_ms.median > 0 ? r.batch_ms.median / r.single_ms.median : 0;
+      out.push_back(Stats{m, m, m, 0, m, 0, 1e300, 0});  // unknown: an interval that overlaps any
+    }
   }
-  for (const CellRow* r : cells)
-    if (r->strategy == "multi_stream_4" && r->dpf == "morphogen" && best > 0)
-      v.vs_multi_stream_4 = r->batch_ms.median / best;
-  v.vs_single = best > 0 ? v.winner->single_ms.median / best : 0;
+  return out;
+}
+
+Verdict decide(std::vector<Ranked> cells) {
+  std::sort(cells.begin(), cells.end(),
+            [](const Ranked& a, const Ranked& b) { return a.ratio.median < b.ratio.median; });
+  const CellRow& best = *cells.front().row;
+  Verdict v{best.concurrency, best.queries, best.dpf, &best};
+  v.winner_ratio = cells.front().ratio;
+  const double m = v.winner_ratio.median;
+  if (cells.size() > 1) {
+    v.runner_up = cells[1].row;
+    v.runner_up_ratio = cells[1].ratio;
+    v.lead = m > 0 ? v.runner_up_ratio.median / m - 1 : 0;
+    v.significant = v.winner_ratio.median_ci_high < v.runner_up_ratio.median_ci_low && v.lead >= kMinLead;
+  }
+  for (const Ranked& c : cells)
+    if (c.row->strategy == "multi_stream_4" && m > 0) v.vs_multi_stream_4 = c.ratio.median / m;
+  v.vs_single = m > 0 ? 1 / m : 0;
   return v;
 }
 
@@ -29,11 +58,15 @@ Verdict decide(std::uint32_t c, std::uint32_t q, std::vector<const CellRow*> cel
 
 std::string row_label(const CellRow& row) { return column_label(row.strategy, row.dpf); }
 
-std::vector<Verdict> verdicts(const std::vector<CellRow>& rows) {
-  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<const CellRow*>> groups;
-  for (const CellRow& r : rows) groups[{r.concurrency, r.queries}].push_back(&r);
+std::vector<Verdict> verdicts(const RunRecord& run) {
+  const std::vector<Stats> ratios = paired_ratios(run);
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::string>, std::vector<Ranked>> groups;
+  for (std::size_t i = 0; i < run.cells.size(); ++i) {
+    const CellRow& r = run.cells[i];
+    groups[{r.concurrency, r.queries, r.dpf}].push_back({&r, ratios[i]});
+  }
   std::vector<Verdict> out;
-  for (const auto& [key, cells] : groups) out.push_back(decide(key.first, key.second, cells));
+  for (auto& [key, cells] : groups) out.push_back(decide(std::move(cells)));
   return out;
 }
 

@@ -18,6 +18,26 @@ std::vector<double> samples(int n, double center, double spread) {
   return out;
 }
 
+// A run of cells whose single loop takes 20 ms in every iteration, with their samples.
+RunRecord run_of(const std::vector<std::pair<std::string, std::vector<double>>>& cells) {
+  RunRecord run;
+  for (const auto& [strategy, batch] : cells) {
+    const auto index = static_cast<std::uint32_t>(run.cells.size());
+    CellRow r;
+    r.strategy = strategy;
+    r.queries = 1;
+    r.concurrency = 1;
+    r.batch_ms = summarize(batch);
+    r.single_ms = summarize(std::vector<double>(batch.size(), 20.0));
+    run.cells.push_back(r);
+    for (std::uint32_t it = 0; it < batch.size(); ++it) {
+      run.samples.push_back({index, 0, it, 20.0, 0});
+      run.samples.push_back({index, 1, it, batch[it], 0});
+    }
+  }
+  return run;
+}
+
 CellRow cell(const std::string& strategy, std::uint32_t q, const std::vector<double>& batch) {
   CellRow r;
   r.strategy = strategy;
@@ -46,17 +66,16 @@ TEST(Stats, SummaryHasTheIntervalAndTheNoise) {
 }
 
 TEST(Verdict, OverlappingIntervalsAreATie) {
-  const std::vector<CellRow> rows = {cell("a", 1, samples(20, 10, 0.2)), cell("b", 1, samples(20, 10.3, 0.2))};
-  const auto v = verdicts(rows);
+  const RunRecord run = run_of({{"a", samples(20, 10, 0.2)}, {"b", samples(20, 10.3, 0.2)}});
+  const auto v = verdicts(run);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].winner->strategy, "a");
   EXPECT_FALSE(v[0].significant);
 }
 
 TEST(Verdict, TwiceTheTimeLosesAndTheSpeedupsAreMedians) {
-  const std::vector<CellRow> rows = {cell("multi_stream_4", 1, samples(20, 20, 0.1)),
-                                     cell("fused", 1, samples(20, 10, 0.1))};
-  const auto v = verdicts(rows);
+  const RunRecord run = run_of({{"multi_stream_4", samples(20, 20, 0.1)}, {"fused", samples(20, 10, 0.1)}});
+  const auto v = verdicts(run);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].winner->strategy, "fused");
   EXPECT_TRUE(v[0].significant);
@@ -67,9 +86,18 @@ TEST(Verdict, TwiceTheTimeLosesAndTheSpeedupsAreMedians) {
 }
 
 TEST(Verdict, AClearButSmallLeadIsATie) {
-  // Disjoint intervals, but 3 % is within the drift between cells (kMinLead).
-  const std::vector<CellRow> rows = {cell("a", 1, samples(20, 10, 0.001)), cell("b", 1, samples(20, 10.3, 0.001))};
-  EXPECT_FALSE(verdicts(rows)[0].significant);
+  // Disjoint intervals, but 1 % is below kMinLead.
+  const RunRecord run = run_of({{"a", samples(20, 10, 0.001)}, {"b", samples(20, 10.1, 0.001)}});
+  EXPECT_FALSE(verdicts(run)[0].significant);
+}
+
+TEST(Verdict, ACellThatRanSlowerAsAWholeIsNoWin) {
+  // The same work, but the second cell ran while the machine was twice as slow:
+  // its single loop shows it, and the paired ratio cancels it.
+  RunRecord run = run_of({{"a", samples(20, 10, 0.01)}, {"b", samples(20, 20, 0.01)}});
+  for (Sample& s : run.samples)
+    if (s.cell == 1 && s.path == 0) s.ms = 40;
+  EXPECT_FALSE(verdicts(run)[0].significant);
 }
 
 TEST(Compare, ARunAgainstItselfHasNoChange) {

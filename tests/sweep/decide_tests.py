@@ -75,28 +75,35 @@ def case_verdict_wins(ctx):
 def case_compare(ctx):
     """A run against itself: no change. Against a copy 10 % slower: flagged, --fail-above 5 exits 1."""
     h5py = need_h5py()
+    import numpy as np
     a, b = ctx.path("a.h5"), ctx.path("b.h5")
     ctx.run("sweep", "--synthetic-pages", "128", "--batch-sizes", "1,2", "--strategies", "fused,tiled_tile4",
             "--iterations", "60", "--warmup", "1", "--seed", "9", "--output", a, expect=0)
     p = ctx.run("compare", a, a, "--fail-above", "5", expect=0)
     marks = re.findall(r"\| (same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
     check(marks == ["same"] * 4, f"a run against itself:\n{p.stdout}")
+    # A's batch times made steady (1 % spread; their statistics left for the reader to derive
+    # from the samples, as for runs written before the intervals), then B = A 10 % slower.
+    with h5py.File(a, "r+") as f:
+        run = list(f["runs"])[-1]
+        g = f["runs"][run]
+        cells, samples = g["cells"][()], g["samples"][()]
+        for i in range(len(cells)):
+            sel = (samples["cell"] == i) & (samples["path"] == 1)
+            samples["ms"][sel] = (1 + i) * (1 + 0.01 * np.arange(sel.sum()) / sel.sum())
+            cells["batch_ms_max"][i] = samples["ms"][sel].max()
+            cells["batch_ms_median_ci_high"][i] = 0
+        g["cells"][...] = cells
+        g["samples"][...] = samples
     shutil.copy(a, b)
     scale_cell(h5py, b, None, 1.1)
-    with h5py.File(a, "r") as f:
-        run = list(f["runs"])[-1]
-        cells = f["runs"][run]["cells"][()]
-    # A cell whose interval is narrower than the shift must be flagged; one at least is.
-    narrow = [c["batch_ms_median_ci_high"] < 1.1 * c["batch_ms_median_ci_low"] for c in cells]
-    check(any(narrow), f"60 samples should give at least one interval narrower than 10 %: {cells}")
     p = ctx.run("compare", a + ":" + run, b, expect=0)
     marks = re.findall(r"\| (same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
-    for is_narrow, mark in zip(narrow, marks):
-        check(mark == "**slower**" or not is_narrow, f"a 10 % slowdown is flagged:\n{p.stdout}")
+    check(marks == ["**slower**"] * 4, f"a 10 % slowdown is flagged:\n{p.stdout}")
     ratios = re.findall(r"\| (\d+\.\d+) \[[^|]*\] \| (?:same|\*\*slower\*\*|faster) \|$", p.stdout, re.M)
     check(ratios == ["1.100"] * 4, f"B / A is 1.1 in every cell: {ratios}\n{p.stdout}")
     p = ctx.run("compare", a, b, "--fail-above", "5", expect=1)
-    one_line_error(p, r"^pagequery: \d of 4 cells are significantly slower by more than 5 %")
+    one_line_error(p, r"^pagequery: 4 of 4 cells are significantly slower by more than 5 % \(the first: fused Q=1 C=1, B / A = 1\.100\)")
     ctx.run("compare", a, b, "--fail-above", "15", expect=0)
     one_line_error(ctx.run("compare", a + ":nope", b, expect=2), r"no run 'nope'")
     one_line_error(ctx.run("compare", a, ctx.path("missing.h5"), expect=2), r"missing\.h5: no such file")
