@@ -5,6 +5,7 @@
 #include "apps/crash_guard.hpp"
 #include "apps/io_limits.hpp"
 #include "bench/compare.hpp"
+#include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
@@ -25,6 +26,7 @@ namespace {
 struct CompareArgs {
   std::string a, b;  // FILE[:RUN]
   std::optional<double> fail_above;
+  std::optional<std::string> json;
 };
 
 // "results.h5:20261207T183518Z" -> the file and the run; a path that exists as
@@ -49,7 +51,9 @@ void compare(const CompareArgs& args) {
   const RunSpec a = parse_spec(args.a), b = parse_spec(args.b);
   const RunRecord run_a = read_spec(a), run_b = read_spec(b);
   const Comparison comparison = compare_runs(run_a, run_b);
-  std::cout << comparison_table(comparison, a.file + ":" + run_a.id, b.file + ":" + run_b.id);
+  const std::string name_a = a.file + ":" + run_a.id, name_b = b.file + ":" + run_b.id;
+  if (args.json) write_json(*args.json, comparison_json(comparison, name_a, name_b, args.fail_above));
+  std::cout << comparison_table(comparison, name_a, name_b);
   flush_stdout("compare");
   if (!args.fail_above) return;
   const auto slower = regressions(comparison, *args.fail_above);
@@ -75,6 +79,10 @@ void add_compare(CLI::App& app) {
          "exit 1 when a cell of B is slower than A's by more than PCT % and the change is significant")
       ->type_name("PCT")
       ->check(CLI::Range(0.0, 1e6));
+  cmd->add_option_function<std::string>(
+         "--json", [args](const std::string& v) { args->json = v; },
+         "also write the comparison as JSON (docs/json-schema.md)")
+      ->type_name("FILE");
   cmd->footer(
       "Cells match by strategy, key format, Q and concurrency. Exit codes: 0 ok, 1 a regression beyond\n"
       "--fail-above, 2 a missing or damaged file, an unknown run id, or a failed write to stdout.\n");

@@ -1,6 +1,7 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/run_metadata.hpp"
 #include "bench/text.hpp"
 
 #include "core/dpf.hpp"
@@ -42,6 +43,7 @@ void run_info(const InfoArgs& args) {
 
   Runtime runtime;  // the device name needs an initialised backend
   nlohmann::ordered_json out;
+  out["version"] = bench::version_text();
   out["matrix_file"] = path;
   out["pages"] = pages;
   out["domain_bits"] = domain_bits;

@@ -5,6 +5,7 @@
 #include "apps/io_limits.hpp"
 #include "apps/plot.hpp"
 #include "bench/csv_printer.hpp"
+#include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
@@ -29,6 +30,7 @@ struct ReportArgs {
   bool csv = false;
   bool list = false;
   std::optional<std::string> plot;
+  std::optional<std::string> json;
 };
 
 void print_list(const std::string& file, const std::vector<std::string>& runs) {
@@ -46,6 +48,7 @@ void report_runs(const ReportArgs& args) {
   }
   const std::string id = pick_run(args.file, runs, args.run);
   const RunRecord run = read_run(args.file, id);
+  if (args.json) write_json(*args.json, run_json(run, args.file));
   if (args.csv) CsvPrinter(std::cout).print_run(run);
   else MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");
@@ -81,6 +84,10 @@ void add_report(CLI::App& app) {
          "also draw QPS vs Q per strategy into a PNG (python3 with h5py and matplotlib;\n"
          "PAGEQUERY_PYTHON picks the interpreter)")
       ->type_name("OUT.png");
+  cmd->add_option_function<std::string>(
+         "--json", [args](const std::string& v) { args->json = v; },
+         "also write the run as JSON (docs/json-schema.md: Google Benchmark's fields, the verdicts)")
+      ->type_name("FILE");
   cmd->footer(
       "The tables: speedup, batch ms and batch QPS per strategy (and key format) and Q, then each\n"
       "cell's batch ms as a multiple of the run's read floor (n/a for runs written before it).\n"

@@ -119,6 +119,9 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
   optional_flag(cmd, "--output", o.output,
                 "results file; runs are appended (default pagequery-sweep-<UTC>.h5 in the cwd)")
       ->type_name("PATH");
+  optional_flag(cmd, "--json", o.json,
+                "also write the run as JSON (docs/json-schema.md: Google Benchmark's fields, the verdicts)")
+      ->type_name("FILE");
   text_flag(cmd, "--checkpoint-interval", o.checkpoint_seconds,
             "write the measured cells at most every SECONDS (0: after every cell)")
       ->type_name("SECONDS");

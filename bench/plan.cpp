@@ -106,6 +106,8 @@ void plan_run(const SweepOptions& o, Plan& plan) {
   plan.checkpoint_seconds = *seconds;
   plan.output = o.output ? *o.output : "pagequery-sweep-" + utc_stamp(std::time(nullptr), true) + ".h5";
   if (plan.output.empty()) throw InputError("--output must not be empty");
+  if (o.json && o.json->empty()) throw InputError("--json must not be empty");
+  plan.json = o.json;
 }
 
 // Morphogen's batches stop at 32 queries: larger Q are packed cells only.

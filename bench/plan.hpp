@@ -38,6 +38,7 @@ struct SweepOptions {
   std::optional<std::string> seed;
   std::string checkpoint_seconds = "60";
   std::optional<std::string> output;
+  std::optional<std::string> json;  // --json: the run as JSON too
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
   bool dry_run = false;
@@ -67,6 +68,7 @@ struct Plan {
   bool key_seed_given = false;
   double checkpoint_seconds = 60;
   std::string output;
+  std::optional<std::string> json;
   bool dry_run = false;     // check and list the cells, measure nothing
   std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending); never empty
 

@@ -133,6 +133,99 @@ def case_stopping_rule(ctx):
         one_line_error(ctx.run("sweep", "--dry-run", *flags, expect=2), pattern)
 
 
+SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "docs", "json-schema.json")
+
+
+def validate(value, schema, root, where="$"):
+    """The subset of JSON Schema that docs/json-schema.json uses ($ref, oneOf, type,
+    const, enum, required, properties, items); raises Failure naming the place."""
+    if "$ref" in schema:
+        return validate(value, root["$defs"][schema["$ref"].rsplit("/", 1)[1]], root, where)
+    if "oneOf" in schema:
+        ok = 0
+        for option in schema["oneOf"]:
+            try:
+                validate(value, option, root, where)
+                ok += 1
+            except Exception:  # noqa: BLE001 (a mismatch of one option)
+                pass
+        return check(ok == 1, f"{where}: matches {ok} of the oneOf options")
+    types = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+             "integer": int, "number": (int, float)}
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        check(any(isinstance(value, types[t]) and not (t in ("integer", "number") and isinstance(value, bool))
+                  for t in names), f"{where}: {value!r} is not {names}")
+    if "const" in schema:
+        check(value == schema["const"], f"{where}: {value!r} != {schema['const']!r}")
+    if "enum" in schema:
+        check(value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}")
+    for key in schema.get("required", []):
+        check(key in value, f"{where}: no {key!r}")
+    for key, sub in schema.get("properties", {}).items():
+        if key in value:
+            validate(value[key], sub, root, f"{where}.{key}")
+    if "items" in schema:
+        for i, item in enumerate(value):
+            validate(item, schema["items"], root, f"{where}[{i}]")
+
+
+def case_json(ctx):
+    """sweep, report and compare --json validate against docs/json-schema.json."""
+    import json
+    with open(SCHEMA) as f:
+        schema = json.load(f)
+    out = ctx.path("j.h5")
+    ctx.run("sweep", *SAME_WORK, "--iterations", "5", "--output", out, "--json", ctx.path("sweep.json"), expect=0)
+    ctx.run("report", out, "--json", ctx.path("report.json"), expect=0)
+    ctx.run("compare", out, out, "--fail-above", "5", "--json", ctx.path("compare.json"), expect=0)
+    docs = {}
+    for name in ("sweep", "report", "compare"):
+        with open(ctx.path(name + ".json")) as f:
+            docs[name] = json.load(f)
+        validate(docs[name], schema, schema)
+    check(docs["sweep"]["benchmarks"] == docs["report"]["benchmarks"], "sweep and report write the same benchmarks")
+    b = docs["report"]["benchmarks"]
+    check([x["path"] for x in b] == ["single", "batch", "batch_device"] * 2, b)  # two cells
+    check(b[1]["name"] == "baseline_full_batch/dpf:morphogen/Q:1/C:1/batch" and b[1]["iterations"] == 5, b[1])
+    check(b[1]["real_time_ci_low"] <= b[1]["real_time"] <= b[1]["real_time_ci_high"], b[1])
+    check(docs["report"]["context"]["attributes"]["iterations"] == 5, docs["report"]["context"])
+    check(docs["report"]["verdicts"][0]["verdict"] in ("tie", "wins"), docs["report"]["verdicts"])
+    check(docs["compare"]["regressions"] == 0 and all(c["change"] == "same" for c in docs["compare"]["changes"]),
+          docs["compare"])
+    one_line_error(ctx.run("report", out, "--json", ctx.path("no/such/dir.json"), expect=2), r"--json .*cannot write")
+
+
+def case_version(ctx):
+    """--version (also in info), and a mistyped subcommand named with the choices, exit 2."""
+    p = ctx.run("--version", expect=0)
+    check(re.fullmatch(r"pagequery \d+\.\d+\.\d+ \(git \S+, \S*, .+\)\n", p.stdout), p.stdout)
+    one_line_error(ctx.run("sweeep", expect=2),
+                   r"^pagequery: unknown subcommand 'sweeep' \(expected: keygen, answer, info, sweep, report, "
+                   r"combine, compare\)$")
+
+
+def case_metadata(ctx):
+    """Build metadata in every run; strings are UTF-8 (attributes read as str), units per cells field."""
+    h5py = need_h5py()
+    out = ctx.path("m.h5")
+    ctx.run("sweep", *SAME_WORK, "--iterations", "2", "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        g = f["runs"][list(f["runs"])[-1]]
+        for key in ("compiler", "cxx_flags", "build_type", "kokkos_config", "device", "status"):
+            check(isinstance(g.attrs[key], str), f"{key}: {g.attrs[key]!r} is not str")
+        check(g.attrs["compiler"] != "" and "devices=" in g.attrs["kokkos_config"], dict(g.attrs))
+        cells = g["cells"]
+        for name in ("strategy", "mode", "dpf"):
+            info = h5py.check_string_dtype(cells.dtype[name])
+            check(info is not None and info.encoding == "utf-8", f"{name}: {info}")
+        units = dict(zip(cells.dtype.names, cells.attrs["units"]))
+        check(units["batch_ms_median"] == "ms" and units["batch_ms_noise_pct"] == "%" and units["queries"] == "1"
+              and units["batch_qps"] == "1/s" and units["strategy"] == "", units)
+        check(len(units) == len(cells.dtype.names) and all(isinstance(u, str) for u in units.values()), units)
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
