@@ -90,6 +90,27 @@ Hid cell_type() {
   return t;
 }
 
+std::vector<std::string> cell_units() {
+  const auto unit = [](const std::string& name) -> std::string {
+    if (name.ends_with("_noise_pct")) return "%";
+    if (name.find("_ms") != std::string::npos) return "ms";
+    if (name.ends_with("_qps")) return "1/s";
+    if (name.ends_with("_gbs")) return "GB/s";
+    if (name == "speedup" || name == "streams" || name == "tile" || name == "threshold" || name == "queries" ||
+        name == "concurrency" || name == "iterations" || name == "warmup")
+      return "1";
+    return "";
+  };
+  Hid t = cell_type();
+  std::vector<std::string> out;
+  for (int i = 0; i < H5Tget_nmembers(t); ++i) {
+    char* name = H5Tget_member_name(t, static_cast<unsigned>(i));
+    out.push_back(unit(name ? name : ""));
+    H5free_memory(name);
+  }
+  return out;
+}
+
 Hid sample_type() {
   Hid t(H5Tcreate(H5T_COMPOUND, sizeof(SampleRecord)), H5Tclose);
   H5Tinsert(t, "cell", offsetof(SampleRecord, cell), H5T_NATIVE_UINT32);

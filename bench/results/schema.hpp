@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pagequery::bench::results {
 
@@ -68,6 +69,10 @@ Hid open_runs(hid_t file, const std::string& path, std::uint64_t file_bytes);
 // The in-memory compound types.
 Hid cell_type();
 Hid sample_type();
+// The unit of every member of cell_type(), in member order (the `units` attribute
+// of the cells dataset): "ms", "%", "1/s", "GB/s", "1" (counts, ratios), "" (text,
+// flags, checksums).
+std::vector<std::string> cell_units();
 // The type as the file stores it: `mem_type` without padding.
 Hid packed(hid_t mem_type);
 
