@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pagequery::apps {
@@ -26,6 +27,7 @@ namespace {
 
 struct ReportArgs {
   std::string file;
+  std::vector<std::string> overlays;  // --plot draws their latest runs too
   std::optional<std::string> run;
   bool csv = false;
   bool list = false;
@@ -53,7 +55,9 @@ void report_runs(const ReportArgs& args) {
   else MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");
   if (args.plot) {
-    run_plot(args.file, run.id, *args.plot);
+    std::vector<std::pair<std::string, std::string>> runs{{args.file, run.id}};
+    for (const std::string& other : args.overlays) runs.emplace_back(other, pick_run(other, list_runs(other), {}));
+    run_plot(runs, *args.plot);
     std::cerr << "pagequery report: plot written to " << printable(*args.plot) << "\n";
   }
 }
@@ -61,6 +65,8 @@ void report_runs(const ReportArgs& args) {
 // The reading runs in a child process (apps/crash_guard.hpp): HDF5 1.10 can crash
 // on a damaged file, and that must be an error, never a signal or a success.
 void run_report(const ReportArgs& args) {
+  if (!args.overlays.empty() && !args.plot)
+    throw InputError("report: more than one results file needs --plot (the others' latest runs are overlaid)");
   if (args.plot) check_plot_target(*args.plot);
   run_guarded(args.file, [&] { report_runs(args); });
 }
@@ -74,6 +80,8 @@ void add_report(CLI::App& app) {
   cmd->add_option("file", args->file, "results file written by `pagequery sweep`")
       ->required()
       ->type_name("RESULTS.h5");
+  cmd->add_option("more", args->overlays, "with --plot: more results files, their latest runs overlaid")
+      ->type_name("RESULTS.h5 ...");
   cmd->add_option_function<std::string>(
          "--run", [args](const std::string& v) { args->run = v; }, "run id (a /runs group; default: the latest)")
       ->type_name("ID");

@@ -479,6 +479,13 @@ def case_plot(ctx):
     with open(png, "rb") as f:
         check(f.read(8) == b"\x89PNG\r\n\x1a\n", "not a PNG")
     check(os.path.getsize(png) > 10000, "suspiciously small PNG")
+    # Two runs overlaid; another file without --plot is refused.
+    other = ctx.path("p2.h5")
+    ctx.run("sweep", *SMALL, "--output", other, expect=0)
+    both = ctx.path("both.png")
+    ctx.run("report", out, other, "--plot", both, env={"PAGEQUERY_PYTHON": sys.executable}, expect=0)
+    check(os.path.getsize(both) > 10000, "the overlay plot")
+    one_line_error(ctx.run("report", out, other, expect=2), r"more than one results file needs --plot")
     p = ctx.run("report", out, "--plot", ctx.path("x.png"), env={"PAGEQUERY_PYTHON": "/nonexistent/python3"},
                 expect=2)
     check("cannot run /nonexistent/python3" in p.stderr.splitlines()[-1], p.stderr)
