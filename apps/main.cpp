@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
   apps::add_report(app);
   apps::add_combine(app);
   apps::add_compare(app);
+  apps::add_matrix(app);
   std::optional<bench::MpiContext> ranks;  // finalises MPI after the command, if it started
   try {
     return check_stdout(parse_and_run(app, argc, argv, ranks));

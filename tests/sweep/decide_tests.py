@@ -226,6 +226,47 @@ def case_metadata(ctx):
         check(len(units) == len(cells.dtype.names) and all(isinstance(u, str) for u in units.values()), units)
 
 
+README = os.path.join(os.path.dirname(SCHEMA), os.pardir, "README.md")
+
+
+def case_readme_round_trip(ctx):
+    """The README's five commands, exactly: the pages come back byte for byte."""
+    import subprocess
+    with open(README) as f:
+        block = f.read().split("<!-- round trip: tests/sweep/decide_tests.py readme_round_trip -->\n```\n", 1)[1]
+    commands = block.split("\n```", 1)[0].splitlines()
+    check(len(commands) == 5 and all(c.startswith("pagequery ") for c in commands), commands)
+    env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(ctx.bin)) + os.pathsep + os.environ["PATH"])
+    env.setdefault("OMP_NUM_THREADS", "2")
+    for command in commands:
+        p = subprocess.run(["bash", "-c", command], cwd=ctx.dir, env=env, capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0, f"{command}: exit {p.returncode}\n{p.stderr}")
+    with open(ctx.path("m.bin"), "rb") as f:
+        matrix = f.read()
+    with open(ctx.path("pages.bin"), "rb") as f:
+        pages = f.read()
+    check(len(matrix) == 300 * 4096, "the matrix")
+    check(pages == b"".join(matrix[i * 4096:(i + 1) * 4096] for i in (2, 5, 299)), "the pages read privately")
+
+
+def case_matrix_file(ctx):
+    """`matrix` writes the bytes `sweep --synthetic-pages` scans: the same checksums."""
+    h5py = need_h5py()
+    ctx.run("matrix", "--synthetic-pages", "200", "--matrix-seed", "4", "-o", ctx.path("m.bin"), expect=0)
+    common = ["--batch-sizes", "2", "--strategies", "fused", "--iterations", "1", "--warmup", "0", "--seed", "3"]
+    ctx.run("sweep", "--synthetic-pages", "200", "--matrix-seed", "4", *common, "--output", ctx.path("s.h5"), expect=0)
+    ctx.run("sweep", "--matrix-file", ctx.path("m.bin"), *common, "--output", ctx.path("f.h5"), expect=0)
+    sums = []
+    for name in ("s.h5", "f.h5"):
+        with h5py.File(ctx.path(name), "r") as f:
+            sums.append(int(f["runs"][list(f["runs"])[-1]]["cells"][()][0]["single_checksum"]))
+    check(sums[0] == sums[1], f"synthetic and file checksums differ: {sums}")
+    one_line_error(ctx.run("matrix", "--synthetic-pages", "4", "--fill", "zeros", "-o", ctx.path("x"), expect=2),
+                   r"--fill")
+    one_line_error(ctx.run("keygen", "--domain-bits", "9", "--indices", "2,5", "--request", ctx.path("r"),
+                           expect=2), r"--indices: a request holds 3 pages a query")
+
+
 CASES = {name[len("case_"):]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
