@@ -43,7 +43,6 @@ void run_info(const InfoArgs& args) {
 
   Runtime runtime;  // the device name needs an initialised backend
   nlohmann::ordered_json out;
-  out["version"] = bench::version_text();
   out["matrix_file"] = path;
   out["pages"] = pages;
   out["domain_bits"] = domain_bits;
@@ -58,6 +57,7 @@ void run_info(const InfoArgs& args) {
   out["kokkos_version"] = Runtime::kokkos_version();
   // MPI_Get_library_version needs no MPI_Init: `info` stays one process.
   out["mpi"] = MpiContext::compiled() ? MpiContext::library_version() : std::string("off");
+  out["version"] = bench::version_text();
   if (args.json) {
     std::cout << out.dump() << '\n';
   } else {

@@ -88,7 +88,7 @@ void run_keygen(const KeygenArgs& args) {
     throw InputError("--format must be morphogen or packed, got '" + args.format + "'");
   const bool packed = args.format == "packed";
   if (!args.domain_bits) throw InputError("keygen: --domain-bits is required");
-  if (!args.index && !args.request) throw InputError("keygen: --index (or --indices with --request) is required");
+  if (!args.index && !args.request) throw InputError("keygen: --index is required (or --indices with --request)");
   const int d = parse_int_in(*args.domain_bits, 1, packed ? kMaxPackedDomainBits : kMaxDomainBits,
                              packed ? "--domain-bits (leaf bits of a packed key)" : "--domain-bits");
   std::optional<std::uint64_t> seed;

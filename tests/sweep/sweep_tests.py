@@ -263,7 +263,7 @@ def case_abort_midwrite(ctx):
         g = f["runs"][partial]
         check(text(g.attrs["status"]) == "incomplete", f"status {g.attrs['status']}")
         check(int(g.attrs["cells_done"]) == 2 and len(g["cells"]) == 2, "two checkpointed cells")
-        check(len(g["samples"]) == 2 * 2 * 2, "their samples")
+        check(len(g["samples"]) == 2 * 2 * 3, "their samples")  # single, batch, batch device
     check(snapshot_run(h5py, out, first) == before, "the complete run changed")
     h5dump_ok(out)
     p = ctx.run("report", out, "--run", partial, expect=0)
