@@ -100,6 +100,14 @@ TEST(Verdict, ACellThatRanSlowerAsAWholeIsNoWin) {
   EXPECT_FALSE(verdicts(run)[0].significant);
 }
 
+TEST(Verdict, WithoutSamplesTheMediansRankButNeverWin) {
+  RunRecord run = run_of({{"multi_stream_4", samples(20, 20, 0.01)}, {"fused", samples(20, 10, 0.01)}});
+  run.samples.clear();
+  const auto v = verdicts(run);
+  EXPECT_EQ(v[0].winner->strategy, "fused");
+  EXPECT_FALSE(v[0].significant);
+}
+
 TEST(Compare, ARunAgainstItselfHasNoChange) {
   RunRecord a;
   a.cells = {cell("fused", 1, samples(20, 10, 0.05)), cell("fused", 4, samples(20, 30, 0.05))};
