@@ -5,8 +5,13 @@
 #include "apps/io_limits.hpp"
 #include "bench/text.hpp"
 #include "bench/wire/response.hpp"
+#include "core/printable.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,7 +29,17 @@ struct CombineArgs {
   std::string a;
   std::string b;
   std::string max_response_bytes = std::to_string(kDefaultMaxResponseBytes);
+  std::optional<std::string> raw;  // --raw: the page bytes into this file instead of JSON
 };
+
+// The pages, result by result, page by page, as raw bytes.
+void write_raw(const std::string& path, const std::vector<std::vector<std::vector<std::uint8_t>>>& results) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (const auto& pages : results)
+    for (const auto& page : pages) out.write(reinterpret_cast<const char*>(page.data()), std::streamsize(page.size()));
+  out.flush();
+  if (!out) throw InputError("combine --raw " + printable(path) + ": cannot write: " + std::strerror(errno));
+}
 
 void run_combine(const CombineArgs& args) {
   if (args.a == "-" && args.b == "-") throw InputError("combine: at most one response can come from stdin");
@@ -33,6 +48,7 @@ void run_combine(const CombineArgs& args) {
     return parse_response(read_limited(path, limit, "combine", "--max-response-bytes"), path);
   };
   const nlohmann::json a = read(args.a), b = read(args.b);
+  if (args.raw) return write_raw(*args.raw, combined_pages(a, args.a, b, args.b));
   std::cout << combine_responses(a, args.a, b, args.b) << '\n';
   flush_stdout("combine");
 }
@@ -50,6 +66,10 @@ void add_combine(CLI::App& app) {
                   "is about 6.3 MB)")
       ->capture_default_str()
       ->type_name("N");
+  cmd->add_option_function<std::string>(
+         "--raw", [args](const std::string& v) { args->raw = v; },
+         "write the pages' bytes into FILE instead (4096 per page, in result and page order)")
+      ->type_name("FILE");
   cmd->footer(
       "Reads two responses of `pagequery answer` ({\"epoch_id\":..,\"results\":[{\"pages\":[\"0x..\",..]},..]},\n"
       "Morphogen or packed keys alike) and prints {\"results\":[{\"pages\":[\"0x<4096 bytes>\",..]},..]}: page j\n"

@@ -20,5 +20,7 @@ void add_sweep(CLI::App& app);
 void add_report(CLI::App& app);
 void add_combine(CLI::App& app);
 void add_updates(CLI::App& app);
+void add_compare(CLI::App& app);
+void add_matrix(CLI::App& app);
 
 }  // namespace pagequery::apps

@@ -1,5 +1,6 @@
 #include "apps/crash_guard.hpp"
 
+#include "bench/errors.hpp"
 #include "core/printable.hpp"
 
 #include <sys/mman.h>
@@ -17,6 +18,8 @@
 #include <string>
 
 namespace pagequery::apps {
+
+using bench::CheckFailed;
 
 namespace {
 
@@ -65,6 +68,9 @@ void write_all(int fd, std::string_view text) {
     work();
     std::cout.flush();
     std::fflush(stdout);
+  } catch (const CheckFailed& e) {  // a result, not a damaged file: exit 1 in the parent too
+    write_all(message.fd(), e.what());
+    ::_exit(1);
   } catch (const std::exception& e) {
     write_all(message.fd(), e.what());
     ::_exit(2);
@@ -92,8 +98,10 @@ void run_guarded(const std::string& file, const std::function<void()>& work) {
     write_all(STDERR_FILENO, log.text());  // notes of a success ("plot written to ...")
     return;
   }
-  if (const std::string text = message.text(); WIFEXITED(status) && WEXITSTATUS(status) == 2 && !text.empty())
-    throw std::runtime_error(text);
+  if (const std::string text = message.text(); WIFEXITED(status) && !text.empty()) {
+    if (WEXITSTATUS(status) == 1) throw CheckFailed(text);
+    if (WEXITSTATUS(status) == 2) throw std::runtime_error(text);
+  }
   // A signal, or a sanitizer's exit code: the library failed on the file (what it
   // printed stays in the log: one line here).
   if (WIFEXITED(status))

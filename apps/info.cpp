@@ -1,6 +1,7 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/run_metadata.hpp"
 #include "bench/text.hpp"
 
 #include "core/dpf.hpp"
@@ -56,6 +57,7 @@ void run_info(const InfoArgs& args) {
   out["kokkos_version"] = Runtime::kokkos_version();
   // MPI_Get_library_version needs no MPI_Init: `info` stays one process.
   out["mpi"] = MpiContext::compiled() ? MpiContext::library_version() : std::string("off");
+  out["version"] = bench::version_text();
   if (args.json) {
     std::cout << out.dump() << '\n';
   } else {

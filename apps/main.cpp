@@ -1,6 +1,7 @@
 #include "apps/commands.hpp"
 #include "apps/early_streams.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/run_metadata.hpp"
 
 #include "core/dpf.hpp"
 #include "core/printable.hpp"
@@ -19,6 +20,18 @@ void say(const std::string& message) {
   std::cerr << ("pagequery: " + pagequery::printable(message) + "\n") << std::flush;
 }
 
+// A first argument that is neither a flag nor a subcommand: CLI11 alone would
+// say "A subcommand is required", which names neither the word nor the choices.
+void refuse_unknown_subcommand(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return;
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == argv[1]) return;
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  throw pagequery::apps::InputError("unknown subcommand '" + std::string(argv[1]) + "' (expected: " + names + ")");
+}
+
 // Parses the command line and runs its command (CLI11 runs it inside parse()).
 // Under a launcher, every rank meets once its command line is parsed or refused:
 // in the first agreement of `ranks` (bench::MpiContext), made before any command
@@ -30,11 +43,14 @@ int parse_and_run(CLI::App& app, int argc, char** argv, std::optional<pagequery:
     if (MpiContext::will_start()) ranks.emplace();
   });
   try {
+    refuse_unknown_subcommand(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     const pagequery::apps::InputError refused(std::string(e.what()) + " (see --help)");
     ranks.emplace(std::make_exception_ptr(refused));  // throws: refused, or RankFailed
+  } catch (const pagequery::apps::InputError&) {
+    ranks.emplace(std::current_exception());
   }
   return 0;
 }
@@ -58,6 +74,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"pagequery: the page-query scan of 2-server DPF PIR on Kokkos", "pagequery"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", bench::version_text());
   apps::add_keygen(app);
   apps::add_answer(app);
   apps::add_info(app);
@@ -65,6 +82,8 @@ int main(int argc, char** argv) {
   apps::add_report(app);
   apps::add_combine(app);
   apps::add_updates(app);
+  apps::add_compare(app);
+  apps::add_matrix(app);
   std::optional<bench::MpiContext> ranks;  // finalises MPI after the command, if it started
   try {
     return check_stdout(parse_and_run(app, argc, argv, ranks));

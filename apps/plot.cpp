@@ -94,11 +94,13 @@ ChildResult run_collecting(std::vector<std::string> args) {
 
 // Runs plot_qps.py with its stdout and stderr collected: a failure becomes one line
 // (the script's last), and on success whatever it printed is dropped.
-void run_plot(const std::string& file, const std::string& run, const std::string& out) {
+void run_plot(const std::vector<std::pair<std::string, std::string>>& runs, const std::string& out) {
   const std::string script = plot_script();
   const char* python_env = std::getenv("PAGEQUERY_PYTHON");
   const std::string python = python_env && *python_env ? python_env : "python3";
-  const ChildResult child = run_collecting({python, script, file, run, out});
+  std::vector<std::string> args{python, script, runs.front().first, runs.front().second, out};
+  for (std::size_t i = 1; i < runs.size(); ++i) args.insert(args.end(), {runs[i].first, runs[i].second});
+  const ChildResult child = run_collecting(std::move(args));
   if (child.rc != 0)
     throw InputError("report --plot: cannot run " + printable(python) + ": " + std::strerror(child.rc) +
                      " (set PAGEQUERY_PYTHON to a python3 with h5py and matplotlib)");

@@ -5,6 +5,7 @@
 #include "apps/io_limits.hpp"
 #include "apps/plot.hpp"
 #include "bench/csv_printer.hpp"
+#include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
@@ -15,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pagequery::apps {
@@ -25,10 +27,12 @@ namespace {
 
 struct ReportArgs {
   std::string file;
+  std::vector<std::string> overlays;  // --plot draws their latest runs too
   std::optional<std::string> run;
   bool csv = false;
   bool list = false;
   std::optional<std::string> plot;
+  std::optional<std::string> json;
 };
 
 void print_list(const std::string& file, const std::vector<std::string>& runs) {
@@ -44,24 +48,16 @@ void report_runs(const ReportArgs& args) {
     flush_stdout("report");
     return;
   }
-  if (runs.empty()) throw InputError(printable(args.file) + ": no runs in /runs");
-  std::string id = runs.back();  // the latest
-  if (args.run) {
-    if (std::find(runs.begin(), runs.end(), *args.run) == runs.end()) {
-      std::string known;
-      const std::size_t from = runs.size() > 5 ? runs.size() - 5 : 0;
-      for (std::size_t i = from; i < runs.size(); ++i) known += (known.empty() ? "" : ", ") + runs[i];
-      throw InputError(printable(args.file) + ": no run '" + one_line(*args.run) + "' (" +
-                       (from ? "latest runs: " : "runs: ") + printable(known) + ")");
-    }
-    id = *args.run;
-  }
-  const RunRecord run = read_run(args.file, id, false);
+  const std::string id = pick_run(args.file, runs, args.run);
+  const RunRecord run = read_run(args.file, id);
+  if (args.json) write_json(*args.json, run_json(run, args.file));
   if (args.csv) CsvPrinter(std::cout).print_run(run);
   else MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");
   if (args.plot) {
-    run_plot(args.file, run.id, *args.plot);
+    std::vector<std::pair<std::string, std::string>> runs{{args.file, run.id}};
+    for (const std::string& other : args.overlays) runs.emplace_back(other, pick_run(other, list_runs(other), {}));
+    run_plot(runs, *args.plot);
     std::cerr << "pagequery report: plot written to " << printable(*args.plot) << "\n";
   }
 }
@@ -69,6 +65,8 @@ void report_runs(const ReportArgs& args) {
 // The reading runs in a child process (apps/crash_guard.hpp): HDF5 1.10 can crash
 // on a damaged file, and that must be an error, never a signal or a success.
 void run_report(const ReportArgs& args) {
+  if (!args.overlays.empty() && !args.plot)
+    throw InputError("report: more than one results file needs --plot (the others' latest runs are overlaid)");
   if (args.plot) check_plot_target(*args.plot);
   run_guarded(args.file, [&] { report_runs(args); });
 }
@@ -82,6 +80,8 @@ void add_report(CLI::App& app) {
   cmd->add_option("file", args->file, "results file written by `pagequery sweep`")
       ->required()
       ->type_name("RESULTS.h5");
+  cmd->add_option("more", args->overlays, "with --plot: more results files, their latest runs overlaid")
+      ->type_name("RESULTS.h5 ...");
   cmd->add_option_function<std::string>(
          "--run", [args](const std::string& v) { args->run = v; }, "run id (a /runs group; default: the latest)")
       ->type_name("ID");
@@ -92,6 +92,10 @@ void add_report(CLI::App& app) {
          "also draw QPS vs Q per strategy into a PNG (python3 with h5py and matplotlib;\n"
          "PAGEQUERY_PYTHON picks the interpreter)")
       ->type_name("OUT.png");
+  cmd->add_option_function<std::string>(
+         "--json", [args](const std::string& v) { args->json = v; },
+         "also write the run as JSON (docs/json-schema.md: Google Benchmark's fields, the verdicts)")
+      ->type_name("FILE");
   cmd->footer(
       "The tables: speedup, batch ms and batch QPS per strategy (and key format) and Q, then each\n"
       "cell's batch ms as a multiple of the run's read floor (n/a for runs written before it).\n"

@@ -21,6 +21,11 @@ constexpr const char* kFooter =
     "3Q keys (the strategy). With concurrency C, C threads run the same shape at once and an\n"
     "iteration lasts from the common start to the last finish: QPS = C*Q / mean ms,\n"
     "speedup = single mean / batch mean. Checksums: XXH3-64 of the answer bytes.\n"
+    "Each cell runs until the stopping rule is met (--min-samples, --max-noise, --min-time,\n"
+    "--max-time), or exactly --iterations. Every time has its median with a 95 % interval (order\n"
+    "statistics); the batch also has its device time (the launches, fence to fence). The verdict\n"
+    "table ranks the strategies per Q by batch / single-loop time of the same iteration and names\n"
+    "the fastest, or a tie when the runner-up's 95 % interval overlaps its own.\n"
     "Before the cells, the run times its read floor: a plain streaming read of the same matrix on\n"
     "the same device (an XOR over every word, the fastest of 5 or more; attribute read_floor_ms); `report`\n"
     "prints every cell's batch time as a multiple of it.\n"
@@ -81,14 +86,43 @@ void add_axis_flags(CLI::App* cmd, bench::SweepOptions& o) {
       ->type_name("LIST");
 }
 
+// The stopping rule (bench::StoppingRule); typed, so CLI11 refuses what is out of range.
+void add_stopping_flags(CLI::App* cmd, bench::SweepOptions& o) {
+  cmd->add_option("--min-samples", o.min_samples, "stopping rule: at least N measured iterations per cell")
+      ->type_name("N")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--max-noise", o.max_noise_pct,
+                  "stopping rule: go on until the noise (half the median's 95 % interval, % of the median)\n"
+                  "of both paths is at most PCT")
+      ->type_name("PCT")
+      ->check(CLI::Range(0.0, 100.0))
+      ->capture_default_str();
+  cmd->add_option("--min-time", o.min_seconds, "stopping rule: measure each cell at least SECONDS")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--max-time", o.max_seconds,
+                  "stopping rule: stop a cell after SECONDS, noisy or not (wins over --min-samples)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+}
+
 void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
-  text_flag(cmd, "--iterations", o.iterations, "measured iterations per cell and path")->type_name("N");
+  optional_flag(cmd, "--iterations", o.iterations,
+                "a fixed count of measured iterations per cell and path (wins over the stopping rule)")
+      ->type_name("N");
+  add_stopping_flags(cmd, o);
   text_flag(cmd, "--warmup", o.warmup, "unmeasured iterations first (graph capture, allocation)")->type_name("N");
   optional_flag(cmd, "--seed", o.seed, "seed of the query keys and targets (default: random, recorded)")
       ->type_name("N");
   optional_flag(cmd, "--output", o.output,
                 "results file; runs are appended (default pagequery-sweep-<UTC>.h5 in the cwd)")
       ->type_name("PATH");
+  optional_flag(cmd, "--json", o.json,
+                "also write the run as JSON (docs/json-schema.md: Google Benchmark's fields, the verdicts)")
+      ->type_name("FILE");
   text_flag(cmd, "--checkpoint-interval", o.checkpoint_seconds,
             "write the measured cells at most every SECONDS (0: after every cell)")
       ->type_name("SECONDS");

@@ -15,7 +15,11 @@ constexpr const char* kHeader =
     "single_ms_min,single_ms_median,single_ms_mean,single_ms_stddev,single_ms_max,"
     "batch_ms_min,batch_ms_median,batch_ms_mean,batch_ms_stddev,batch_ms_max,"
     "single_qps,batch_qps,speedup,single_checksum,batch_checksum,checksum_match,bandwidth_gbs,"
-    "single_reduce_ms,batch_reduce_ms\n";
+    "single_reduce_ms,batch_reduce_ms,"
+    "single_ms_median_ci_low,single_ms_median_ci_high,single_ms_noise_pct,"
+    "batch_ms_median_ci_low,batch_ms_median_ci_high,batch_ms_noise_pct,"
+    "batch_device_ms_min,batch_device_ms_median,batch_device_ms_mean,batch_device_ms_stddev,batch_device_ms_max,"
+    "batch_device_ms_median_ci_low,batch_device_ms_median_ci_high,batch_device_ms_noise_pct\n";
 
 // "0x0123456789abcdef"
 std::string hex64(std::uint64_t value) {
@@ -29,6 +33,11 @@ std::string stats_fields(const Stats& s) {
          number(s.max);
 }
 
+// The median's interval and noise (the columns added after the seed's, at the end).
+std::string interval_fields(const Stats& s) {
+  return number(s.median_ci_low) + "," + number(s.median_ci_high) + "," + number(s.noise_pct);
+}
+
 // The row's own columns, from strategy on.
 std::string row_fields(const CellRow& r) {
   return csv_field(r.strategy) + "," + csv_field(r.dpf) + "," + csv_field(r.mode) + "," +
@@ -38,7 +47,8 @@ std::string row_fields(const CellRow& r) {
          "," + stats_fields(r.batch_ms) + "," + number(r.single_qps) + "," + number(r.batch_qps) + "," +
          number(r.speedup) + "," + hex64(r.single_checksum) + "," + hex64(r.batch_checksum) + "," +
          (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "," + number(r.single_reduce_ms) + "," +
-         number(r.batch_reduce_ms);
+         number(r.batch_reduce_ms) + "," + interval_fields(r.single_ms) + "," + interval_fields(r.batch_ms) + "," +
+         stats_fields(r.batch_device_ms) + "," + interval_fields(r.batch_device_ms);
 }
 
 }  // namespace

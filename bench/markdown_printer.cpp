@@ -1,8 +1,10 @@
 #include "bench/markdown_printer.hpp"
 
+#include "bench/compare.hpp"
 #include "bench/key_list.hpp"
 #include "bench/plan.hpp"
 #include "bench/text.hpp"
+#include "bench/verdict.hpp"
 #include "core/bits128.hpp"
 #include "core/printable.hpp"
 
@@ -86,6 +88,13 @@ std::string parity_line(const std::vector<CellRow>& rows) {
   return out;
 }
 
+// "0.812 [0.773, 0.836]"
+std::string with_interval(const Stats& s) {
+  return fixed(s.median, 3) + " [" + fixed(s.median_ci_low, 3) + ", " + fixed(s.median_ci_high, 3) + "]";
+}
+
+std::string times(double ratio) { return ratio > 0 ? fixed(ratio, 2) + "x" : std::string("-"); }
+
 bool scaled_out(const RunRecord& run) {
   const auto* ranks = run.find("mpi_ranks");
   return ranks && std::holds_alternative<std::int64_t>(*ranks) && std::get<std::int64_t>(*ranks) > 1;
@@ -107,6 +116,13 @@ std::string matrix_text(const RunRecord& run) {
       matrix += ", " + human_bytes(std::get<std::uint64_t>(*bytes));
   }
   return matrix;
+}
+
+// "iterations=5", or the stopping rule of a run that had one (iterations = 0).
+std::string settings_text(const RunRecord& run) {
+  if (!run.find("min_samples") || run.text("iterations") != "0") return "iterations=" + run.text("iterations");
+  return "stopping rule: min samples " + run.text("min_samples") + ", max noise " + run.text("max_noise_pct") +
+         " %, min time " + run.text("min_time_s") + " s, max time " + run.text("max_time_s") + " s";
 }
 
 std::string host_text(const RunRecord& run) {
@@ -132,7 +148,7 @@ std::string run_header(const RunRecord& run) {
   line("read floor", read_floor_text(run));
   line("matrix", matrix_text(run));
   if (run.find("iterations"))
-    line("settings", "iterations=" + run.text("iterations") + ", warmup=" + run.text("warmup") +
+    line("settings", settings_text(run) + ", warmup=" + run.text("warmup") +
                          ", concurrency=" + run.text("concurrency") + ", seed=" + run.text("seed"));
   line("single loop", run.text("single_policy"));
   line("env switches", run.text("env_switches"));
@@ -187,8 +203,8 @@ std::string plan_text(const Plan& plan) {
   return "matrix: " + printable(plan.matrix_text) + ", " + std::to_string(plan.pages) +
          " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
          human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
-         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + "iterations " +
-         std::to_string(plan.iterations) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
+         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" +
+         stopping_text(plan.stop) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
          std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
          "cells: " + std::to_string(plan.cells.size()) + "\n";
 }
@@ -221,7 +237,7 @@ void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
 
 void MarkdownPrinter::do_print_run(const RunRecord& run) {
   std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n" + run_header(run);
-  out += "\n" + markdown_tables(run.cells);
+  out += "\n" + verdict_table(verdicts(run)) + markdown_tables(run.cells);
   if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run)) + hardware_floor_tables(run);
   if (scaled_out(run) && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   stream() << out;
@@ -275,6 +291,45 @@ std::string reduction_tables(const std::vector<CellRow>& rows) {
        [](const CellRow& r) { return fixed(r.queries ? r.single_reduce_ms / r.queries : 0.0, 3); }},
   };
   return grid_tables(rows, tables);
+}
+
+std::string verdict_table(const std::vector<Verdict>& verdicts) {
+  if (verdicts.empty()) return "";
+  std::string out =
+      "### Verdict\n\n"
+      "Per concurrency C, Q and key format, the strategies ranked by batch ms / single-loop ms of the same "
+      "iteration (the single loop is the same work in every cell, so the ratio cancels load that drifts "
+      "between cells). The fastest wins when the runner-up's 95 % interval of that ratio lies entirely above "
+      "its own and it leads by at least " + fixed(kMinLead * 100, 0) + " %; else it is a tie. Batch ms: the "
+      "winner's median wall time [95 % interval]; vs: the other's median ratio over the winner's.\n\n"
+      "| C | Q | fastest | batch ms [95 % CI] | runner-up | lead | verdict | vs multi_stream_4 | vs single loop |\n"
+      "|---:|---:|---|---:|---|---:|---|---:|---:|\n";
+  for (const Verdict& v : verdicts) {
+    const std::string runner = v.runner_up ? markdown_text(row_label(*v.runner_up)) : std::string("-");
+    const std::string lead = v.runner_up ? fixed(v.lead * 100, 1) + " %" : std::string("-");
+    const std::string verdict = !v.runner_up ? "only one" : v.significant ? "wins" : "tie";
+    out += "| " + std::to_string(v.concurrency) + " | " + std::to_string(v.queries) + " | " +
+           markdown_text(row_label(*v.winner)) + " | " + with_interval(v.winner->batch_ms) + " | " + runner + " | " +
+           lead + " | " + verdict + " | " + (v.vs_multi_stream_4 ? times(*v.vs_multi_stream_4) : "-") + " | " +
+           times(v.vs_single) + " |\n";
+  }
+  return out + "\n";
+}
+
+std::string comparison_table(const Comparison& comparison, std::string_view a, std::string_view b) {
+  std::string out = "## pagequery compare\n\n- A: " + markdown_text(a) + "\n- B: " + markdown_text(b) +
+                    "\n\nMedian batch ms per cell ([95 % CI]); B / A with the interval [B low / A high, "
+                    "B high / A low]. A change is significant when the two intervals do not overlap.\n\n"
+                    "| cell | A ms | B ms | B / A | change |\n|---|---:|---:|---:|---|\n";
+  for (const CellChange& c : comparison.changes) {
+    const std::string mark = !c.significant ? "same" : c.ratio > 1 ? "**slower**" : "faster";
+    out += "| " + markdown_text(cell_text(*c.a)) + " | " + with_interval(c.a->batch_ms) + " | " +
+           with_interval(c.b->batch_ms) + " | " + fixed(c.ratio, 3) + " [" + fixed(c.low, 3) + ", " +
+           fixed(c.high, 3) + "] | " + mark + " |\n";
+  }
+  for (const std::string& cell : comparison.only_a) out += "| " + markdown_text(cell) + " | | - | | only in A |\n";
+  for (const std::string& cell : comparison.only_b) out += "| " + markdown_text(cell) + " | - | | | only in B |\n";
+  return out;
 }
 
 std::string markdown_text(std::string_view text) {

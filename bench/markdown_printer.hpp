@@ -2,8 +2,10 @@
 // The human format: a run as markdown (a header of its metadata, then the seed's
 // tables: speedup, batch ms and batch QPS per strategy and Q), the run list, and
 // a dry run's plan.
+#include "bench/compare.hpp"
 #include "bench/printer.hpp"
 #include "bench/stats.hpp"
+#include "bench/verdict.hpp"
 
 #include <optional>
 #include <string>
@@ -28,6 +30,10 @@ class MarkdownPrinter : public Printer {
 // The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
 // strategies), one set per concurrency, then a checksum parity line.
 std::string markdown_tables(const std::vector<CellRow>& rows);
+// The verdicts (bench/verdict.hpp) as a table with the test they apply; empty for none.
+std::string verdict_table(const std::vector<Verdict>& verdicts);
+// Two runs' cells side by side (bench/compare.hpp); `a` and `b` name the runs.
+std::string comparison_table(const Comparison& comparison, std::string_view a, std::string_view b);
 // Each cell's mean batch time as a multiple of the run's read floor (rows Q,
 // columns strategies); "n/a" in every cell of a run without one.
 std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms);

@@ -1,11 +1,13 @@
 #include "bench/measure.hpp"
 
 #include "bench/signals.hpp"
+#include "bench/stats.hpp"
 #include "core/bits128.hpp"
 #include "policies/policy_config.hpp"
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
@@ -61,6 +63,7 @@ double run_path(Client& c, int path, const MeasureSettings& settings, const MpiC
       c.single_out[q] = answer(*c.single_session, single_policy(), q * kKeysPerQuery, kKeysPerQuery);
   } else {
     c.batch_out = answer(*c.batch_session, settings.batch_config, 0, c.keys.size());
+    c.device_ms = error ? 0 : c.batch_session->last_device_ms();
     // Test hook, after the reduction (flipped on every rank, an even count would cancel).
     if (settings.flip_batch && mpi.root() && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;
   }
@@ -109,10 +112,11 @@ bool hash_failed(Client& c, int path) {
 class Recorder {
  public:
   Recorder(Measurement& m, int warmup) : m_(m), warmup_(warmup) {}
-  void operator()(int it, int path, Clock::time_point t0, Clock::time_point t1, double reduce_ms) {
+  void operator()(int it, int path, Clock::time_point t0, Clock::time_point t1, double reduce_ms, double device_ms) {
     if (it < warmup_) return;
     (path == 0 ? m_.single_ms : m_.batch_ms).push_back(ms_between(t0, t1));
     (path == 0 ? m_.single_reduce_ms : m_.batch_reduce_ms).push_back(reduce_ms);
+    if (path == 1) m_.batch_device_ms.push_back(device_ms);
   }
 
  private:
@@ -123,29 +127,58 @@ class Recorder {
 // Collective: the largest signal number seen on any rank, or INT_MAX when a rank failed.
 int stop_reason(const MpiContext& mpi, bool failed) { return mpi.max(failed ? INT_MAX : pending_signal()); }
 
+// The stopping rule over one measurement's iterations, the same answer on every
+// rank. The noise is summarised again only after the samples grew by 1/16: a
+// cell of fast batches takes thousands of samples.
+class Iterations {
+ public:
+  Iterations(const MeasureSettings& settings, const Measurement& m, const MpiContext& mpi)
+      : settings_(settings), m_(m), mpi_(mpi) {}
+
+  // Collective: whether iteration `it` (warmup included) runs.
+  bool more(int it) {
+    if (it < settings_.warmup) return true;
+    if (it == settings_.warmup) start_ = Clock::now();
+    const double seconds = ms_between(start_, Clock::now()) / 1e3;
+    const std::size_t n = m_.batch_ms.size();
+    bool done = false;
+    if (settings_.stop.iterations > 0 || n >= next_check_ || seconds >= settings_.stop.max_seconds) {
+      done = enough(settings_.stop, m_, seconds);
+      next_check_ = n + std::max<std::size_t>(1, n / 16);
+    }
+    return mpi_.max(done ? 1 : 0) == 0;
+  }
+
+ private:
+  const MeasureSettings& settings_;
+  const Measurement& m_;
+  const MpiContext& mpi_;
+  Clock::time_point start_;
+  std::size_t next_check_ = 0;
+};
+
 // One client on the calling thread; returns why it stopped early (0: it did not).
-int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mpi, Recorder& record) {
-  const int total = settings.warmup + settings.iterations;
-  for (int it = 0; it < total; ++it) {
+int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mpi, Recorder& record,
+                Iterations& iterations) {
+  for (int it = 0;; ++it) {
     if (const int stop = stop_reason(mpi, c.error != nullptr); stop != 0) return stop;
+    if (!iterations.more(it)) return 0;
     for (int path = 0; path < 2; ++path) {
       mpi.barrier();  // all ranks start the timed path together
       const auto t0 = Clock::now();
       path_failed(c, path, settings, mpi);
       const auto t1 = Clock::now();
-      record(it, path, t0, t1, c.reduce_ms);
+      record(it, path, t0, t1, c.reduce_ms, c.device_ms);
       hash_failed(c, path);
     }
   }
-  return 0;
 }
 
 // A client thread: every path of every iteration between the start and done
 // barriers of the coordinator (measure_threads), until it is told to leave.
 void client_thread(Client& c, const MeasureSettings& settings, const MpiContext& mpi, std::barrier<>& sync,
                    const std::atomic<bool>& leave, std::atomic<bool>& failed) {
-  const int total = settings.warmup + settings.iterations;
-  for (int it = 0; it < total; ++it)
+  for (;;)
     for (int path = 0; path < 2; ++path) {
       sync.arrive_and_wait();  // start
       if (leave.load()) return;
@@ -158,7 +191,7 @@ void client_thread(Client& c, const MeasureSettings& settings, const MpiContext&
 // C > 1 clients, one thread each, timed from the common start to the last finish;
 // returns why they stopped early (0: they did not).
 int measure_threads(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi,
-                    Recorder& record) {
+                    Recorder& record, Iterations& iterations) {
   std::barrier<> sync(static_cast<std::ptrdiff_t>(clients.size()) + 1);
   std::atomic<bool> leave{false}, failed{false};
   std::vector<std::thread> threads;
@@ -166,23 +199,19 @@ int measure_threads(std::vector<Client>& clients, const MeasureSettings& setting
   for (Client& c : clients)
     threads.emplace_back([&, client = &c] { client_thread(*client, settings, mpi, sync, leave, failed); });
   int stop = 0;
-  for (int it = 0; it < settings.warmup + settings.iterations; ++it) {
-    if ((stop = stop_reason(mpi, failed.load())) != 0) {
-      leave.store(true);
-      sync.arrive_and_wait();  // releases the workers, which see `leave` and return
-      break;
-    }
+  for (int it = 0; (stop = stop_reason(mpi, failed.load())) == 0 && iterations.more(it); ++it)
     for (int path = 0; path < 2; ++path) {
       mpi.barrier();
       sync.arrive_and_wait();
       const auto t0 = Clock::now();
       sync.arrive_and_wait();
       const auto t1 = Clock::now();
-      double reduce_ms = 0;
-      for (const Client& c : clients) reduce_ms += c.reduce_ms;
-      record(it, path, t0, t1, reduce_ms / static_cast<double>(clients.size()));
+      double reduce_ms = 0, device_ms = 0;
+      for (const Client& c : clients) reduce_ms += c.reduce_ms, device_ms = std::max(device_ms, c.device_ms);
+      record(it, path, t0, t1, reduce_ms / static_cast<double>(clients.size()), device_ms);
     }
-  }
+  leave.store(true);
+  sync.arrive_and_wait();  // releases the workers, which see `leave` and return
   for (std::thread& t : threads) t.join();
   return stop;
 }
@@ -227,11 +256,20 @@ const PolicyConfig& single_policy() {
   return latency;
 }
 
+bool enough(const StoppingRule& rule, const Measurement& m, double seconds) {
+  const std::size_t n = m.batch_ms.size();
+  if (rule.iterations > 0) return n >= static_cast<std::size_t>(rule.iterations);
+  if (n > 0 && seconds >= rule.max_seconds) return true;
+  if (n < static_cast<std::size_t>(rule.min_samples) || seconds < rule.min_seconds) return false;
+  return std::max(summarize(m.single_ms).noise_pct, summarize(m.batch_ms).noise_pct) <= rule.max_noise_pct;
+}
+
 Measurement measure(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi) {
   Measurement m;
   Recorder record(m, settings.warmup);
-  const int stop = clients.size() == 1 ? measure_one(clients.front(), settings, mpi, record)
-                                       : measure_threads(clients, settings, mpi, record);
+  Iterations iterations(settings, m, mpi);
+  const int stop = clients.size() == 1 ? measure_one(clients.front(), settings, mpi, record, iterations)
+                                       : measure_threads(clients, settings, mpi, record, iterations);
   // Every rank, every time: errors raised after the last check are caught here too.
   mpi.agree(first_error(clients));
   if (stop > 0) {

@@ -81,8 +81,18 @@ void plan_axes(const SweepOptions& o, Plan& plan) {
   plan.concurrency = as_input("", [&] { return parse_int_list(o.concurrency, "--concurrency", 1, kMaxConcurrency); });
 }
 
+// The ranges themselves are the CLI's validators; what they cannot see is here.
+StoppingRule stopping_rule(const SweepOptions& o) {
+  StoppingRule rule{0, o.min_samples, o.max_noise_pct, o.min_seconds, o.max_seconds};
+  if (o.iterations) rule.iterations = parse_int_in(*o.iterations, 1, 1000000, "--iterations");
+  if (rule.min_seconds > rule.max_seconds)
+    throw InputError("--min-time (" + number(rule.min_seconds) + " s) must not exceed --max-time (" +
+                     number(rule.max_seconds) + " s)");
+  return rule;
+}
+
 void plan_run(const SweepOptions& o, Plan& plan) {
-  plan.iterations = parse_int_in(o.iterations, 1, 1000000, "--iterations");
+  plan.stop = stopping_rule(o);
   plan.warmup = parse_int_in(o.warmup, 0, 1000000, "--warmup");
   if (o.seed) {
     plan.key_seed = as_input("", [&] { return parse_u64(*o.seed, "--seed"); });
@@ -97,6 +107,8 @@ void plan_run(const SweepOptions& o, Plan& plan) {
   plan.checkpoint_seconds = *seconds;
   plan.output = o.output ? *o.output : "pagequery-sweep-" + utc_stamp(std::time(nullptr), true) + ".h5";
   if (plan.output.empty()) throw InputError("--output must not be empty");
+  if (o.json && o.json->empty()) throw InputError("--json must not be empty");
+  plan.json = o.json;
 }
 
 // Morphogen's batches stop at 32 queries: larger Q are packed cells only.
@@ -153,10 +165,16 @@ std::string canonical_text(const Plan& plan) {
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);
-  text += "\niterations " + integer(plan.iterations) + "\nwarmup " + integer(plan.warmup);
+  text += "\n" + stopping_text(plan.stop) + "\nwarmup " + integer(plan.warmup);
   text += "\nseed " + (plan.key_seed_given ? std::to_string(plan.key_seed) : std::string("random (rank 0's)"));
   text += "\ncheckpoint interval " + number(plan.checkpoint_seconds);
   return text + "\ndry run " + (plan.dry_run ? "yes" : "no");
+}
+
+std::string stopping_text(const StoppingRule& rule) {
+  if (rule.iterations > 0) return "iterations " + std::to_string(rule.iterations);
+  return "min samples " + std::to_string(rule.min_samples) + ", max noise " + number(rule.max_noise_pct) +
+         " %, min time " + number(rule.min_seconds) + " s, max time " + number(rule.max_seconds) + " s";
 }
 
 std::string cell_name(const Plan& plan, const Cell& cell) {

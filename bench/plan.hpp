@@ -2,6 +2,7 @@
 // The sweep as a plan (the parse step of parse -> run -> print): the matrix, the
 // axes (strategy x key format x batch size Q x concurrency C), the run's settings
 // and the cells they span, all checked before anything is loaded or measured.
+#include "bench/measure.hpp"
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 
@@ -28,11 +29,16 @@ struct SweepOptions {
   std::string strategies = "default";
   std::string dpf = "morphogen";
   std::string concurrency = "1";
-  std::string iterations = "5";
+  std::optional<std::string> iterations;  // given: a fixed count, instead of the stopping rule
+  int min_samples = 10;
+  double max_noise_pct = 1;
+  double min_seconds = 0.5;
+  double max_seconds = 5;
   std::string warmup = "1";
   std::optional<std::string> seed;
   std::string checkpoint_seconds = "60";
   std::optional<std::string> output;
+  std::optional<std::string> json;  // --json: the run as JSON too
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
   int wgmma_cluster = 0;
@@ -57,12 +63,13 @@ struct Plan {
   std::vector<DpfFormat> formats;     // the --dpf axis
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
-  int iterations = 0;
+  StoppingRule stop;  // stop.iterations > 0: a fixed count
   int warmup = 0;
   std::uint64_t key_seed = 0;
   bool key_seed_given = false;
   double checkpoint_seconds = 60;
   std::string output;
+  std::optional<std::string> json;
   bool dry_run = false;     // check and list the cells, measure nothing
   std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending); never empty
 
@@ -80,6 +87,9 @@ Plan make_plan(const SweepOptions& options);
 // name of its file). The output is left out: rank 0 alone writes it, and its
 // default name holds the time.
 std::string canonical_text(const Plan& plan);
+
+// "iterations 5", or the stopping rule's settings.
+std::string stopping_text(const StoppingRule& rule);
 
 // A cell's name in progress lines: the strategy, and the key format when packed.
 std::string cell_name(const Plan& plan, const Cell& cell);

@@ -82,6 +82,10 @@ void describe_progress(RunRecord& run, const Plan& plan, const std::string& star
 void describe_origin(RunRecord& run) {
   run.set("pagequery_version", std::string(PAGEQUERY_VERSION));
   run.set("git_revision", std::string(PAGEQUERY_GIT_REVISION));
+  run.set("compiler", std::string(PAGEQUERY_COMPILER));
+  run.set("cxx_flags", std::string(PAGEQUERY_CXX_FLAGS));
+  run.set("build_type", std::string(PAGEQUERY_BUILD_TYPE));
+  run.set("kokkos_config", std::string(PAGEQUERY_KOKKOS_CONFIG));
   run.set("command_line", command_line());
   run.set("host", host_name());
   if (auto v = env_value("SLURM_JOB_ID")) run.set("slurm_job_id", *v);
@@ -116,7 +120,12 @@ void describe_matrix(RunRecord& run, const Plan& plan, const MatrixInfo& info, c
 }
 
 void describe_axes(RunRecord& run, const Plan& plan) {
-  run.set("iterations", std::int64_t(plan.iterations));
+  // 0: the stopping rule decided each cell's iterations (min_samples ... max_time).
+  run.set("iterations", std::int64_t(plan.stop.iterations));
+  run.set("min_samples", std::int64_t(plan.stop.min_samples));
+  run.set("max_noise_pct", plan.stop.max_noise_pct);
+  run.set("min_time_s", plan.stop.min_seconds);
+  run.set("max_time_s", plan.stop.max_seconds);
   run.set("warmup", std::int64_t(plan.warmup));
   run.set("seed", plan.key_seed);
   run.set("batch_sizes", std::vector<std::int64_t>(plan.batch_sizes.begin(), plan.batch_sizes.end()));
@@ -160,6 +169,11 @@ void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, cons
   describe_matrix(run, plan, info, mpi, layout);
   describe_axes(run, plan);
   describe_environment(run);
+}
+
+std::string version_text() {
+  return std::string("pagequery ") + PAGEQUERY_VERSION + " (git " + PAGEQUERY_GIT_REVISION + ", " +
+         PAGEQUERY_BUILD_TYPE + ", " + PAGEQUERY_COMPILER + ")";
 }
 
 std::optional<std::string> env_value(const char* name) {

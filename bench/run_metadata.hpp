@@ -19,6 +19,9 @@ namespace pagequery::bench {
 void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, const std::string& started,
                   const MpiContext& mpi, const std::vector<PageRange>& layout);
 
+// "pagequery 0.1.0 (git 6d99b54, Release, GNU 12.2.0)": `--version`, `info`.
+std::string version_text();
+
 // The environment variable `name`, if set.
 std::optional<std::string> env_value(const char* name);
 

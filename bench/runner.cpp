@@ -46,6 +46,7 @@ CellRow cell_row(const Strategy& strategy, const Cell& cell, const Measurement& 
   row.warmup = static_cast<std::uint32_t>(warmup);
   row.single_ms = summarize(m.single_ms);
   row.batch_ms = summarize(m.batch_ms);
+  row.batch_device_ms = summarize(m.batch_device_ms);
   row.single_reduce_ms = summarize(m.single_reduce_ms).mean;
   row.batch_reduce_ms = summarize(m.batch_reduce_ms).mean;
   row.single_checksum = m.single_checksum;
@@ -91,8 +92,7 @@ Measurement Runner::measure(const Cell& cell) {
   mpi_.open_channels(cell.concurrency);  // collective: outside the step below
   std::vector<Client> clients;
   mpi_.step([&] { clients = this->clients(cell); });
-  const MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.iterations,
-                                 flip_batch_};
+  const MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop, flip_batch_};
   return bench::measure(clients, settings, mpi_);
 }
 
@@ -102,9 +102,10 @@ void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measu
   finish_row(row, local_bytes);
   const auto index = static_cast<std::uint32_t>(run.cells.size());
   run.cells.push_back(row);
-  for (int path = 0; path < 2; ++path) {
-    const auto& ms = path == 0 ? m.single_ms : m.batch_ms;
-    const auto& reduce = path == 0 ? m.single_reduce_ms : m.batch_reduce_ms;
+  const std::vector<double> no_reduction(m.batch_device_ms.size(), 0.0);
+  for (int path = 0; path < 3; ++path) {
+    const auto& ms = path == 0 ? m.single_ms : path == 1 ? m.batch_ms : m.batch_device_ms;
+    const auto& reduce = path == 0 ? m.single_reduce_ms : path == 1 ? m.batch_reduce_ms : no_reduction;
     for (std::size_t it = 0; it < ms.size(); ++it)
       run.samples.push_back(
           {index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it], reduce[it]});

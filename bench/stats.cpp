@@ -6,6 +6,25 @@
 
 namespace pagequery::bench {
 
+std::size_t median_ci_rank(std::size_t n) {
+  // P(B <= k) for B ~ Binomial(n, 1/2), summed in k while it stays within 2.5 %.
+  const double log_half_n = static_cast<double>(n) * std::log(0.5);
+  const double log_n_fact = std::lgamma(static_cast<double>(n) + 1);
+  double cdf = 0;
+  std::size_t rank = 1;
+  for (std::size_t k = 0; 2 * k + 1 < n; ++k) {
+    const double kd = static_cast<double>(k);
+    cdf += std::exp(log_n_fact - std::lgamma(kd + 1) - std::lgamma(static_cast<double>(n) - kd + 1) + log_half_n);
+    if (cdf > 0.025) break;
+    rank = k + 1;
+  }
+  return rank;
+}
+
+bool differ(const Stats& a, const Stats& b) {
+  return a.median_ci_high < b.median_ci_low || b.median_ci_high < a.median_ci_low;
+}
+
 Stats summarize(std::span<const double> samples) {
   Stats s;
   if (samples.empty()) return s;
@@ -23,6 +42,10 @@ Stats summarize(std::span<const double> samples) {
     for (double v : sorted) sq += (v - s.mean) * (v - s.mean);
     s.stddev = std::sqrt(sq / static_cast<double>(n - 1));
   }
+  const std::size_t l = median_ci_rank(n);
+  s.median_ci_low = sorted[l - 1];
+  s.median_ci_high = sorted[n - l];
+  if (n > 1 && s.median > 0) s.noise_pct = (s.median_ci_high - s.median_ci_low) / 2 / s.median * 100;
   return s;
 }
 

@@ -8,11 +8,23 @@
 
 namespace pagequery::bench {
 
-// Statistics of one path's per-iteration samples (milliseconds).
+// Statistics of one path's per-iteration samples (milliseconds). The median's 95 %
+// confidence interval is distribution-free, from order statistics: [x_(l), x_(n+1-l)]
+// with the largest l where P(Binomial(n, 1/2) < l) <= 2.5 %; below 6 samples no l
+// qualifies and it is [min, max] (coverage 1 - 2^(1-n)). Noise: the interval's
+// half-width relative to the median, in percent (0 for fewer than 2 samples).
 struct Stats {
   double min = 0, median = 0, mean = 0, stddev = 0, max = 0;  // stddev: sample (n - 1)
+  double median_ci_low = 0, median_ci_high = 0;
+  double noise_pct = 0;
 };
 Stats summarize(std::span<const double> samples);
+
+// The 1-based rank l of the lower bound of the median's 95 % interval of n samples.
+std::size_t median_ci_rank(std::size_t n);
+
+// Whether two medians differ beyond noise: their 95 % intervals do not overlap.
+bool differ(const Stats& a, const Stats& b);
 
 // Longest strategy / mode name a row stores (HDF5 fixed-length strings).
 inline constexpr std::size_t kStrategyChars = 48;
@@ -36,6 +48,7 @@ struct CellRow {
   std::uint32_t warmup = 0;
   Stats single_ms;
   Stats batch_ms;
+  Stats batch_device_ms;  // the batch's launches on the device (C > 1: the slowest client's)
   double single_qps = 0;  // C * Q / single mean
   double batch_qps = 0;   // C * Q / batch mean
   double speedup = 0;     // single mean / batch mean
@@ -52,8 +65,8 @@ struct CellRow {
 // Derives qps, speedup and bandwidth from the stats (means).
 void finish_row(CellRow& row, std::uint64_t local_matrix_bytes);
 
-// One raw sample: path 0 = single loop, 1 = batch. reduce_ms: the MPI reduction's
-// part of ms (0 for one rank).
+// One raw sample: path 0 = single loop, 1 = batch (wall), 2 = batch device time.
+// reduce_ms: the MPI reduction's part of ms (0 for one rank).
 struct Sample {
   std::uint32_t cell = 0;
   std::uint8_t path = 0;

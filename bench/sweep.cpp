@@ -1,6 +1,7 @@
 #include "bench/sweep.hpp"
 
 #include "bench/errors.hpp"
+#include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/mpi_context.hpp"
 #include "bench/progress.hpp"
@@ -60,6 +61,7 @@ RunChecks check_run(const MpiContext& mpi, const Plan& plan, const ReadGuard& gu
   RunChecks checks;
   mpi.step([&] {
     if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output, guard); return 0; });
+    if (mpi.root() && plan.json && !plan.dry_run) write_json(*plan.json, nlohmann::ordered_json::object());  // refused now, not after the run
     checks.switches = env_switches();
     as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
     const int sessions = Runtime::check_environment();      // the KOKKOS_* / OMP_* variables
@@ -263,7 +265,7 @@ void SweepRun::commit(const std::string& status) {
 
 std::string SweepRun::interrupted_message(const std::string& status) const {
   const std::uint32_t last = run_.cells.back().iterations;
-  const auto planned = static_cast<std::uint32_t>(plan_.iterations);
+  const auto planned = static_cast<std::uint32_t>(plan_.stop.iterations);
   return "sweep " + status + " after " + std::to_string(run_.cells.size()) + " of " +
          std::to_string(plan_.cells.size()) + " cells" +
          (last < planned ? " (the last with " + std::to_string(last) + " of " + std::to_string(planned) +
@@ -279,6 +281,7 @@ void SweepRun::finish(const Outcome& outcome, const SweepIo& io) {
     if (run_.cells.empty())
       throw CheckFailed("sweep " + status + " before its first measured iteration finished; nothing written");
     commit(status);
+    if (plan_.json) write_json(*plan_.json, run_json(run_, plan_.output));
     MarkdownPrinter(io.out).print_run(run_);
     io.flush_out();
     std::cerr << "pagequery sweep: run " << run_.id << " (" << run_.cells.size() << " cells) written to "

@@ -7,6 +7,7 @@
 #include "bit_slice.hpp"
 #include "bits128.hpp"
 #include "matrix_shape.hpp"
+#include "synthetic_fill.hpp"
 #include "tensor_kernel.hpp"
 
 #include <Kokkos_Core.hpp>
@@ -15,17 +16,6 @@
 #include <string>
 
 namespace pagequery {
-
-// The synthetic value of word w (0..3) of vector v of global page p.
-PAGEQUERY_INLINE std::uint32_t synthetic_word(SyntheticFill fill, std::uint64_t seed,
-                                              std::uint64_t page, int vector, int word) {
-  if (fill == SyntheticFill::Morphogen) return 0x01010101u * static_cast<std::uint32_t>(page & 0xff);
-  std::uint64_t z = seed ^ (page * 0x9e3779b97f4a7c15ull) ^
-                    (static_cast<std::uint64_t>(vector * 4 + word) << 40);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;  // splitmix64 finaliser
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return static_cast<std::uint32_t>(z ^ (z >> 31));
-}
 
 template <class MemorySpace>
 class PageMatrix {

@@ -133,6 +133,9 @@ class Engine {
     std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const PackedDpfKey> keys);
     // The epoch the last answer of this session was computed against, whole.
     std::uint64_t last_epoch() const;
+    // Milliseconds the last answer's launches took on the session's instance, from a
+    // fence after the keys' upload to a fence after the last launch (no copies).
+    double last_device_ms() const;
 
    private:
     friend class Engine;

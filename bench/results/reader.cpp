@@ -3,6 +3,7 @@
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
 #include "bench/results/schema.hpp"
+#include "bench/text.hpp"
 #include "core/printable.hpp"
 
 #include <unistd.h>
@@ -58,6 +59,20 @@ std::pair<std::string, long> run_sort_key(const std::string& id) {
   return {id, 1};
 }
 
+// Runs written before the median's interval have their samples: the statistics
+// are derived from them, so that old runs get a verdict and compare too.
+void backfill_intervals(RunRecord& run) {
+  const auto old = [](const Stats& s) { return s.median_ci_high == 0 && s.max > 0; };
+  std::vector<std::vector<double>> single(run.cells.size()), batch(run.cells.size());
+  for (const Sample& s : run.samples)
+    if (s.cell < run.cells.size() && s.path < 2) (s.path == 0 ? single : batch)[s.cell].push_back(s.ms);
+  for (std::size_t i = 0; i < run.cells.size(); ++i) {
+    CellRow& row = run.cells[i];
+    if (old(row.single_ms) && !single[i].empty()) row.single_ms = summarize(single[i]);
+    if (old(row.batch_ms) && !batch[i].empty()) row.batch_ms = summarize(batch[i]);
+  }
+}
+
 herr_t collect_link(hid_t, const char* name, const H5L_info_t*, void* op_data) {
   static_cast<std::vector<std::string>*>(op_data)->emplace_back(name);
   return 0;
@@ -73,6 +88,20 @@ std::vector<std::string> list_runs(const std::string& path) {
   std::stable_sort(ids.begin(), ids.end(),
                    [](const std::string& a, const std::string& b) { return run_sort_key(a) < run_sort_key(b); });
   return ids;
+}
+
+std::string pick_run(const std::string& path, const std::vector<std::string>& runs,
+                     const std::optional<std::string>& wanted) {
+  if (runs.empty()) throw InputError(printable(path) + ": no runs in /runs");
+  if (!wanted) return runs.back();
+  if (std::find(runs.begin(), runs.end(), *wanted) == runs.end()) {
+    std::string known;
+    const std::size_t from = runs.size() > 5 ? runs.size() - 5 : 0;
+    for (std::size_t i = from; i < runs.size(); ++i) known += (known.empty() ? "" : ", ") + runs[i];
+    throw InputError(printable(path) + ": no run '" + one_line(*wanted) + "' (" + (from ? "latest runs: " : "runs: ") +
+                     printable(known) + ")");
+  }
+  return *wanted;
 }
 
 RunRecord read_run(const std::string& path, const std::string& id, bool with_samples) {
@@ -91,6 +120,7 @@ RunRecord read_run(const std::string& path, const std::string& id, bool with_sam
     Hid st = sample_type();
     for (const SampleRecord& s : read_rows<SampleRecord>(group, path, "samples", st, f.bytes))
       run.samples.push_back(from_record(s));
+    backfill_intervals(run);
   }
   return run;
 }

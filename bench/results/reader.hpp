@@ -5,6 +5,7 @@
 // bench/results/writer.hpp).
 #include "bench/results/record.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,13 @@ namespace pagequery::bench {
 // for a missing file, a non-HDF5 file or one without /runs.
 std::vector<std::string> list_runs(const std::string& path);
 
-// Reads one run (attributes, cells; samples when `with_samples`).
+// `wanted` if it is one of `runs` (list_runs of `path`), else InputError naming the
+// latest few; without `wanted`, the latest run. InputError for a file without runs.
+std::string pick_run(const std::string& path, const std::vector<std::string>& runs,
+                     const std::optional<std::string>& wanted);
+
+// Reads one run (attributes, cells; samples when `with_samples`, and then the
+// statistics that runs written before them lack are derived from the samples).
 RunRecord read_run(const std::string& path, const std::string& id, bool with_samples = true);
 
 }  // namespace pagequery::bench

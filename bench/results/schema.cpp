@@ -13,11 +13,9 @@ namespace pagequery::bench::results {
 
 namespace {
 
-const char* const kStatNames[5] = {"min", "median", "mean", "stddev", "max"};
-
-// "<prefix>_min" ... "<prefix>_max": the five doubles of a Stats at `offset`.
+// "<prefix>_min" ... "<prefix>_noise_pct": the doubles of a Stats at `offset`.
 void insert_stats(hid_t type, const std::string& prefix, std::size_t offset) {
-  for (int i = 0; i < 5; ++i)
+  for (int i = 0; i < kStatFields; ++i)
     H5Tinsert(type, (prefix + "_" + kStatNames[i]).c_str(), offset + i * sizeof(double), H5T_NATIVE_DOUBLE);
 }
 
@@ -26,11 +24,14 @@ void copy_text(char* dst, std::size_t size, const std::string& src) {
   std::memcpy(dst, src.data(), std::min(src.size(), size - 1));
 }
 
-void put(double (&dst)[5], const Stats& s) {
+void put(double (&dst)[kStatFields], const Stats& s) {
   dst[0] = s.min, dst[1] = s.median, dst[2] = s.mean, dst[3] = s.stddev, dst[4] = s.max;
+  dst[5] = s.median_ci_low, dst[6] = s.median_ci_high, dst[7] = s.noise_pct;
 }
 
-Stats get(const double (&src)[5]) { return Stats{src[0], src[1], src[2], src[3], src[4]}; }
+Stats get(const double (&src)[kStatFields]) {
+  return Stats{src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]};
+}
 
 // The file's format_version, or 0 when it has none (or not an integer).
 std::int64_t format_version(const RunRecord& root) {
@@ -85,7 +86,29 @@ Hid cell_type() {
   H5Tinsert(t, "single_reduce_ms", offsetof(CellRecord, single_reduce_ms), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "batch_reduce_ms", offsetof(CellRecord, batch_reduce_ms), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "dpf", offsetof(CellRecord, dpf), dpf);
+  insert_stats(t, "batch_device_ms", offsetof(CellRecord, batch_device_ms));
   return t;
+}
+
+std::vector<std::string> cell_units() {
+  const auto unit = [](const std::string& name) -> std::string {
+    if (name.ends_with("_noise_pct")) return "%";
+    if (name.find("_ms") != std::string::npos) return "ms";
+    if (name.ends_with("_qps")) return "1/s";
+    if (name.ends_with("_gbs")) return "GB/s";
+    if (name == "speedup" || name == "streams" || name == "tile" || name == "threshold" || name == "queries" ||
+        name == "concurrency" || name == "iterations" || name == "warmup")
+      return "1";
+    return "";
+  };
+  Hid t = cell_type();
+  std::vector<std::string> out;
+  for (int i = 0; i < H5Tget_nmembers(t); ++i) {
+    char* name = H5Tget_member_name(t, static_cast<unsigned>(i));
+    out.push_back(unit(name ? name : ""));
+    H5free_memory(name);
+  }
+  return out;
 }
 
 Hid sample_type() {
@@ -128,6 +151,7 @@ CellRecord to_record(const CellRow& r) {
   c.single_reduce_ms = r.single_reduce_ms;
   c.batch_reduce_ms = r.batch_reduce_ms;
   copy_text(c.dpf, sizeof c.dpf, r.dpf);
+  put(c.batch_device_ms, r.batch_device_ms);
   return c;
 }
 
@@ -154,6 +178,7 @@ CellRow from_record(const CellRecord& c) {
   r.bandwidth_gbs = c.bandwidth_gbs;
   r.single_reduce_ms = c.single_reduce_ms;
   r.batch_reduce_ms = c.batch_reduce_ms;
+  r.batch_device_ms = get(c.batch_device_ms);
   r.dpf = fixed_text(c.dpf, sizeof c.dpf);
   if (r.dpf.empty()) r.dpf = "morphogen";  // runs before packed keys had Morphogen's only
   return r;

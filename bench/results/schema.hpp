@@ -14,11 +14,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pagequery::bench::results {
 
 inline constexpr const char* kFormat = "pagequery-sweep-results";
 inline constexpr std::int64_t kFormatVersion = 1;
+
+// A Stats as columns "<prefix>_<name>"; the last three (the median's interval and
+// the noise) are absent in runs written before them (read as 0).
+inline constexpr int kStatFields = 8;
+inline constexpr const char* kStatNames[kStatFields] = {"min", "median", "mean", "stddev", "max",
+                                                         "median_ci_low", "median_ci_high", "noise_pct"};
 
 struct CellRecord {
   char strategy[kStrategyChars];
@@ -31,8 +38,8 @@ struct CellRecord {
   std::uint32_t concurrency;
   std::uint32_t iterations;
   std::uint32_t warmup;
-  double single_ms[5];  // min, median, mean, stddev, max
-  double batch_ms[5];
+  double single_ms[kStatFields];  // kStatNames, in order
+  double batch_ms[kStatFields];
   double single_qps;
   double batch_qps;
   double speedup;
@@ -43,6 +50,7 @@ struct CellRecord {
   double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
   double batch_reduce_ms;
   char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
+  double batch_device_ms[kStatFields];  // since the verdict; absent in older runs (read as 0)
 };
 
 struct SampleRecord {
@@ -61,6 +69,10 @@ Hid open_runs(hid_t file, const std::string& path, std::uint64_t file_bytes);
 // The in-memory compound types.
 Hid cell_type();
 Hid sample_type();
+// The unit of every member of cell_type(), in member order (the `units` attribute
+// of the cells dataset): "ms", "%", "1/s", "GB/s", "1" (counts, ratios), "" (text,
+// flags, checksums).
+std::vector<std::string> cell_units();
 // The type as the file stores it: `mem_type` without padding.
 Hid packed(hid_t mem_type);
 

@@ -92,6 +92,8 @@ void write_rows(hid_t group, const RunRecord& run, const ResultsWriter::Written&
   for (const Sample& s : run.samples) samples.push_back(to_record(s));
   Hid ct = cell_type(), st = sample_type();
   append_rows(group, path, "cells", ct, cells, written.cells, 64);
+  Hid cells_table(must(H5Dopen2(group, "cells", H5P_DEFAULT), path, "opening the cells"), H5Dclose);
+  write_attribute(cells_table, path, {"units", cell_units()});
   if (abort_midway) {
     std::fputs("pagequery: test hook: aborting in the middle of a results commit\n", stderr);
     std::abort();

@@ -54,16 +54,13 @@ std::vector<std::vector<Page>> pages_of(const json& response, const std::string&
 json epoch_of(const json& response) { return response.contains("epoch_id") ? response["epoch_id"] : json(); }
 
 // The pages of one result, A's XOR B's.
-nlohmann::ordered_json xor_pages(const std::vector<Page>& a, const std::vector<Page>& b, std::size_t q) {
+std::vector<Page> xor_pages(const std::vector<Page>& a, const std::vector<Page>& b, std::size_t q) {
   if (a.size() != b.size())
     throw InputError("combine: the responses differ in shape: results[" + std::to_string(q) + "] holds " +
                      std::to_string(a.size()) + " and " + std::to_string(b.size()) + " pages");
-  nlohmann::ordered_json pages = nlohmann::ordered_json::array();
-  for (std::size_t j = 0; j < a.size(); ++j) {
-    Page page = a[j];
-    for (std::size_t i = 0; i < page.size(); ++i) page[i] ^= b[j][i];
-    pages.push_back(to_hex(page));
-  }
+  std::vector<Page> pages = a;
+  for (std::size_t j = 0; j < a.size(); ++j)
+    for (std::size_t i = 0; i < pages[j].size(); ++i) pages[j][i] ^= b[j][i];
   return pages;
 }
 
@@ -116,7 +113,8 @@ json parse_response(std::string_view text, const std::string& path) {
   }
 }
 
-std::string combine_responses(const json& ja, const std::string& path_a, const json& jb, const std::string& path_b) {
+std::vector<std::vector<std::vector<std::uint8_t>>> combined_pages(const json& ja, const std::string& path_a,
+                                                                   const json& jb, const std::string& path_b) {
   const auto a = pages_of(ja, path_a), b = pages_of(jb, path_b);
   if (epoch_of(ja) != epoch_of(jb))
     throw InputError("combine: the responses come from different epochs (" + epoch_of(ja).dump() + " and " +
@@ -124,8 +122,18 @@ std::string combine_responses(const json& ja, const std::string& path_a, const j
   if (a.size() != b.size())
     throw InputError("combine: the responses differ in shape: " + std::to_string(a.size()) + " and " +
                      std::to_string(b.size()) + " results");
+  std::vector<std::vector<Page>> out;
+  for (std::size_t q = 0; q < a.size(); ++q) out.push_back(xor_pages(a[q], b[q], q));
+  return out;
+}
+
+std::string combine_responses(const json& ja, const std::string& path_a, const json& jb, const std::string& path_b) {
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  for (std::size_t q = 0; q < a.size(); ++q) results.push_back({{"pages", xor_pages(a[q], b[q], q)}});
+  for (const auto& pages : combined_pages(ja, path_a, jb, path_b)) {
+    nlohmann::ordered_json hex = nlohmann::ordered_json::array();
+    for (const Page& page : pages) hex.push_back(to_hex(page));
+    results.push_back({{"pages", std::move(hex)}});
+  }
   nlohmann::ordered_json out;
   out["results"] = std::move(results);
   return out.dump();

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pagequery::bench {
 
@@ -29,5 +30,8 @@ nlohmann::json parse_response(std::string_view text, const std::string& path);
 // is refused (InputError naming the response by its path and the place in it).
 std::string combine_responses(const nlohmann::json& a, const std::string& path_a, const nlohmann::json& b,
                               const std::string& path_b);
+// The same XOR as bytes: [result][page] -> the page's bytes (`combine --raw`).
+std::vector<std::vector<std::vector<std::uint8_t>>> combined_pages(const nlohmann::json& a, const std::string& path_a,
+                                                                   const nlohmann::json& b, const std::string& path_b);
 
 }  // namespace pagequery::bench

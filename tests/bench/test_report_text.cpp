@@ -65,7 +65,7 @@ TEST(Printers, MarkdownPrintsTheHeaderThenTheTables) {
                      0),
             0u)
       << md;
-  EXPECT_NE(md.find("- status: complete (1 of 2 cells)\n\n### Batch-vs-single speedup"), std::string::npos) << md;
+  EXPECT_NE(md.find("- status: complete (1 of 2 cells)\n\n### Verdict"), std::string::npos) << md;
   EXPECT_NE(md.find("| 4 | 1.50x |"), std::string::npos) << md;
   EXPECT_NE(md.find("### Read-floor multiple (n/a"), std::string::npos) << md;
   EXPECT_EQ(md.find("MPI reduction"), std::string::npos) << md;  // one rank

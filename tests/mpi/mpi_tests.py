@@ -279,7 +279,7 @@ def compare_sweep(ctx, n, pages, concurrency="1", threads="1"):
     rep = ctx.serial("report", ctx.path("serial.h5"))
     check("MPI reduction" not in rep.stdout.decode() and "- ranks:" not in rep.stdout.decode(), "serial report")
     csv = ctx.serial("report", ctx.path("mpi.h5"), "--csv").stdout.decode().splitlines()
-    check(csv[0].endswith(",single_reduce_ms,batch_reduce_ms"), csv[0])
+    check(",single_reduce_ms,batch_reduce_ms," in csv[0], csv[0])
 
 
 def case_sweep_np2(ctx):

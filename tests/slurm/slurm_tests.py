@@ -218,7 +218,7 @@ def check_partial_run(h5py, results, log, job, iterations, ranks):
     check(all(cells["checksum_match"] == 1), "checksum_match")
     done = [int(c["iterations"]) for c in cells]  # the last may be cut short
     check(all(i == iterations for i in done[:-1]) and 1 <= done[-1] <= iterations, f"iterations {done}")
-    check(len(samples) == 2 * sum(done), f"{len(samples)} samples for cells of {done} iterations")
+    check(len(samples) == 3 * sum(done), f"{len(samples)} samples for cells of {done} iterations")  # single, batch, device
     check(int(attrs["mpi_ranks"]) == ranks, f"mpi_ranks {attrs['mpi_ranks']}")
     check(f"sweep interrupted by SIGTERM after {n} of {len(LONG_CELLS)} cells" in log, log)
     check("Batch throughput" in log, f"the partial run's tables are not in the log:\n{log}")

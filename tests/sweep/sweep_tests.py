@@ -135,7 +135,7 @@ def case_roundtrip(ctx):
         cells = g["cells"][()]
         samples = g["samples"][()]
     check(len(cells) == TINY_CELLS, f"{len(cells)} cells")
-    check(len(samples) == TINY_CELLS * 2 * 2, f"{len(samples)} samples")
+    check(len(samples) == TINY_CELLS * 2 * 3, f"{len(samples)} samples")  # single, batch, batch device
     check(all(cells["checksum_match"] == 1), "checksum_match")
     check(all(text(d) == "morphogen" for d in cells["dpf"]), "dpf column")
     check(all(cells["single_checksum"] == cells["batch_checksum"]), "checksums equal")
@@ -145,13 +145,17 @@ def case_roundtrip(ctx):
             sel = (cells["queries"] == q) & (cells["concurrency"] == c)
             check(len(set(cells["single_checksum"][sel].tolist())) == 1, f"Q={q} C={c} checksums differ")
     for i, row in enumerate(cells):
-        for path, prefix in ((0, "single"), (1, "batch")):
+        for path, prefix in ((0, "single_ms"), (1, "batch_ms"), (2, "batch_device_ms")):
             ms = np.sort(samples["ms"][(samples["cell"] == i) & (samples["path"] == path)])
             check(len(ms) == 2, "two samples per path")
-            check(row[f"{prefix}_ms_min"] == ms[0] and row[f"{prefix}_ms_max"] == ms[-1], "min/max")
-            check(np.isclose(row[f"{prefix}_ms_mean"], ms.mean(), rtol=1e-12), "mean")
-            check(np.isclose(row[f"{prefix}_ms_median"], np.median(ms), rtol=1e-12), "median")
-            check(np.isclose(row[f"{prefix}_ms_stddev"], ms.std(ddof=1), rtol=1e-9, atol=1e-12), "stddev")
+            # Two samples: the median's interval is [min, max], the noise half of it.
+            check(row[f"{prefix}_median_ci_low"] == ms[0] and row[f"{prefix}_median_ci_high"] == ms[-1],
+                  "median interval")
+            check(np.isclose(row[f"{prefix}_noise_pct"], (ms[-1] - ms[0]) / 2 / np.median(ms) * 100), "noise")
+            check(row[f"{prefix}_min"] == ms[0] and row[f"{prefix}_max"] == ms[-1], "min/max")
+            check(np.isclose(row[f"{prefix}_mean"], ms.mean(), rtol=1e-12), "mean")
+            check(np.isclose(row[f"{prefix}_median"], np.median(ms), rtol=1e-12), "median")
+            check(np.isclose(row[f"{prefix}_stddev"], ms.std(ddof=1), rtol=1e-9, atol=1e-12), "stddev")
         qc = row["queries"] * row["concurrency"]
         check(np.isclose(row["batch_qps"], qc / (row["batch_ms_mean"] / 1e3)), "batch_qps")
         check(np.isclose(row["single_qps"], qc / (row["single_ms_mean"] / 1e3)), "single_qps")
@@ -259,7 +263,7 @@ def case_abort_midwrite(ctx):
         g = f["runs"][partial]
         check(text(g.attrs["status"]) == "incomplete", f"status {g.attrs['status']}")
         check(int(g.attrs["cells_done"]) == 2 and len(g["cells"]) == 2, "two checkpointed cells")
-        check(len(g["samples"]) == 2 * 2 * 2, "their samples")
+        check(len(g["samples"]) == 2 * 2 * 3, "their samples")  # single, batch, batch device
     check(snapshot_run(h5py, out, first) == before, "the complete run changed")
     h5dump_ok(out)
     p = ctx.run("report", out, "--run", partial, expect=0)
@@ -475,6 +479,13 @@ def case_plot(ctx):
     with open(png, "rb") as f:
         check(f.read(8) == b"\x89PNG\r\n\x1a\n", "not a PNG")
     check(os.path.getsize(png) > 10000, "suspiciously small PNG")
+    # Two runs overlaid; another file without --plot is refused.
+    other = ctx.path("p2.h5")
+    ctx.run("sweep", *SMALL, "--output", other, expect=0)
+    both = ctx.path("both.png")
+    ctx.run("report", out, other, "--plot", both, env={"PAGEQUERY_PYTHON": sys.executable}, expect=0)
+    check(os.path.getsize(both) > 10000, "the overlay plot")
+    one_line_error(ctx.run("report", out, other, expect=2), r"more than one results file needs --plot")
     p = ctx.run("report", out, "--plot", ctx.path("x.png"), env={"PAGEQUERY_PYTHON": "/nonexistent/python3"},
                 expect=2)
     check("cannot run /nonexistent/python3" in p.stderr.splitlines()[-1], p.stderr)
@@ -490,11 +501,15 @@ def case_old_layout(ctx):
     out = ctx.path("o.h5")
     ctx.run("sweep", *SMALL, "--output", out, expect=0)
     before = ctx.run("report", out, "--csv", expect=0).stdout.splitlines()
+    # Before the verdict: no median interval, noise or device time.
+    newer = re.compile(r".*_(median_ci_low|median_ci_high|noise_pct)$|batch_device_ms_.*")
     with h5py.File(out, "r+") as f:
         g = f["runs"][list(f["runs"])[0]]
         for name, drop in (("cells", ("single_reduce_ms", "batch_reduce_ms", "dpf")), ("samples", ("reduce_ms",))):
             rows = g[name][()]
-            keep = [n for n in rows.dtype.names if n not in drop]
+            if name == "samples":
+                rows = rows[rows["path"] < 2]  # no device-time samples either
+            keep = [n for n in rows.dtype.names if n not in drop and not newer.fullmatch(n)]
             old = np.empty(len(rows), dtype=[(n, rows.dtype[n]) for n in keep])
             for n in keep:
                 old[n] = rows[n]
@@ -508,13 +523,18 @@ def case_old_layout(ctx):
         del g.attrs["accumulate"]
     p = ctx.run("report", out, "--csv", expect=0)
     after = p.stdout.splitlines()
-    check(after[0] == before[0] and after[0].endswith(",single_reduce_ms,batch_reduce_ms"), after[0])
+    check(after[0] == before[0], after[0])
     check(len(after) == len(before) == 3, p.stdout)
-    for a, b in zip(after[1:], before[1:]):
-        fa, fb = a.split(","), b.split(",")
-        fb[2] = ""  # read_floor_ms: none in the old run
-        check(fa[:-2] == fb[:-2] and a.endswith(",0,0"), f"{a} vs {b}")
-        check(fa[4] == "morphogen", f"an old run's cells are Morphogen's: {a}")
+    # The reductions read as 0, the device time as 0; the intervals come from the samples.
+    zero = ("single_reduce_ms", "batch_reduce_ms") + tuple(
+        "batch_device_ms_" + s for s in ("min", "median", "mean", "stddev", "max", "median_ci_low", "median_ci_high",
+                                         "noise_pct"))
+    for a, b in zip(csv.DictReader(io.StringIO("\n".join(after))), csv.DictReader(io.StringIO("\n".join(before)))):
+        check(all(a[k] == "0" for k in zero), f"{a}")
+        check(a["read_floor_ms"] == "", "read_floor_ms: none in the old run")
+        same = [k for k in a if k not in zero and k != "read_floor_ms"]
+        check(all(a[k] == b[k] for k in same), f"{a} vs {b}")
+        check(a["dpf"] == "morphogen", f"an old run's cells are Morphogen's: {a}")
     p = ctx.run("report", out, expect=0)
     check("MPI reduction" not in p.stdout and "- ranks:" not in p.stdout, p.stdout)
     check("\n- dpf: morphogen\n- read floor: n/a" in p.stdout, p.stdout)
