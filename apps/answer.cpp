@@ -3,8 +3,10 @@
 #include "apps/commands.hpp"
 #include "apps/io_limits.hpp"
 #include "apps/policy_flags.hpp"
+#include "apps/share_gpus_flag.hpp"
 #include "bench/key_list.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/rank_device.hpp"
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 #include "bench/text.hpp"
@@ -38,6 +40,7 @@ struct AnswerArgs {
   PolicyFlags policy;
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
+  bool share_gpus = false;
 };
 
 // What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
@@ -122,10 +125,11 @@ void run_answer(const AnswerArgs& args) {
     if (mpi.size() > 1) identity = identity_of(checked, keys, mpi.size());
   });
   mpi.agree_on("answer", identity);
+  const std::optional<int> device = bind_rank_device(mpi, args.share_gpus).index;
   std::optional<Runtime> runtime;
   std::vector<std::uint8_t> bytes;
   mpi.step([&] {
-    runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    runtime.emplace(device);
     bytes = answer_keys(checked, keys, mpi);
   });
   mpi.reduce_xor(bytes);  // every rank holds the same number of bytes here
@@ -159,6 +163,7 @@ void add_answer(CLI::App& app) {
   add_policy_flags(cmd, args->policy);
   add_accumulate_flag(cmd, args->accumulate);
   add_tensor_kernel_flag(cmd, args->tensor_kernel);
+  add_share_gpus_flag(cmd, args->share_gpus);
   cmd->footer(
       "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: queries of exactly 3 DPF keys\n"
       "(key bytes in hex, with or without 0x, either case), all Morphogen keys (1..32 queries; their\n"

@@ -5,6 +5,7 @@
 #include "apps/commands.hpp"
 #include "apps/crash_guard.hpp"
 #include "apps/io_limits.hpp"
+#include "apps/share_gpus_flag.hpp"
 #include "bench/sweep.hpp"
 
 #include <iostream>
@@ -94,6 +95,7 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
       ->type_name("SECONDS");
   add_accumulate_flag(cmd, o.accumulate);
   add_tensor_kernel_flag(cmd, o.tensor_kernel);
+  add_share_gpus_flag(cmd, o.share_gpus);
   cmd->add_flag("--dry-run", o.dry_run,
                 "check what a run checks (but the device's memory and mma support), print the cells and\n"
                 "the matrix size; measure nothing");

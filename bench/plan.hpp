@@ -36,6 +36,7 @@ struct SweepOptions {
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
   bool dry_run = false;
+  bool share_gpus = false;  // MPI: ranks of a node may share a GPU (bench/rank_device.hpp)
 };
 
 struct Cell {
