@@ -3,8 +3,10 @@
 #include "apps/commands.hpp"
 #include "apps/io_limits.hpp"
 #include "apps/policy_flags.hpp"
+#include "apps/share_gpus_flag.hpp"
 #include "bench/key_list.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/rank_device.hpp"
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 #include "bench/text.hpp"
@@ -41,6 +43,7 @@ struct AnswerArgs {
   Accumulate accumulate = Accumulate::Auto;
   TensorKernel tensor_kernel = TensorKernel::Auto;
   std::optional<std::string> updates;
+  bool share_gpus = false;
 };
 
 // What `answer` checks before Kokkos starts and the matrix is loaded (a mainnet
@@ -145,10 +148,11 @@ void run_answer(const AnswerArgs& args) {
     if (mpi.size() > 1) identity = identity_of(checked, keys, mpi.size());
   });
   mpi.agree_on("answer", identity);
+  const std::optional<int> device = bind_rank_device(mpi, args.share_gpus).index;
   std::optional<Runtime> runtime;
   Answers answers;
   mpi.step([&] {
-    runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    runtime.emplace(device);
     answers = answer_keys(checked, keys, mpi);
   });
   mpi.reduce_xor(answers.bytes);  // every rank holds the same number of bytes, and the same epoch, here
@@ -188,6 +192,7 @@ void add_answer(CLI::App& app) {
          "new bytes; `pagequery updates`) as epoch 1 before answering; checked whole first")
       ->check(CLI::ExistingFile)
       ->type_name("FILE");
+  add_share_gpus_flag(cmd, args->share_gpus);
   cmd->footer(
       "Reads {\"queries\":[{\"keys\":[\"0x..\",\"0x..\",\"0x..\"]}, ...]}: queries of exactly 3 DPF keys\n"
       "(key bytes in hex, with or without 0x, either case), all Morphogen keys (1..32 queries; their\n"

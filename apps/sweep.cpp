@@ -5,6 +5,7 @@
 #include "apps/commands.hpp"
 #include "apps/crash_guard.hpp"
 #include "apps/io_limits.hpp"
+#include "apps/share_gpus_flag.hpp"
 #include "bench/sweep.hpp"
 
 #include <iostream>
@@ -133,6 +134,7 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
                   "(1: none); 0 chooses by the keys of a pass")
       ->check(CLI::IsMember({0, 1, 2, 4}))
       ->capture_default_str();
+  add_share_gpus_flag(cmd, o.share_gpus);
   cmd->add_flag("--dry-run", o.dry_run,
                 "check what a run checks (but the device's memory and mma support), print the cells and\n"
                 "the matrix size; measure nothing");

@@ -200,6 +200,7 @@ MpiContext::MpiContext(std::exception_ptr refused) : impl_(std::make_unique<Impl
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_size(node, &local_size_);
+  MPI_Allreduce(&rank_, &node_, 1, MPI_INT, MPI_MIN, node);
   MPI_Comm_free(&node);
   // Every rank sees the same launcher variables, so all refuse alike; the agreement
   // keeps it to one line on stderr. A constructor that throws runs no destructor.
@@ -278,6 +279,26 @@ void MpiContext::broadcast(std::uint64_t& value) const {
   MPI_Bcast(&value, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
 }
 
+std::vector<std::string> MpiContext::gather(const std::string& text) const {
+  if (size_ == 1) return {text};
+  // Short texts (GPU names, numbers): one int of length each is enough.
+  const int mine = static_cast<int>(std::min<std::size_t>(text.size(), 4096));
+  std::vector<int> lengths(static_cast<std::size_t>(size_)), offsets(static_cast<std::size_t>(size_));
+  MPI_Allgather(&mine, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  int total = 0;
+  for (int r = 0; r < size_; ++r) {
+    offsets[static_cast<std::size_t>(r)] = total;
+    total += lengths[static_cast<std::size_t>(r)];
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Allgatherv(text.data(), mine, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, MPI_COMM_WORLD);
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r)
+    out.push_back(all.substr(static_cast<std::size_t>(offsets[static_cast<std::size_t>(r)]),
+                             static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)])));
+  return out;
+}
+
 void MpiContext::open_channels(int count) {
   if (size_ == 1) {  // nothing to talk to (and maybe no MPI_Init): channels stay notional
     impl_->notional_channels = std::max(impl_->notional_channels, count);
@@ -340,6 +361,7 @@ void MpiContext::agree(std::exception_ptr local) const {
 int MpiContext::max(int local) const { return local; }
 void MpiContext::broadcast(std::string&) const {}
 void MpiContext::broadcast(std::uint64_t&) const {}
+std::vector<std::string> MpiContext::gather(const std::string& text) const { return {text}; }
 void MpiContext::open_channels(int count) { impl_->channels = std::max(impl_->channels, count); }
 int MpiContext::channels() const { return impl_->channels; }
 void MpiContext::barrier(int) const {}

@@ -55,6 +55,8 @@ class MpiContext {
   // Rank among the ranks of this node (MPI_Comm_split_type SHARED): the GPU index.
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
+  // The node's number: the lowest world rank among the ranks of this node.
+  int node() const { return node_; }
   // Several client threads may reduce at once (MPI_THREAD_MULTIPLE provided).
   bool thread_multiple() const { return thread_multiple_; }
 
@@ -89,6 +91,9 @@ class MpiContext {
   bool any(bool local) const { return max(local ? 1 : 0) != 0; }
   void broadcast(std::string& text) const;  // from rank 0
   void broadcast(std::uint64_t& value) const;
+  // Every rank's `text` (short: each is cut at 4096 bytes), in rank order, on every
+  // rank (MPI_Allgatherv).
+  std::vector<std::string> gather(const std::string& text) const;
 
   // Communicators of their own for concurrent client threads: channel c is a
   // duplicate of the world communicator. Collective; channels are only added.
@@ -105,7 +110,7 @@ class MpiContext {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1, node_ = 0;
   bool thread_multiple_ = true;
   mutable bool agreed_failure_ = false;
 };

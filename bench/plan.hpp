@@ -43,6 +43,7 @@ struct SweepOptions {
   TensorKernel tensor_kernel = TensorKernel::Auto;
   int wgmma_cluster = 0;
   bool dry_run = false;
+  bool share_gpus = false;  // MPI: ranks of a node may share a GPU (bench/rank_device.hpp)
 };
 
 struct Cell {

@@ -5,6 +5,7 @@
 #include "bench/markdown_printer.hpp"
 #include "bench/mpi_context.hpp"
 #include "bench/progress.hpp"
+#include "bench/rank_device.hpp"
 #include "bench/read_floor.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/run_metadata.hpp"
@@ -91,11 +92,15 @@ void dry_run(const MpiContext& mpi, const Plan& plan, const std::vector<PageRang
 struct Device {
   std::optional<Runtime> runtime;
   std::optional<Engine> engine;
+  std::string gpus;  // every rank's GPU (bench/rank_device.hpp); "" without GPUs
 };
 
-void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<PageRange>& layout) {
+void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<PageRange>& layout,
+           bool share_gpus) {
+  const RankDevice bound = bind_rank_device(mpi, share_gpus);
+  device.gpus = bound.summary;
   mpi.step([&] {
-    device.runtime.emplace(mpi.size() > 1 ? std::optional<int>(mpi.local_rank()) : std::nullopt);
+    device.runtime.emplace(bound.index);
     MatrixSpec spec = plan.spec;
     if (mpi.size() > 1) {
       spec.shard = layout[static_cast<std::size_t>(mpi.rank())];
@@ -105,7 +110,7 @@ void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::v
 }
 
 void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, const std::vector<PageRange>& layout,
-               const std::vector<std::string>& switches) {
+               const std::vector<std::string>& switches, const std::string& gpus) {
   std::cerr << "pagequery sweep: " << plan.cells.size() << " cells on " << Runtime::device() << " ("
             << Runtime::backend() << ", Kokkos " << Runtime::kokkos_version() << "); matrix " << info.pages
             << " pages (" << human_bytes(info.size_bytes) << ")";
@@ -115,6 +120,7 @@ void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, 
   if (info.accumulate == Accumulate::Mma) std::cerr << " (packed keys: " << info.packed_kernel << ")";
   std::cerr << "; writing "
             << printable(plan.output) << "\n";
+  if (!gpus.empty()) std::cerr << "pagequery sweep: GPUs of the ranks: " << gpus << '\n';
   if (!switches.empty()) {
     std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
     for (const std::string& s : switches) std::cerr << ' ' << printable(s);
@@ -305,9 +311,9 @@ void run_sweep(const SweepOptions& options, const SweepIo& io) {
   if (plan.dry_run) return dry_run(mpi, plan, layout, io);
 
   Device device;
-  start(device, mpi, plan, layout);
+  start(device, mpi, plan, layout, options.share_gpus);
   const MatrixInfo info = device.engine->info();  // this rank's shard
-  if (mpi.root()) log_start(plan, info, mpi, layout, checks.switches);
+  if (mpi.root()) log_start(plan, info, mpi, layout, checks.switches, device.gpus);
   RunRecord run;
   run.id = utc_stamp(started_at, true);
   describe_run(run, plan, info, utc_stamp(started_at, false), mpi, layout);

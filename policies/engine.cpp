@@ -152,6 +152,7 @@ Runtime::~Runtime() {
 }
 std::string Runtime::backend() { return Exec::name(); }
 int Runtime::concurrency() { return Exec().concurrency(); }
+int Runtime::visible_gpus() { return pagequery::visible_gpus(); }  // the file's helper, not this member
 
 std::string Runtime::kokkos_version() {
   return std::to_string(KOKKOS_VERSION_MAJOR) + "." + std::to_string(KOKKOS_VERSION_MINOR) + "." +

@@ -37,6 +37,9 @@ class Runtime {
   static std::string device();          // GPU name, or the host's CPU model
   static std::string kokkos_version();  // "4.6.1"
   static int concurrency();
+  // GPUs this process sees (cudaGetDeviceCount), before or after initialisation;
+  // 0 on host backends.
+  static int visible_gpus();
 };
 
 // How the kernel sums page AND mask over the pages. Lop3: the portable kernel

@@ -200,6 +200,13 @@ def case_answer_refusals(ctx):
          r"MORPHOGEN_GPU_STREAMS must be an integer in 1\.\.8"),
         ("wrong domain bits", ["answer", "--matrix-file", matrix],
          request(list(keygen(ctx, 5, 1)) + [keygen(ctx, 5, 2)[0]]), None, r"domain bits"),
+        # PAGEQUERY_TEST_GPUS: the CPU build binds as on a node of that many GPUs.
+        ("3 ranks on 2 GPUs", ["answer", "--matrix-file", matrix], req, {"PAGEQUERY_TEST_GPUS": "2"},
+         r"^pagequery: ranks 0 and 2 would share GPU 0 of their node: .* or pass --share-gpus$"),
+        ("a bad GPU layout", ["answer", "--matrix-file", matrix], req, {"PAGEQUERY_GPU_LAYOUT": "per-rank"},
+         r"PAGEQUERY_GPU_LAYOUT must be per-task or per-node, got 'per-rank'"),
+        ("per-task, but all GPUs seen", ["answer", "--matrix-file", matrix], req,
+         {"PAGEQUERY_TEST_GPUS": "4", "PAGEQUERY_GPU_LAYOUT": "per-task"}, r"the GPU layout is per-task, but"),
     ]
     for what, args, stdin, env, pattern in cases:
         p = ctx.mpirun(3, *args, stdin=stdin, env=env, timeout=60)
@@ -208,6 +215,19 @@ def case_answer_refusals(ctx):
         check(len(lines) == 1 and re.search(pattern, lines[0]),
               f"{what}: expected one 'pagequery:' line matching /{pattern}/, got {lines}")
         check(p.stdout == b"", f"{what}: refused but wrote stdout")
+
+
+def case_answer_shared_gpu(ctx):
+    """Ranks on their own GPUs, and 3 ranks sharing one with --share-gpus: one rank's bytes."""
+    matrix = os.path.join(ctx.data, "fixture_matrix.bin")
+    with open(os.path.join(ctx.data, "fixture_request.json"), "rb") as f:
+        req = f.read()
+    ref = ctx.serial("answer", "--matrix-file", matrix, stdin=req)
+    ok(ref, "serial answer")
+    for gpus, flags in (("4", []), ("1", ["--share-gpus"])):
+        p = ctx.mpirun(3, "answer", "--matrix-file", matrix, *flags, stdin=req, env={"PAGEQUERY_TEST_GPUS": gpus})
+        ok(p, f"-np 3 on {gpus} GPU(s) {flags}")
+        check(p.stdout == ref.stdout and our_lines(p) == [], f"{gpus} GPU(s) {flags}: {our_lines(p)}")
 
 
 # ------------------------------------------------------------------- sweep
@@ -370,6 +390,7 @@ CASES = {
     "answer_uneven": case_answer_uneven,
     "answer_refusals": case_answer_refusals,
     "answer_packed": case_answer_packed,
+    "answer_shared_gpu": case_answer_shared_gpu,
     "sweep_np2": case_sweep_np2,
     "sweep_np3_uneven": case_sweep_np3_uneven,
     "sweep_zero_page_rank": case_sweep_zero_page_rank,

@@ -170,17 +170,33 @@ def case_sweep(ctx):
           f"runtime_env {attrs['runtime_env']}: not the job's GPU")
 
 
+# 1 node x 2 ranks on 2 GPUs (sbatch options over the script's 2 x 4 on 4 GPUs a node).
+TWO_RANKS = ("--nodes=1", "--ntasks-per-node=2", "--gpus-per-node=2")
+
+
+def job_gpus(log, layout):
+    """The job's GPUs (Slurm's CUDA_VISIBLE_DEVICES of the batch script), from the log's first line."""
+    m = re.search(rf" tasks, GPUs ([\d,]+) on the first node, layout {layout}\n", log)
+    check(m, f"no line of the job's GPUs and layout {layout!r}:\n{log}")
+    return m.group(1).split(",")
+
+
 def case_sweep_mpi(ctx):
-    """sweep_mpi.sbatch as 1 node x 2 ranks (sbatch options over its 2 x 4): the bytes of one process."""
+    """sweep_mpi.sbatch as 1 node x 2 ranks, per-task GPUs (the default): the bytes of one process."""
     h5py = need_h5py()
-    job = ctx.submit("sweep_mpi.sbatch", "--nodes=1", "--ntasks-per-node=2", env=ctx.env(PAGEQUERY_SWEEP_ARGS=SMALL))
+    # PAGEQUERY_TEST_GPUS: the CPU build binds GPUs as a CUDA build would (the fake ones).
+    job = ctx.submit("sweep_mpi.sbatch", *TWO_RANKS, env=ctx.env(PAGEQUERY_SWEEP_ARGS=SMALL, PAGEQUERY_TEST_GPUS="8"))
     info = finished(ctx, job, "COMPLETED", "0:0")
     check(info["NumNodes"] == "1" and info["NumTasks"] == "2" and info["NumCPUs"] == "16",
           f"not 2 tasks of the script's 8 CPUs: {info}")
-    check(info.get("JOB_GRES") == "gpu:2", f"GRES {info.get('JOB_GRES')}, not the script's one GPU per task")
+    check(info.get("JOB_GRES") == "gpu:2", f"GRES {info.get('JOB_GRES')}, not the job's 2 GPUs")
     log = ctx.log("pagequery-sweep-mpi", job)
     node = socket.gethostname().split(".")[0]  # the cluster's node name (hostname -s)
-    check(f"pagequery sweep (MPI): job {job}, nodes {node}, 2 tasks\n" in log, log)
+    check(f"pagequery sweep (MPI): job {job}, nodes {node}, 2 tasks, GPUs " in log, log)
+    gpus = job_gpus(log, "per-task")
+    check(len(gpus) == 2, f"the job holds GPUs {gpus}, not 2")
+    check(f"GPUs of the ranks: rank 0 on GPU {gpus[0]}, rank 1 on GPU {gpus[1]}\n" in log,
+          f"not one GPU of the job for each rank ({gpus}):\n{log}")
     check("- ranks: 2 (MPI" in log and "MPI reduction per batch" in log, log)
     results = ctx.path(f"pagequery-sweep-mpi-{job}.h5")
     attrs, cells = check_complete_run(h5py, results, log, job, SMALL_CELLS)
@@ -199,6 +215,33 @@ def case_sweep_mpi(ctx):
     check(int(ref_attrs["mpi_ranks"]) == 1, "the reference ran as one rank")
     for name in ("single_checksum", "batch_checksum"):
         check(list(cells[name]) == list(ref[name]), f"{name}: 2 ranks {list(cells[name])} != 1 {list(ref[name])}")
+
+
+def case_gpu_layouts(ctx):
+    """sweep_mpi.sbatch's other GPU layouts: per-node (the local rank picks), shared (2 ranks, 1 GPU),
+    and the refusals: two ranks on one GPU without --share-gpus, a layout the script does not know."""
+    env = ctx.env(PAGEQUERY_SWEEP_ARGS=SMALL, PAGEQUERY_TEST_GPUS="8")
+    per_node = ctx.submit("sweep_mpi.sbatch", *TWO_RANKS, env=dict(env, PAGEQUERY_GPU_LAYOUT="per-node"))
+    one_gpu = ("--nodes=1", "--ntasks-per-node=2", "--gpus-per-node=1")
+    shared = ctx.submit("sweep_mpi.sbatch", *one_gpu, env=dict(env, PAGEQUERY_GPU_LAYOUT="shared"))
+    refused = ctx.submit("sweep_mpi.sbatch", *one_gpu, env=dict(env, PAGEQUERY_GPU_LAYOUT="per-node"))
+    unknown = ctx.submit("sweep_mpi.sbatch", *TWO_RANKS, env=dict(env, PAGEQUERY_GPU_LAYOUT="per-gpu"))
+    expected = [(per_node, "per-node", lambda g: f"rank 0 on GPU {g[0]}, rank 1 on GPU {g[1]}"),
+                (shared, "per-node --share-gpus", lambda g: f"rank 0 on GPU {g[0]}, rank 1 on GPU {g[0]}")]
+    for job, layout, ranks in expected:
+        finished(ctx, job, "COMPLETED", "0:0")
+        log = ctx.log("pagequery-sweep-mpi", job)
+        check(f"GPUs of the ranks: {ranks(job_gpus(log, layout))}\n" in log, f"job {job}:\n{log}")
+    finished(ctx, refused, "FAILED", "2:0")
+    log = ctx.log("pagequery-sweep-mpi", refused)
+    gpu = job_gpus(log, "per-node")[0]
+    line = (f"pagequery: ranks 0 and 1 would share GPU {gpu} of their node: give each rank a GPU of its own "
+            "(srun --gpus-per-task=1, or no more ranks per node than GPUs), or pass --share-gpus\n")
+    check(log.count("pagequery: ") == 1 and line in log, f"not the one refusal line {line!r}:\n{log}")
+    finished(ctx, unknown, "FAILED", "1:0")
+    check(ctx.log("pagequery-sweep-mpi", unknown) ==
+          "sweep_mpi.sbatch: PAGEQUERY_GPU_LAYOUT must be per-task, per-node or shared, got 'per-gpu'\n",
+          ctx.log("pagequery-sweep-mpi", unknown))
 
 
 def check_partial_run(h5py, results, log, job, iterations, ranks):
@@ -231,8 +274,7 @@ def case_time_limit(ctx):
     h5py = need_h5py()
     env = ctx.env(PAGEQUERY_SWEEP_ARGS=LONG)
     jobs = [("pagequery-sweep", ctx.submit("sweep.sbatch", "--time=1", env=env), 1),
-            ("pagequery-sweep-mpi", ctx.submit("sweep_mpi.sbatch", "--time=1", "--nodes=1", "--ntasks-per-node=2",
-                                               env=env), 2)]
+            ("pagequery-sweep-mpi", ctx.submit("sweep_mpi.sbatch", "--time=1", *TWO_RANKS, env=env), 2)]
     for name, job, ranks in jobs:
         info = ctx.wait(job, 200)
         check(info["JobState"] == "TIMEOUT" and info["TimeLimit"] == "00:01:00", f"job {job}: {info}")
@@ -245,7 +287,7 @@ def case_prerequisites(ctx):
     a = ctx.submit("sweep.sbatch", env=ctx.env(PAGEQUERY_BIN=ctx.path("no-such-pagequery")))
     env = ctx.env(PAGEQUERY_SPACK_ENV=ctx.dir, PATH="/usr/bin:/bin")
     env.pop("SPACK_ROOT", None)
-    b = ctx.submit("sweep_mpi.sbatch", "--nodes=1", "--ntasks-per-node=2", env=env)
+    b = ctx.submit("sweep_mpi.sbatch", *TWO_RANKS, env=env)
     expected = [("pagequery-sweep", a, f"sweep.sbatch: {ctx.path('no-such-pagequery')} is not an executable "
                                        "(build it, or set PAGEQUERY_BIN)\n"),
                 ("pagequery-sweep-mpi", b, "sweep_mpi.sbatch: spack not found "

@@ -605,8 +605,9 @@ def case_sbatch_mpi_dry_run(ctx):
     check("output: " + env["PAGEQUERY_RESULTS"] + " (a new file)" in p.stdout, p.stdout)
     with open(ctx.sbatch) as f:
         script = f.read()
-    for directive in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-task=1"):
+    for directive in ("#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=4", "#SBATCH --gpus-per-node=4"):
         check(directive in script, f"missing {directive}")
+    check('PAGEQUERY_GPU_LAYOUT="${PAGEQUERY_GPU_LAYOUT:-per-task}"' in script, "the default GPU layout")
     check("spack env activate" in script and "PAGEQUERY_SPACK_ENV" in script, "spack activation")
 
 
