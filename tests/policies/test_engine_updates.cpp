@@ -184,7 +184,7 @@ struct Answered {
 };
 
 // Answers until the updater is done and an answer has seen its last epoch;
-// `seen` is the epoch of the latest answer.
+// `seen` is 1 + the epoch of the latest answer (0: none yet).
 std::vector<Answered> answer_until(Engine& engine, const std::atomic<bool>& done, std::atomic<std::uint64_t>& seen,
                                    std::uint64_t last, std::uint64_t seed) {
   Engine::Session session = engine.session();
@@ -194,7 +194,7 @@ std::vector<Answered> answer_until(Engine& engine, const std::atomic<bool>& done
     auto keys = keys_for<DpfKey>(engine, gen);
     Bytes bytes = session.answer(PolicyConfig{}, keys);
     out.push_back({session.last_epoch(), std::move(keys), std::move(bytes)});
-    seen = out.back().epoch;
+    seen = out.back().epoch + 1;
   }
   return out;
 }
@@ -214,7 +214,7 @@ TEST(EngineUpdates, AnswersBesideAnUpdaterNameTheirEpoch) {
     for (std::uint64_t e = 1; e <= kEpochs; ++e) {
       Bytes next = oracle.back();
       stage_random(engine, next, gen, 50);
-      while (seen.load() < e - 1) std::this_thread::yield();
+      while (seen.load() < e) std::this_thread::yield();  // epoch e - 1 answered
       EXPECT_EQ(engine.advance_epoch(), e);
       oracle.push_back(std::move(next));
     }

@@ -203,7 +203,7 @@ def case_version(ctx):
     check(re.fullmatch(r"pagequery \d+\.\d+\.\d+ \(git \S+, \S*, .+\)\n", p.stdout), p.stdout)
     one_line_error(ctx.run("sweeep", expect=2),
                    r"^pagequery: unknown subcommand 'sweeep' \(expected: keygen, answer, info, sweep, report, "
-                   r"combine, compare, matrix\)$")
+                   r"combine, updates, compare, matrix\)$")
 
 
 def case_metadata(ctx):
