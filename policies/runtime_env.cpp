@@ -195,7 +195,7 @@ std::optional<std::string> variable_of(const std::string& message, const EnvLook
   for (std::size_t at = message.find("OMP_"); at != std::string::npos; at = message.find("OMP_", at + 1)) {
     const std::size_t start = at > 0 && message[at - 1] == 'G' ? at - 1 : at;
     if (start > 0 && message[start - 1] != ' ') continue;
-    return message.substr(start, message.find_first_of(" :,", start) - start);
+    return message.substr(start, message.find_first_of(" :,=", start) - start);  // newer libgomp: NAME=value
   }
   if (message.starts_with("Stack size"))
     for (const char* name : {"OMP_STACKSIZE", "GOMP_STACKSIZE"})
