@@ -53,6 +53,10 @@ void run_info(const InfoArgs& args) {
   out["packed_key_bytes"] = packed_key_size(packed_domain_bits(pages));
   out["backend"] = Runtime::backend();
   out["device"] = Runtime::device();
+  const Runtime::DeviceFacts facts = Runtime::device_facts();
+  for (const auto& [name, value] : facts.texts) out[name] = value;
+  for (const auto* numbers : {&facts.numbers, &facts.now})
+    for (const auto& [name, value] : *numbers) out[name] = value;
   out["concurrency"] = Runtime::concurrency();
   out["kokkos_version"] = Runtime::kokkos_version();
   // MPI_Get_library_version needs no MPI_Init: `info` stays one process.

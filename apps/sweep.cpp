@@ -134,6 +134,9 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
                   "(1: none); 0 chooses by the keys of a pass")
       ->check(CLI::IsMember({0, 1, 2, 4}))
       ->capture_default_str();
+  cmd->add_flag("--cold", o.cold,
+                "evict the caches before every timed path, warmup included (a write of twice the GPU's L2, or\n"
+                "of the host's last-level cache): times of a matrix and keys that are not cached");
   add_share_gpus_flag(cmd, o.share_gpus);
   cmd->add_flag("--dry-run", o.dry_run,
                 "check what a run checks (but the device's memory and mma support), print the cells and\n"

@@ -149,6 +149,7 @@ std::string run_header(const RunRecord& run) {
   line("matrix", matrix_text(run));
   if (run.find("iterations"))
     line("settings", settings_text(run) + ", warmup=" + run.text("warmup") +
+                         (run.text("cold") == "1" ? ", cold caches" : "") +
                          ", concurrency=" + run.text("concurrency") + ", seed=" + run.text("seed"));
   line("single loop", run.text("single_policy"));
   line("env switches", run.text("env_switches"));
@@ -204,7 +205,8 @@ std::string plan_text(const Plan& plan) {
          " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
          human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
          "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" +
-         stopping_text(plan.stop) + ", warmup " + std::to_string(plan.warmup) + ", key seed " +
+         stopping_text(plan.stop) + ", warmup " + std::to_string(plan.warmup) + (plan.cold ? ", cold caches" : "") +
+         ", key seed " +
          std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
          "cells: " + std::to_string(plan.cells.size()) + "\n";
 }

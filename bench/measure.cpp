@@ -164,6 +164,7 @@ int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mp
     if (const int stop = stop_reason(mpi, c.error != nullptr); stop != 0) return stop;
     if (!iterations.more(it)) return 0;
     for (int path = 0; path < 2; ++path) {
+      if (settings.evict) settings.evict();
       mpi.barrier();  // all ranks start the timed path together
       const auto t0 = Clock::now();
       path_failed(c, path, settings, mpi);
@@ -201,6 +202,7 @@ int measure_threads(std::vector<Client>& clients, const MeasureSettings& setting
   int stop = 0;
   for (int it = 0; (stop = stop_reason(mpi, failed.load())) == 0 && iterations.more(it); ++it)
     for (int path = 0; path < 2; ++path) {
+      if (settings.evict) settings.evict();  // the clients wait at the start barrier meanwhile
       mpi.barrier();
       sync.arrive_and_wait();
       const auto t0 = Clock::now();

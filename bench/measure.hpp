@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <vector>
 
 namespace pagequery::bench {
@@ -65,6 +66,7 @@ struct MeasureSettings {
   int warmup = 0;
   StoppingRule stop;
   bool flip_batch = false;  // test hook: flip a byte of rank 0's batch answers
+  std::function<void()> evict;  // --cold: empties the caches before every timed path (unset: warm)
 };
 
 // Runs the warmup, then iterations of both paths until settings.stop says enough. C = clients.size(); with C > 1 every

@@ -94,6 +94,7 @@ StoppingRule stopping_rule(const SweepOptions& o) {
 void plan_run(const SweepOptions& o, Plan& plan) {
   plan.stop = stopping_rule(o);
   plan.warmup = parse_int_in(o.warmup, 0, 1000000, "--warmup");
+  plan.cold = o.cold;
   if (o.seed) {
     plan.key_seed = as_input("", [&] { return parse_u64(*o.seed, "--seed"); });
     plan.key_seed_given = true;
@@ -165,7 +166,7 @@ std::string canonical_text(const Plan& plan) {
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);
-  text += "\n" + stopping_text(plan.stop) + "\nwarmup " + integer(plan.warmup);
+  text += "\n" + stopping_text(plan.stop) + "\nwarmup " + integer(plan.warmup) + (plan.cold ? ", cold" : "");
   text += "\nseed " + (plan.key_seed_given ? std::to_string(plan.key_seed) : std::string("random (rank 0's)"));
   text += "\ncheckpoint interval " + number(plan.checkpoint_seconds);
   return text + "\ndry run " + (plan.dry_run ? "yes" : "no");

@@ -43,6 +43,7 @@ struct SweepOptions {
   TensorKernel tensor_kernel = TensorKernel::Auto;
   int wgmma_cluster = 0;
   bool dry_run = false;
+  bool cold = false;        // evict the caches before every timed path
   bool share_gpus = false;  // MPI: ranks of a node may share a GPU (bench/rank_device.hpp)
 };
 
@@ -66,6 +67,7 @@ struct Plan {
   std::vector<int> concurrency;
   StoppingRule stop;  // stop.iterations > 0: a fixed count
   int warmup = 0;
+  bool cold = false;  // --cold: every timed path starts with the caches evicted (Engine::evict_caches)
   std::uint64_t key_seed = 0;
   bool key_seed_given = false;
   double checkpoint_seconds = 60;

@@ -91,6 +91,10 @@ void describe_origin(RunRecord& run) {
   if (auto v = env_value("SLURM_JOB_ID")) run.set("slurm_job_id", *v);
   if (auto v = env_value("SLURM_JOB_NODELIST")) run.set("slurm_job_nodelist", *v);
   run.set("device", Runtime::device());
+  const Runtime::DeviceFacts facts = Runtime::device_facts();
+  for (const auto& [name, value] : facts.texts) run.set(name, value);
+  for (const auto& [name, value] : facts.numbers) run.set(name, value);
+  record_device_clocks(run, facts, "");
   run.set("kokkos_version", Runtime::kokkos_version());
   run.set("kokkos_backend", Runtime::backend());
   run.set("kokkos_concurrency", std::int64_t(Runtime::concurrency()));
@@ -127,6 +131,7 @@ void describe_axes(RunRecord& run, const Plan& plan) {
   run.set("min_time_s", plan.stop.min_seconds);
   run.set("max_time_s", plan.stop.max_seconds);
   run.set("warmup", std::int64_t(plan.warmup));
+  run.set("cold", std::int64_t{plan.cold});
   run.set("seed", plan.key_seed);
   run.set("batch_sizes", std::vector<std::int64_t>(plan.batch_sizes.begin(), plan.batch_sizes.end()));
   std::vector<std::string> names;
@@ -169,6 +174,10 @@ void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, cons
   describe_matrix(run, plan, info, mpi, layout);
   describe_axes(run, plan);
   describe_environment(run);
+}
+
+void record_device_clocks(RunRecord& run, const Runtime::DeviceFacts& facts, const std::string& suffix) {
+  for (const auto& [name, value] : facts.now) run.set(name + suffix, value);
 }
 
 std::string version_text() {

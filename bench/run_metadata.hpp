@@ -1,7 +1,8 @@
 #pragma once
 // A run's metadata, as the attributes of its results group: what ran (build,
 // host, device, Kokkos), on which matrix and shards, with which axes and
-// settings, and in which environment. Set once, before the first cell.
+// settings, and in which environment. Set once, before the first cell (the GPU's
+// clocks again at each commit).
 #include "bench/mpi_context.hpp"
 #include "bench/plan.hpp"
 #include "bench/results/record.hpp"
@@ -18,6 +19,11 @@ namespace pagequery::bench {
 // is the UTC start time, `info` this rank's engine's.
 void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, const std::string& started,
                   const MpiContext& mpi, const std::vector<PageRange>& layout);
+
+// The GPU's clocks of the moment `facts` were read (Runtime::DeviceFacts::now),
+// named with `suffix`: a run records them at its start ("") and at each commit
+// ("_end"), so a cell slower than its neighbours can be told from a throttled GPU.
+void record_device_clocks(RunRecord& run, const Runtime::DeviceFacts& facts, const std::string& suffix);
 
 // "pagequery 0.1.0 (git 6d99b54, Release, GNU 12.2.0)": `--version`, `info`.
 std::string version_text();

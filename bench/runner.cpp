@@ -92,7 +92,8 @@ Measurement Runner::measure(const Cell& cell) {
   mpi_.open_channels(cell.concurrency);  // collective: outside the step below
   std::vector<Client> clients;
   mpi_.step([&] { clients = this->clients(cell); });
-  const MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop, flip_batch_};
+  MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop, flip_batch_};
+  if (plan_.cold) settings.evict = [this] { engine_.evict_caches(); };
   return bench::measure(clients, settings, mpi_);
 }
 

@@ -266,6 +266,7 @@ void SweepRun::commit(const std::string& status) {
   run_.set("status", status);
   run_.set("cells_done", std::uint64_t(run_.cells.size()));
   run_.set("updated_utc", utc_stamp(std::time(nullptr), false));
+  record_device_clocks(run_, Runtime::device_facts(), "_end");
   writer_.commit(run_);
 }
 

@@ -7,6 +7,8 @@
 #include <Kokkos_Core.hpp>
 
 #include <cstdint>
+#include <string>
+#include <type_traits>
 
 namespace pagequery {
 
@@ -37,6 +39,30 @@ std::uint64_t read_all_words(const ExecSpace& exec, const PageMatrix<typename Ex
                           functor, result);
   exec.fence("pagequery::read_all_words");
   return result;
+}
+
+// A cold-cache eviction (the sweep's --cold): writes `scratch`, which should be
+// twice the device's last-level cache (last_level_cache_bytes), with `round`, so
+// that no line of the matrix or of a batch's keys survives it (waits for it).
+template <class ExecSpace>
+void evict_caches(const ExecSpace& exec, const Kokkos::View<std::uint64_t*, typename ExecSpace::memory_space>& scratch,
+                  std::uint64_t round) {
+  Kokkos::deep_copy(exec, scratch, round);
+  exec.fence("pagequery::evict_caches");
+}
+
+// The host's last-level cache: the largest cache of CPU 0 that Linux lists
+// (/sys/devices/system/cpu/cpu0/cache/index*/size), 64 MiB when none is readable.
+// `root` prefixes the path (tests use a fake tree).
+std::uint64_t host_last_level_cache_bytes(const std::string& root = "");
+
+// Bytes of the last-level cache in front of ExecSpace's memory: the GPU's L2, or the host's.
+template <class ExecSpace>
+std::uint64_t last_level_cache_bytes([[maybe_unused]] const ExecSpace& exec) {
+#ifdef KOKKOS_ENABLE_CUDA
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return static_cast<std::uint64_t>(exec.cuda_device_prop().l2CacheSize);
+#endif
+  return host_last_level_cache_bytes();
 }
 
 }  // namespace pagequery

@@ -305,6 +305,8 @@ DevicePatch upload(const Exec& exec, UpdateStaging& staged, PageLayout layout) {
 
 struct Engine::Impl {
   PageMatrix<Mem> matrix;
+  Kokkos::View<std::uint64_t*, Mem> eviction;  // evict_caches(): twice the last-level cache
+  std::uint64_t evictions = 0;
   std::uint64_t total_pages;
   std::uint64_t last_page_bytes;  // bytes of the last page inside the matrix; the rest is zero
   std::shared_ptr<Details::EpochState> state = std::make_shared<Details::EpochState>();
@@ -413,6 +415,15 @@ PackedDpfKeyPair Engine::make_packed_keys(std::uint64_t target, KeyRng& rng) con
 std::uint64_t Engine::read_all() const {
   std::shared_lock lock(impl_->state->lock);
   return read_all_words(Exec(), impl_->matrix);
+}
+
+void Engine::evict_caches() const {
+  const Exec exec;
+  if (impl_->eviction.size() == 0)
+    impl_->eviction = Kokkos::View<std::uint64_t*, Mem>(
+        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::eviction"),
+        2 * last_level_cache_bytes(exec) / sizeof(std::uint64_t));
+  pagequery::evict_caches(exec, impl_->eviction, ++impl_->evictions);
 }
 
 struct Engine::Session::Impl {

@@ -13,6 +13,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pagequery {
@@ -40,6 +41,15 @@ class Runtime {
   // GPUs this process sees (cudaGetDeviceCount), before or after initialisation;
   // 0 on host backends.
   static int visible_gpus();
+  // What the engine's GPU timings depend on beyond device(): CUDA versions,
+  // compute capability, peak clocks, L2, and (where the driver's NVML loads) the
+  // clocks of this moment and why they are held down. Empty on host backends.
+  struct DeviceFacts {
+    std::vector<std::pair<std::string, std::string>> texts;     // "nvidia_driver", ...
+    std::vector<std::pair<std::string, std::int64_t>> numbers;  // "gpu_l2_bytes", ...
+    std::vector<std::pair<std::string, std::int64_t>> now;      // "gpu_sm_clock_mhz", ...: this moment's
+  };
+  static DeviceFacts device_facts();
 };
 
 // How the kernel sums page AND mask over the pages. Lop3: the portable kernel
@@ -177,6 +187,12 @@ class Engine {
   // padding included), synchronous: the sweep times it as the read floor, the
   // physical limit of a one-pass scan. Returns the XOR, so the read is not elided.
   std::uint64_t read_all() const;
+
+  // Evicts the engine's matrix and every session's keys from the device's caches
+  // (a write of twice its last-level cache; the first call allocates that), and
+  // waits for it: the sweep's --cold runs it before every timed path. Not
+  // thread-safe against itself.
+  void evict_caches() const;
 
   // The rate of the binary MMA `kernel` (MmaSync or Wgmma) on the engine's
   // device, in m*n*k AND-popc per second (a few milliseconds of MMAs); 0 where it

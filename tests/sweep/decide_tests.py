@@ -133,6 +133,21 @@ def case_stopping_rule(ctx):
         one_line_error(ctx.run("sweep", "--dry-run", *flags, expect=2), pattern)
 
 
+def case_cold(ctx):
+    """--cold is recorded (attribute cold, the settings line) and measures; warm runs say cold = 0."""
+    h5py = need_h5py()
+    out = ctx.path("c.h5")
+    p = ctx.run("sweep", *SAME_WORK, "--iterations", "2", "--cold", "--output", out, expect=0)
+    check("warmup 2, cold caches" in p.stdout, p.stdout)
+    ctx.run("sweep", *SAME_WORK, "--iterations", "2", "--output", out, expect=0)
+    with h5py.File(out, "r") as f:
+        runs = [f["runs"][r] for r in sorted(f["runs"])]
+        check([int(g.attrs["cold"]) for g in runs] == [1, 0], [dict(g.attrs) for g in runs])
+        check(all(c["iterations"] == 2 for c in runs[0]["cells"][()]), runs[0]["cells"][()])
+    report = ctx.run("report", out, expect=0).stdout
+    check(report.count("cold caches") == 1, report)
+
+
 SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                       "docs", "json-schema.json")
 
