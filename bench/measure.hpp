@@ -64,7 +64,6 @@ struct MeasureSettings {
   const PolicyConfig& batch_config;  // the strategy's
   int warmup = 0;
   StoppingRule stop;
-  bool flip_batch = false;  // test hook: flip a byte of rank 0's batch answers
 };
 
 // Runs the warmup, then iterations of both paths until settings.stop says enough. C = clients.size(); with C > 1 every
