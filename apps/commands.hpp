@@ -12,6 +12,7 @@ namespace pagequery::apps {
 using bench::CheckFailed;
 using bench::InputError;
 using bench::RankFailed;
+using bench::StoreError;
 
 void add_keygen(CLI::App& app);
 void add_answer(CLI::App& app);

@@ -16,10 +16,12 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace pagequery::apps {
 
 using bench::CheckFailed;
+using bench::StoreError;
 
 namespace {
 
@@ -28,7 +30,7 @@ namespace {
 class MemoryFile {
  public:
   explicit MemoryFile(const char* name) : fd_(::memfd_create(name, MFD_CLOEXEC)) {
-    if (fd_ < 0) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
+    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
   }
   ~MemoryFile() { ::close(fd_); }
   MemoryFile(const MemoryFile&) = delete;
@@ -89,29 +91,29 @@ void run_guarded(const std::string& file, const std::function<void()>& work) {
   std::fflush(stderr);
   const MemoryFile message("pagequery-guard-message"), log("pagequery-guard-stderr");
   const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("cannot fork: ") + std::strerror(errno));
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "cannot fork");
   if (pid == 0) run_child(message, log, work);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "waitpid");
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     write_all(STDERR_FILENO, log.text());  // notes of a success ("plot written to ...")
     return;
   }
   if (const std::string text = message.text(); WIFEXITED(status) && !text.empty()) {
     if (WEXITSTATUS(status) == 1) throw CheckFailed(text);
-    if (WEXITSTATUS(status) == 2) throw std::runtime_error(text);
+    if (WEXITSTATUS(status) == 2) throw StoreError(text);
   }
   // A signal, or a sanitizer's exit code: the library failed on the file (what it
   // printed stays in the log: one line here).
   if (WIFEXITED(status))
-    throw std::runtime_error(printable(file) + ": reading it failed inside the HDF5 library (exit " +
+    throw StoreError(printable(file) + ": reading it failed inside the HDF5 library (exit " +
                              std::to_string(WEXITSTATUS(status)) + "): the file is damaged");
   const int sig = WTERMSIG(status);
   const char* abbrev = sigabbrev_np(sig);
   const std::string name = abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig);
   const bool crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGFPE || sig == SIGILL;
-  throw std::runtime_error(printable(file) + (crash ? ": reading it crashed the HDF5 library (" + name +
+  throw StoreError(printable(file) + (crash ? ": reading it crashed the HDF5 library (" + name +
                                                           "): the file is damaged"
                                                     : ": its reader was killed by " + name));
 }

@@ -12,9 +12,9 @@ namespace pagequery::apps {
 // Runs `work` in a forked child and waits for it. The child's stdout is ours (what
 // it prints is the command's output); its stderr is passed on when it succeeds. A
 // CheckFailed in `work` comes back as a CheckFailed, any other failure as a
-// std::runtime_error with its message; a child
-// killed by a signal (or stopped by a sanitizer) as one naming `file` and the
-// signal. Only for code that touches no MPI and no Kokkos.
+// StoreError (the file is refused) with its message; a child killed by a signal
+// (or stopped by a sanitizer) as one naming `file` and the signal. Only for code
+// that touches no MPI and no Kokkos.
 void run_guarded(const std::string& file, const std::function<void()>& work);
 
 }  // namespace pagequery::apps

@@ -70,7 +70,7 @@ void run_info(const InfoArgs& args) {
                 << (value.is_string() ? one_line(value.get<std::string>()) : value.dump()) << '\n';
   }
   std::cout << std::flush;
-  if (!std::cout) throw std::runtime_error("info: cannot write to stdout");
+  if (!std::cout) throw StoreError("info: cannot write to stdout");
 }
 
 }  // namespace
@@ -90,7 +90,7 @@ void add_info(CLI::App& app) {
       "key_bytes (19 + 18 d + 16), packed_leaf_bits (d of packed keys: max(1, ceil(log2(ceil(pages /\n"
       "128))))), packed_key_bytes (39 + 18 d), backend, device, concurrency, kokkos_version, mpi (the MPI\n"
       "library answer and sweep shard over, or off: built without PAGEQUERY_ENABLE_MPI).\n"
-      "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
+      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
   cmd->callback([args] { run_info(*args); });
 }
 

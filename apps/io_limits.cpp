@@ -64,7 +64,7 @@ void flush_stdout(const std::string& command) {
   std::cout.flush();
   if (!std::cout) {
     const int err = errno;
-    throw std::runtime_error(command + ": cannot write to stdout" + (err ? std::string(": ") + std::strerror(err) : ""));
+    throw StoreError(command + ": cannot write to stdout" + (err ? std::string(": ") + std::strerror(err) : ""));
   }
 }
 

@@ -42,7 +42,7 @@ void print_pair(const Pair& pair) {
   out["party0"] = to_hex(to_bytes(pair.party0));
   out["party1"] = to_hex(to_bytes(pair.party1));
   std::cout << out.dump() << '\n' << std::flush;
-  if (!std::cout) throw std::runtime_error("keygen: cannot write to stdout");
+  if (!std::cout) throw StoreError("keygen: cannot write to stdout");
 }
 
 // Refuses an index outside the keys' domain (d domain bits; packed: d leaf bits).
@@ -151,7 +151,7 @@ void add_keygen(CLI::App& app) {
       "hex: Morphogen's ChaChaKey::to_bytes (19 + 18 d + 16 bytes), or packed ones (\"PQP1\" and\n"
       "the same fields, 39 + 18 d bytes). Party 0 goes to server A, party 1 to server B;\n"
       "`pagequery combine` XORs their answers into the page.\n"
-      "Exit codes: 0 ok, 2 refused input (one line on stderr).\n");
+      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
   cmd->callback([args] { run_keygen(*args); });
 }
 

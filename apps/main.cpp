@@ -74,6 +74,13 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"pagequery: the page-query scan of 2-server DPF PIR on Kokkos", "pagequery"};
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes (every command; one line on stderr says why):\n"
+      "  0  ok\n"
+      "  1  failed: a check of the command's own (a checksum mismatch, an interrupted sweep, compare's\n"
+      "     --fail-above), the device (\"device failure: ...\"), memory (\"out of memory: ...\") or\n"
+      "     pagequery itself (\"internal error: ...\")\n"
+      "  2  refused: a file, key, JSON, flag or env var, or an output that cannot be written\n");
   app.set_version_flag("--version", bench::version_text());
   apps::add_keygen(app);
   apps::add_answer(app);
@@ -89,12 +96,11 @@ int main(int argc, char** argv) {
     return check_stdout(parse_and_run(app, argc, argv, ranks));
   } catch (const apps::RankFailed& e) {
     return e.exit_code();  // the rank that failed first printed the reason
-  } catch (const apps::CheckFailed& e) {
-    say(e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    // Every other failure is refused input: a key, a file, JSON, a flag, an env var.
-    say(e.what());
-    return 2;
+  } catch (...) {
+    // The exit codes: bench/errors.hpp (refused input 2; failed checks, the device,
+    // memory and the program itself 1).
+    const bench::Failure failure = bench::failure_of(std::current_exception());
+    say(failure.message);
+    return failure.exit_code;
   }
 }

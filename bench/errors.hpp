@@ -1,6 +1,15 @@
 #pragma once
 // The failures the library reports, each with a one-line message; the pagequery
-// binary (apps/main.cpp) turns them into that line on stderr and an exit code.
+// binary (apps/main.cpp) and the MPI ranks' agreement (bench/mpi_context.hpp)
+// turn them into that line on stderr and an exit code, both through failure_of():
+//
+//   0  success
+//   1  failed: a run's own check (CheckFailed), the device or its runtime (Kokkos,
+//      CUDA; "device failure: ..."), memory ("out of memory: ...") or the program
+//      itself ("internal error: ...")
+//   2  refused: input (InputError and the parsers' std::invalid_argument: a file, a
+//      key, JSON, a flag, an env var) or a file or stream that cannot be read or
+//      written (StoreError)
 #include "core/printable.hpp"
 
 #include <exception>
@@ -21,7 +30,7 @@ class CheckFailed : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A results file that cannot be read or written (bench/results/): refused, exit code 2.
+// A file or stream that cannot be read or written (a results file, stdout): exit code 2.
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -38,6 +47,14 @@ class RankFailed : public std::runtime_error {
  private:
   int exit_code_;
 };
+
+// How the pagequery binary ends on `error`: the exit code of the table above and
+// its one line (printable; "pagequery: " goes in front where it is printed).
+struct Failure {
+  int exit_code;
+  std::string message;
+};
+Failure failure_of(const std::exception_ptr& error);
 
 // Runs `f` and returns what it returns; any failure but an InputError comes back
 // as an InputError: `what` followed by the failure's message, on one line (for

@@ -1,5 +1,6 @@
 #include "bench/measure.hpp"
 
+#include "bench/impl/test_hooks.hpp"
 #include "bench/signals.hpp"
 #include "bench/stats.hpp"
 #include "core/bits128.hpp"
@@ -64,8 +65,8 @@ double run_path(Client& c, int path, const MeasureSettings& settings, const MpiC
   } else {
     c.batch_out = answer(*c.batch_session, settings.batch_config, 0, c.keys.size());
     c.device_ms = error ? 0 : c.batch_session->last_device_ms();
-    // Test hook, after the reduction (flipped on every rank, an even count would cancel).
-    if (settings.flip_batch && mpi.root() && !c.batch_out.empty()) c.batch_out[0] ^= 0x01;
+    // After the reduction (flipped on every rank, an even count would cancel).
+    if (mpi.root() && !c.batch_out.empty() && Details::test_hooks().flip_batch_byte) c.batch_out[0] ^= 0x01;
   }
   if (error) std::rethrow_exception(error);
   return reduce_ms;

@@ -65,7 +65,6 @@ struct MeasureSettings {
   const PolicyConfig& batch_config;  // the strategy's
   int warmup = 0;
   StoppingRule stop;
-  bool flip_batch = false;  // test hook: flip a byte of rank 0's batch answers
   std::function<void()> evict;  // --cold: empties the caches before every timed path (unset: warm)
 };
 

@@ -1,7 +1,6 @@
 #include "bench/mpi_context.hpp"
 
 #include "bench/errors.hpp"
-#include "core/printable.hpp"
 
 #ifdef PAGEQUERY_ENABLE_MPI
 #include <mpi.h>
@@ -17,31 +16,6 @@
 namespace pagequery::bench {
 
 namespace {
-
-// The exit code main() gives an exception (see main.cpp), and its one-line message.
-int exit_code_of(const std::exception_ptr& error) {
-  try {
-    std::rethrow_exception(error);
-  } catch (const RankFailed& e) {
-    return e.exit_code();
-  } catch (const CheckFailed&) {
-    return 1;
-  } catch (...) {
-    return 2;
-  }
-}
-
-std::string message_of(const std::exception_ptr& error) {
-  std::string text;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    text = e.what();
-  } catch (...) {
-    text = "unknown error";
-  }
-  return printable(text);
-}
 
 long env_long(const char* name) {
   const char* v = std::getenv(name);
@@ -98,7 +72,7 @@ void check_launch(int size) {
 // A command line refused where the tasks cannot agree (no MPI): the launcher's
 // rank 0 alone reports it, the others leave quietly with the same code.
 [[noreturn]] void refuse_alone(const std::exception_ptr& refused) {
-  if (launcher_rank() != 0) throw RankFailed(exit_code_of(refused), "");
+  if (launcher_rank() != 0) throw RankFailed(failure_of(refused).exit_code, "");
   std::rethrow_exception(refused);
 }
 
@@ -239,8 +213,9 @@ void MpiContext::agree(std::exception_ptr local) const {
   // The first failing rank's code and message go to everyone. It prints its line
   // now, before the broadcast lets the others go: once a rank exits non-zero, the
   // launcher may kill the rest before they print (main() prints nothing for RankFailed).
-  int code = rank_ == first ? exit_code_of(local) : 0;
-  std::string message = rank_ == first ? message_of(local) : std::string();
+  const Failure failure = rank_ == first ? failure_of(local) : Failure{0, ""};
+  int code = failure.exit_code;
+  std::string message = failure.message;
   if (rank_ == first) {
     const std::string line = "pagequery: " + message + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);

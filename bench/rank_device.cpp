@@ -1,9 +1,8 @@
 #include "bench/rank_device.hpp"
 
 #include "bench/device_binding.hpp"
-#include "bench/errors.hpp"
+#include "bench/impl/test_hooks.hpp"
 #include "bench/run_metadata.hpp"
-#include "bench/text.hpp"
 #include "policies/engine.hpp"
 
 #include <vector>
@@ -12,17 +11,12 @@ namespace pagequery::bench {
 
 namespace {
 
-// The GPUs this process sees. Test hook PAGEQUERY_TEST_GPUS=N: a host build counts
-// as a CUDA build on a node of N GPUs (CUDA_VISIBLE_DEVICES's entries, else N), so
-// that the binding and its refusals run in CI; host backends still ignore the index.
+// The GPUs this process sees; in a host build none, unless a test build counts
+// some (Details::TestHooks) so that the binding and its refusals run in CI (host
+// backends still ignore the index).
 int gpus_seen() {
   if (const int gpus = Runtime::visible_gpus()) return gpus;
-  const std::optional<std::string> fake = env_value("PAGEQUERY_TEST_GPUS");
-  if (!fake) return 0;
-  const std::uint64_t node = as_input("", [&] { return parse_u64(*fake, "PAGEQUERY_TEST_GPUS"); });
-  if (node > 64) throw InputError("PAGEQUERY_TEST_GPUS must be at most 64, got " + printable(*fake));
-  const std::optional<std::string> visible = env_value("CUDA_VISIBLE_DEVICES");
-  return static_cast<int>(visible ? visible_device_list(*visible).size() : node);
+  return Details::test_hooks().visible_gpus;
 }
 
 }  // namespace

@@ -57,8 +57,8 @@ CellRow cell_row(const Strategy& strategy, const Cell& cell, const Measurement& 
 
 }  // namespace
 
-Runner::Runner(const Plan& plan, const Engine& engine, MpiContext& mpi, bool flip_batch)
-    : plan_(plan), engine_(engine), mpi_(mpi), flip_batch_(flip_batch) {}
+Runner::Runner(const Plan& plan, const Engine& engine, MpiContext& mpi)
+    : plan_(plan), engine_(engine), mpi_(mpi) {}
 
 // C == 1: the whole default instance; more: disjoint instances.
 void Runner::open_sessions(int concurrency) {
@@ -92,7 +92,7 @@ Measurement Runner::measure(const Cell& cell) {
   mpi_.open_channels(cell.concurrency);  // collective: outside the step below
   std::vector<Client> clients;
   mpi_.step([&] { clients = this->clients(cell); });
-  MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop, flip_batch_};
+  MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop};
   if (plan_.cold) settings.evict = [this] { engine_.evict_caches(); };
   return bench::measure(clients, settings, mpi_);
 }

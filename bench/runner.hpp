@@ -17,7 +17,7 @@ namespace pagequery::bench {
 class Runner {
  public:
   // Runs on `engine` (this rank's shard) with `mpi`; all ranks run the same cells.
-  Runner(const Plan& plan, const Engine& engine, MpiContext& mpi, bool flip_batch);
+  Runner(const Plan& plan, const Engine& engine, MpiContext& mpi);
 
   // Measures one cell of the plan (collective). Sessions are kept from one cell to
   // the next of the same concurrency; the queries are the same for every strategy
@@ -31,7 +31,6 @@ class Runner {
   const Plan& plan_;
   const Engine& engine_;
   MpiContext& mpi_;
-  bool flip_batch_;
   int sessions_for_ = 0;  // the concurrency the sessions are for (0: none yet)
   std::vector<Engine::Session> single_sessions_, batch_sessions_;
 };

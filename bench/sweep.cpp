@@ -1,6 +1,7 @@
 #include "bench/sweep.hpp"
 
 #include "bench/errors.hpp"
+#include "bench/impl/test_hooks.hpp"
 #include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/mpi_context.hpp"
@@ -28,11 +29,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// What a run checks besides the plan, and its test hooks.
+// What a run checks besides the plan.
 struct RunChecks {
-  std::vector<std::string> switches;        // MORPHOGEN_GPU_* set: recorded, not applied
-  std::optional<std::uint64_t> fail_after;  // test hook: abort() in the middle of a commit
-  bool flip_batch = false;                  // test hook: a checksum mismatch
+  std::vector<std::string> switches;  // MORPHOGEN_GPU_* set: recorded, not applied
 };
 
 // Every rank's plan must be rank 0's, and so must its matrix: ranks that differ
@@ -70,9 +69,7 @@ RunChecks check_run(const MpiContext& mpi, const Plan& plan, const ReadGuard& gu
       throw InputError("--concurrency " + std::to_string(plan.max_concurrency()) +
                        " needs as many threads of the OpenMP backend, which will run " + std::to_string(sessions) +
                        " (set OMP_NUM_THREADS or KOKKOS_NUM_THREADS)");
-    if (auto v = env_value("PAGEQUERY_TEST_FAIL_AFTER_CELLS"))
-      checks.fail_after = as_input("", [&] { return parse_u64(*v, "PAGEQUERY_TEST_FAIL_AFTER_CELLS"); });
-    checks.flip_batch = env_value("PAGEQUERY_TEST_FLIP_BATCH_BYTE").has_value();
+    Details::test_hooks();  // a test build's hooks refuse their settings here
   });
   return checks;
 }
@@ -170,8 +167,8 @@ std::string status_of(const Outcome& outcome) {
 // results file, and on a failure the cells measured so far are kept.
 class SweepRun {
  public:
-  SweepRun(const Plan& plan, const RunChecks& checks, MpiContext& mpi, RunRecord run)
-      : plan_(plan), checks_(checks), mpi_(mpi), run_(std::move(run)), writer_(plan.output) {}
+  SweepRun(const Plan& plan, MpiContext& mpi, RunRecord run)
+      : plan_(plan), mpi_(mpi), run_(std::move(run)), writer_(plan.output) {}
 
   Outcome measure_all(const Engine& engine, std::uint64_t local_bytes);
   // Rank 0 decides the outcome (only it holds the reduced answers): the final
@@ -181,13 +178,12 @@ class SweepRun {
 
  private:
   void measure_cell(std::size_t i, Runner& runner, Progress& progress, Outcome& outcome, std::uint64_t local_bytes);
-  void checkpoint(std::size_t i, Progress& progress);
+  void checkpoint(std::size_t i);
   void save_partial(const std::exception& e);
   void commit(const std::string& status);
   std::string interrupted_message(const std::string& status) const;
 
   const Plan& plan_;
-  const RunChecks& checks_;
   MpiContext& mpi_;
   RunRecord run_;
   ResultsWriter writer_;  // rank 0 alone commits
@@ -196,7 +192,7 @@ class SweepRun {
 
 Outcome SweepRun::measure_all(const Engine& engine, std::uint64_t local_bytes) {
   Progress progress(plan_, mpi_.root());
-  Runner runner(plan_, engine, mpi_, checks_.flip_batch);
+  Runner runner(plan_, engine, mpi_);
   Outcome outcome;
   try {
     for (std::size_t i = 0; i < plan_.cells.size() && !outcome.interrupted; ++i)
@@ -229,20 +225,15 @@ void SweepRun::measure_cell(std::size_t i, Runner& runner, Progress& progress, O
   progress.end(cell);
   record_cell(run_, plan_, cell, m, local_bytes);
   if (!m.match) ++outcome.mismatches;
-  if (!outcome.interrupted) checkpoint(i, progress);  // else the partial cell is in; the final commit writes it
+  if (!outcome.interrupted) checkpoint(i);  // else the partial cell is in; the final commit writes it
 }
 
 // After the first cell, then every --checkpoint-interval seconds.
-void SweepRun::checkpoint(std::size_t i, Progress& progress) {
+void SweepRun::checkpoint(std::size_t i) {
   mpi_.step([&] {
     if (!mpi_.root()) return;
     const bool last = i + 1 == plan_.cells.size();
-    const bool hook = checks_.fail_after && run_.cells.size() == *checks_.fail_after;
-    if (hook) {
-      progress.finish();
-      writer_.abort_midway = true;
-    }
-    if (!last && (hook || run_.cells.size() == 1 ||
+    if (!last && (run_.cells.size() == 1 ||
                   std::chrono::duration<double>(Clock::now() - last_commit_).count() >= plan_.checkpoint_seconds)) {
       commit("incomplete");
       last_commit_ = Clock::now();
@@ -321,7 +312,7 @@ void run_sweep(const SweepOptions& options, const SweepIo& io) {
   record_read_floor(run, *device.engine, mpi);
   record_tensor_rates(run, *device.engine, mpi);
 
-  SweepRun sweep(plan, checks, mpi, std::move(run));
+  SweepRun sweep(plan, mpi, std::move(run));
   const SignalGuard signals;
   const Outcome outcome = sweep.measure_all(*device.engine, info.local_pages * kPageBytes);
   sweep.finish(outcome, io);

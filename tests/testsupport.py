@@ -58,6 +58,12 @@ def expanded_argv(line, env):
     return shlex.split(re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", value, line))
 
 
+def binary_for(ctx, env):
+    """The binary a run with `env` needs: pagequery_testhooks (ctx.hooks) where `env` sets
+    a PAGEQUERY_TEST_* variable, which the pagequery binary (ctx.bin) never reads."""
+    return ctx.hooks if any(k.startswith("PAGEQUERY_TEST_") for k in env or {}) else ctx.bin
+
+
 def run_case(cases, ctx, name):
     """Runs one named case of a driver: PASS/FAIL line, exit status 0/1."""
     try:
@@ -70,10 +76,12 @@ def run_case(cases, ctx, name):
 
 
 def sweep_driver_main(cases, make_ctx):
-    """main() of the drivers run as `DRIVER CASE --pagequery BIN --sbatch FILE --workdir DIR`."""
+    """main() of the drivers run as
+    `DRIVER CASE --pagequery BIN --pagequery-hooks BIN --sbatch FILE --workdir DIR`."""
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=sorted(cases))
     ap.add_argument("--pagequery", required=True)
+    ap.add_argument("--pagequery-hooks", required=True, help="pagequery_testhooks (tests/test_hooks.cpp)")
     ap.add_argument("--sbatch", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()

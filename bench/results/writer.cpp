@@ -1,5 +1,6 @@
 #include "bench/results/writer.hpp"
 
+#include "bench/impl/test_hooks.hpp"
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
 #include "bench/results/read_limits.hpp"
@@ -82,8 +83,7 @@ void write_attributes(hid_t group, const RunRecord& run, const ResultsWriter::Wr
   }
 }
 
-void write_rows(hid_t group, const RunRecord& run, const ResultsWriter::Written& written, bool abort_midway,
-                const std::string& path) {
+void write_rows(hid_t group, const RunRecord& run, const ResultsWriter::Written& written, const std::string& path) {
   std::vector<CellRecord> cells;
   cells.reserve(run.cells.size());
   for (const CellRow& r : run.cells) cells.push_back(to_record(r));
@@ -94,7 +94,7 @@ void write_rows(hid_t group, const RunRecord& run, const ResultsWriter::Written&
   append_rows(group, path, "cells", ct, cells, written.cells, 64);
   Hid cells_table(must(H5Dopen2(group, "cells", H5P_DEFAULT), path, "opening the cells"), H5Dclose);
   write_attribute(cells_table, path, {"units", cell_units()});
-  if (abort_midway) {
+  if (Details::test_hooks().abort_commit_at_cells == run.cells.size()) {
     std::fputs("pagequery: test hook: aborting in the middle of a results commit\n", stderr);
     std::abort();
   }
@@ -104,7 +104,7 @@ void write_rows(hid_t group, const RunRecord& run, const ResultsWriter::Written&
 // The file's new image: the run's group (claimed on the first commit), its changed
 // attributes and its new rows.
 std::vector<char> new_image(RunRecord& run, const fs::path& target, const fs::path& scratch, std::uint64_t old_bytes,
-                            ResultsWriter::Written& written, bool abort_midway, const std::string& path) {
+                            ResultsWriter::Written& written, const std::string& path) {
   Hid fapl = memory_access();
   Hid file = open_image(target, scratch, fapl, old_bytes, path);
   {
@@ -114,7 +114,7 @@ std::vector<char> new_image(RunRecord& run, const fs::path& target, const fs::pa
     if (!written.claimed) run.id = free_run_id(runs, run.id, path);
     Hid group = open_run_group(runs, run.id, written, path);
     write_attributes(group, run, written, path);
-    write_rows(group, run, written, abort_midway, path);
+    write_rows(group, run, written, path);
   }  // the group and /runs close before the image is taken
   std::vector<char> image = file_image(file, path);
   if (!file.reset()) fail(path, "HDF5 error: closing the file in memory");
@@ -168,7 +168,7 @@ void ResultsWriter::commit(RunRecord& run) {
   const bool exists = ::stat(target.c_str(), &old) == 0;
   if (exists) check_owner_kept(old, path_);
   const std::vector<char> image =
-      new_image(run, target, tmp.path, static_cast<std::uint64_t>(old.st_size), written_, abort_midway, path_);
+      new_image(run, target, tmp.path, static_cast<std::uint64_t>(old.st_size), written_, path_);
   write_new_file(tmp.path, image, exists ? &old : nullptr, path_);
   replace(tmp.path, target, path_);
   tmp.keep = true;

@@ -35,10 +35,6 @@ class ResultsWriter {
 
   const std::string& path() const { return path_; }
 
-  // Test hook: abort() the process in the middle of the next commit, after the
-  // rows went into the temporary copy and before it replaces the file.
-  bool abort_midway = false;
-
  // What the file holds of the run since the last commit.
   struct Written {
     bool claimed = false;  // the run id is ours

@@ -235,6 +235,9 @@ case_help() {
   expect_ok top -- --help
   check
   grep -q "keygen" top.out && grep -q "answer" top.out && grep -q "info" top.out || fail "top help"
+  check
+  grep -q "device failure: " top.out && grep -q "out of memory: " top.out && grep -q "2  refused" top.out ||
+    fail "top help lacks the exit codes"
   for sub in keygen answer info; do
     expect_ok "$sub" -- "$sub" --help || continue
     check
@@ -520,8 +523,8 @@ case_combine() {
   [ "$RC" -ne 0 ] && [ "$RC" -lt 128 ] || fail "one response: exit $RC"
 }
 
-case_kokkos_env() {
-  local A="answer --matrix-file $MATRIX --request $REQUEST"
+# The thread counts and libgomp's settings, where Kokkos runs its OpenMP backend.
+kokkos_env_openmp() {
   local cpus most n v
   cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # the affinity mask, as the check counts
   most=$((16 * cpus < 512 ? 16 * cpus : 512))
@@ -544,6 +547,21 @@ case_kokkos_env() {
     expect_refused "kokkos_threads_$v" "KOKKOS_NUM_THREADS='$v': must be an integer in 1\\.\\.$most" \
       KOKKOS_NUM_THREADS=$v -- $A
   done
+}
+
+# Without the OpenMP backend (host threads: 1) KOKKOS_NUM_THREADS need only be a count, and
+# OMP_* values are not read.
+kokkos_env_serial() {
+  local v
+  for v in abc 0 3x 4294967297; do
+    expect_refused "kokkos_threads_$v" "KOKKOS_NUM_THREADS='$v': must be an integer >= 1" KOKKOS_NUM_THREADS=$v -- $A
+  done
+  expect_ok omp_ignored OMP_NUM_THREADS=100000000 -- $A && same_file omp_ignored omp_ignored.out "$RESPONSE"
+}
+
+case_kokkos_env() {
+  local A="answer --matrix-file $MATRIX --request $REQUEST"
+  if [ "${PAGEQUERY_HAVE_OPENMP:-1}" = 1 ]; then kokkos_env_openmp; else kokkos_env_serial; fi
   expect_ok kokkos_threads_1 KOKKOS_NUM_THREADS=1 -- $A && same_file kokkos_threads_1 kokkos_threads_1.out "$RESPONSE"
   expect_refused device_x "KOKKOS_DEVICE_ID='x': must be an integer >= 0" KOKKOS_DEVICE_ID=x -- $A
   expect_refused device_neg "KOKKOS_DEVICE_ID='-1': must be an integer >= 0" KOKKOS_DEVICE_ID=-1 -- $A

@@ -20,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import Failure, check, need_h5py, text, run_case  # noqa: E402
+from testsupport import Failure, binary_for, check, need_h5py, text, run_case  # noqa: E402
 
 PAGE = 4096
 POLICIES = [[], ["--policy", "fused"], ["--streams", "2"], ["--graph", "on"],
@@ -30,6 +30,7 @@ POLICIES = [[], ["--policy", "fused"], ["--streams", "2"], ["--graph", "on"],
 class Ctx:
     def __init__(self, args):
         self.bin = args.pagequery
+        self.hooks = args.pagequery_hooks
         self.mpiexec = args.mpiexec
         self.preflags = args.preflag or []
         self.data = args.data
@@ -49,11 +50,11 @@ class Ctx:
         return env
 
     def serial(self, *args, stdin=None, env=None, timeout=120):
-        return subprocess.run([self.bin, *args], cwd=self.dir, env=self.env(env), input=stdin,
+        return subprocess.run([binary_for(self, env), *args], cwd=self.dir, env=self.env(env), input=stdin,
                               capture_output=True, timeout=timeout)
 
     def mpirun(self, n, *args, stdin=None, env=None, timeout=180):
-        cmd = [self.mpiexec, *self.preflags, "-np", str(n), self.bin, *args]
+        cmd = [self.mpiexec, *self.preflags, "-np", str(n), binary_for(self, env), *args]
         try:
             return subprocess.run(cmd, cwd=self.dir, env=self.env(env), input=stdin, capture_output=True,
                                   timeout=timeout)
@@ -405,6 +406,7 @@ def main(cases):
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=sorted(cases))
     ap.add_argument("--pagequery", required=True)
+    ap.add_argument("--pagequery-hooks", required=True, help="pagequery_testhooks (tests/test_hooks.cpp)")
     ap.add_argument("--mpiexec", required=True)
     ap.add_argument("--preflag", action="append", help="an mpiexec flag before -np (repeatable)")
     ap.add_argument("--data", required=True)

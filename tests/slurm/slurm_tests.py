@@ -22,7 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import SKIP, Failure, check, need_h5py, text, run_case  # noqa: E402
+from testsupport import SKIP, Failure, binary_for, check, need_h5py, text, run_case  # noqa: E402
 
 # The small synthetic matrix: 2 strategies x 2 batch sizes, a second or two.
 SMALL = ("--synthetic-pages 300 --strategies fused,baseline_full_batch --batch-sizes 1,4 "
@@ -42,6 +42,7 @@ ACTIVE = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUE
 class Ctx:
     def __init__(self, args):
         self.bin = args.pagequery
+        self.hooks = args.pagequery_hooks
         self.scripts = os.path.join(args.repo, "apps", "slurm")
         if not os.path.exists(args.cluster):  # slurm.cluster_start skipped (a failed one runs no case)
             print(f"SKIP: no test cluster ({args.cluster} is missing; see slurm.cluster_start)")
@@ -61,7 +62,7 @@ class Ctx:
         no Spack, the CPU build, one OpenMP thread per process."""
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("SLURM_", "SBATCH_", "PAGEQUERY_", "MORPHOGEN_GPU_", "OMPI_", "PMI"))}
-        env.update(SLURM_CONF=self.conf, PAGEQUERY_SPACK_ENV="none", PAGEQUERY_BIN=self.bin,
+        env.update(SLURM_CONF=self.conf, PAGEQUERY_SPACK_ENV="none", PAGEQUERY_BIN=binary_for(self, extra),
                    OMP_NUM_THREADS="1", OMP_PROC_BIND="false")
         env.update(extra)
         return env
@@ -306,6 +307,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("case", choices=sorted(CASES))
     ap.add_argument("--pagequery", required=True)
+    ap.add_argument("--pagequery-hooks", required=True, help="pagequery_testhooks (tests/test_hooks.cpp)")
     ap.add_argument("--repo", required=True)
     ap.add_argument("--cluster", required=True)
     ap.add_argument("--workdir", required=True)

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from testsupport import Failure, check, need_h5py, sweep_driver_main, text  # noqa: E402
+from testsupport import Failure, binary_for, check, need_h5py, sweep_driver_main, text  # noqa: E402
 from sweep_tests import SMALL, Ctx, one_line_error, sha256  # noqa: E402
 
 ONE_CELL = ["--synthetic-pages", "64", "--batch-sizes", "1", "--strategies", "fused", "--iterations", "1",
@@ -60,9 +60,10 @@ def run_raw(ctx, args, **kw):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MORPHOGEN_GPU_", "PAGEQUERY_TEST_"))}
     env.setdefault("OMP_NUM_THREADS", "2")
     env.setdefault("OMP_PROC_BIND", "false")
-    env.update(kw.pop("env", {}))
+    extra = kw.pop("env", {})
+    env.update(extra)
     # A damaged file's strings may not be UTF-8: decoded with replacement, never an exception here.
-    return subprocess.run([ctx.bin, *args], cwd=ctx.dir, env=env, capture_output=True, encoding="utf-8",
+    return subprocess.run([binary_for(ctx, extra), *args], cwd=ctx.dir, env=env, capture_output=True, encoding="utf-8",
                           errors="replace", timeout=kw.pop("timeout", 60), **kw)
 
 
@@ -227,14 +228,15 @@ def case_early_refusals(ctx):
     need_h5py()
     out = ctx.path("e.h5")
     refusals = [
-        (["--concurrency", "3"], {"OMP_NUM_THREADS": "2"},
-         r"--concurrency 3 needs as many threads of the OpenMP backend, which will run 2"),
         (["--output", ctx.path("x" * 250 + ".h5")], {}, r"the file name is too long"),
         (["--output", ctx.path("locked.h5")], {}, r"its lock file .*\.locked\.h5\.lock is not a readable regular file"),
         ([], {"MORPHOGEN_GPU_STREAMS": "x"}, r"MORPHOGEN_GPU_STREAMS must be an integer"),
         ([], {"KOKKOS_NUM_THREADS": "x"}, r"KOKKOS_NUM_THREADS='x'"),
         ([], {"PAGEQUERY_TEST_FAIL_AFTER_CELLS": "x"}, r"PAGEQUERY_TEST_FAIL_AFTER_CELLS"),
     ]
+    if os.environ.get("PAGEQUERY_HAVE_OPENMP", "1") == "1":  # other backends run any concurrency
+        refusals.append((["--concurrency", "3"], {"OMP_NUM_THREADS": "2"},
+                         r"--concurrency 3 needs as many threads of the OpenMP backend, which will run 2"))
     os.mkdir(ctx.path(".locked.h5.lock"))
     at = SMALL.index("--concurrency")
     base = SMALL[:at] + SMALL[at + 2:]
@@ -247,6 +249,13 @@ def case_early_refusals(ctx):
             check(p.stdout == "", f"{extra} {env}: refused after printing:\n{p.stdout}")
             check("[cell " not in p.stderr and time.time() - t0 < 20, f"{extra}: measured before refusing")
     check(not os.path.exists(out), "a refused sweep wrote its output")
+    # The pagequery binary reads no test hook (pagequery_testhooks does): the variable changes nothing.
+    env = dict(os.environ, PAGEQUERY_TEST_FAIL_AFTER_CELLS="x", OMP_NUM_THREADS="2", OMP_PROC_BIND="false")
+    p = subprocess.run([ctx.bin, "sweep", "--dry-run", *base, "--output", out], cwd=ctx.dir, env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, f"pagequery read PAGEQUERY_TEST_FAIL_AFTER_CELLS: exit {p.returncode}: {p.stderr}")
+    with open(ctx.bin, "rb") as f:
+        check(b"PAGEQUERY_TEST_" not in f.read(), "the pagequery binary names a PAGEQUERY_TEST_* variable")
     # A failed write to stdout is an error (exit 2, one line); the run itself is kept.
     with open("/dev/full", "w") as full:
         env = dict(os.environ, OMP_NUM_THREADS="2", OMP_PROC_BIND="false")

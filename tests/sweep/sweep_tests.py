@@ -21,7 +21,8 @@ import time
 KOKKOS_KERNELS = os.environ.get("PAGEQUERY_HAVE_KOKKOS_KERNELS", "1") == "1"
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from testsupport import SKIP, Failure, check, expanded_argv, logical_lines, need_h5py, text, sweep_driver_main  # noqa: E402
+from testsupport import (SKIP, Failure, binary_for, check, expanded_argv, logical_lines, need_h5py, text,  # noqa: E402
+                         sweep_driver_main)
 
 
 # 3 strategies x 2 batch sizes x 2 concurrency values = 12 cells, in seconds.
@@ -36,6 +37,7 @@ SMALL = ["--synthetic-pages", "64", "--batch-sizes", "2", "--strategies", "fused
 class Ctx:
     def __init__(self, args):
         self.bin = args.pagequery
+        self.hooks = args.pagequery_hooks
         self.sbatch = args.sbatch
         self.dir = args.workdir
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -52,7 +54,7 @@ class Ctx:
         full_env.setdefault("OMP_NUM_THREADS", "2")
         full_env.setdefault("OMP_PROC_BIND", "false")
         full_env.update(env or {})
-        p = subprocess.run([self.bin, *args], cwd=self.dir, env=full_env, capture_output=True,
+        p = subprocess.run([binary_for(self, env), *args], cwd=self.dir, env=full_env, capture_output=True,
                            text=True, timeout=timeout)
         if expect is not None and p.returncode != expect:
             raise Failure(f"{' '.join(args)}: exit {p.returncode}, expected {expect}\n"
