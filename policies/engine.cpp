@@ -305,12 +305,12 @@ DevicePatch upload(const Exec& exec, UpdateStaging& staged, PageLayout layout) {
 
 struct Engine::Impl {
   PageMatrix<Mem> matrix;
-  Kokkos::View<std::uint64_t*, Mem> eviction;  // evict_caches(): twice the last-level cache
-  std::uint64_t evictions = 0;
   std::uint64_t total_pages;
   std::uint64_t last_page_bytes;  // bytes of the last page inside the matrix; the rest is zero
   std::shared_ptr<Details::EpochState> state = std::make_shared<Details::EpochState>();
   Details::UpdateStaging staging;
+  Kokkos::View<std::uint64_t*, Mem> eviction;  // evict_caches(): twice the last-level cache
+  std::uint64_t evictions = 0;
 
   void stage(std::uint64_t page, std::span<const std::uint8_t> bytes, bool replace);
 };
