@@ -43,6 +43,9 @@ def load(h5py, np, path, run):
     if samples is not None and len(samples):
         for i in range(len(cells)):
             batch[i] = samples["ms"][(samples["cell"] == i) & (samples["path"] == 1)]
+    if "update_pages" in cells.dtype.names:  # the baseline cells: those with live updates are another plot's
+        keep = np.flatnonzero(cells["update_pages"] == 0)
+        cells, batch = cells[keep], [batch[i] for i in keep]
     return cells, attrs, batch
 
 

@@ -8,6 +8,8 @@
 #include "apps/share_gpus_flag.hpp"
 #include "bench/sweep.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -29,7 +31,10 @@ constexpr const char* kFooter =
     "the fastest, or a tie when the runner-up's 95 % interval overlaps its own.\n"
     "Before the cells, the run times its read floor: a plain streaming read of the same matrix on\n"
     "the same device (an XOR over every word, the fastest of 5 or more; attribute read_floor_ms); `report`\n"
-    "prints every cell's batch time as a multiple of it.\n"
+    "prints every cell's batch time as a multiple of it.\n"    "Live updates (--update-pages U, U > 0): the baseline cells run first, then every cell again with\n"
+    "U fresh Zipf-distributed pages staged and applied as a new epoch before each batch (the batch\n"
+    "first, then the single loop on the same epoch, whose bytes the batch must match); the apply\n"
+    "time and U*4096 bytes over it (GB/s) go beside the batch time in the `Live updates` table.\n"
     "Progress goes to stderr, the markdown summary to stdout, the data to the HDF5 file\n"
     "(layout: data/README.md). SIGINT/SIGTERM stop after the current iteration and write the\n"
     "partial run, the finished iterations of the current cell included. Everything a run refuses\n"
@@ -69,6 +74,17 @@ void add_matrix_flags(CLI::App* cmd, bench::SweepOptions& o) {
   text_flag(cmd, "--matrix-seed", o.matrix_seed, "seed of the hash fill")->type_name("N")->excludes(file);
 }
 
+// A whole number of pages, as digits: CLI11 alone reads "-1" as 2^64 - 1 and
+// "010" as octal, so the digits are checked and their leading zeros dropped.
+const CLI::Validator kPageCount(
+    [](std::string& v) {
+      if (v.empty() || !std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }))
+        return "each value must be a whole number of pages, got '" + v + "'";
+      v.erase(0, std::min(v.find_first_not_of('0'), v.size() - 1));
+      return std::string();
+    },
+    "COUNT");
+
 void add_axis_flags(CLI::App* cmd, bench::SweepOptions& o) {
   text_flag(cmd, "--batch-sizes", o.batch_sizes, "Q axis: queries per batch, 1..32 (1..256 with --dpf packed)")
       ->type_name("LIST");
@@ -85,6 +101,17 @@ void add_axis_flags(CLI::App* cmd, bench::SweepOptions& o) {
       ->type_name("LIST");
   text_flag(cmd, "--concurrency", o.concurrency, "client threads submitting at once, each with its own session")
       ->type_name("LIST");
+  cmd->add_option("--update-pages", o.update_pages,
+                  "live-updates axis: pages changed before each batch, applied as a new epoch (0: none,\n"
+                  "the baseline cells, always run; at most the matrix's pages; docs/live-updates.md)")
+      ->delimiter(',')
+      ->transform(kPageCount)
+      ->type_name("LIST")
+      ->capture_default_str();
+  cmd->add_option("--update-zipf", o.update_zipf, "the Zipf exponent s of the changed pages' ranks (0: uniform)")
+      ->check(CLI::Range(0.0, 4.0))
+      ->type_name("S")
+      ->capture_default_str();
 }
 
 // The stopping rule (bench::StoppingRule); typed, so CLI11 refuses what is out of range.

@@ -21,7 +21,7 @@ struct UpdatesArgs {
   std::optional<std::string> matrix_file;
   std::optional<std::uint64_t> pages;
   std::string output;
-  bench::SyntheticUpdates spec;
+  bench::SyntheticUpdateFile spec;
 };
 
 // The matrix the updates are for: a file's pages and short last page, or N whole pages.

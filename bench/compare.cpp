@@ -9,9 +9,9 @@ namespace pagequery::bench {
 
 namespace {
 
-using Key = std::tuple<std::string, std::string, std::uint32_t, std::uint32_t>;
+using Key = std::tuple<std::string, std::string, std::uint32_t, std::uint32_t, std::uint64_t>;
 
-Key key_of(const CellRow& r) { return {r.strategy, r.dpf, r.queries, r.concurrency}; }
+Key key_of(const CellRow& r) { return {r.strategy, r.dpf, r.queries, r.concurrency, r.update_pages}; }
 
 CellChange change(const CellRow& a, const CellRow& b) {
   CellChange c{&a, &b};
@@ -26,7 +26,8 @@ CellChange change(const CellRow& a, const CellRow& b) {
 }  // namespace
 
 std::string cell_text(const CellRow& row) {
-  return row_label(row) + " Q=" + std::to_string(row.queries) + " C=" + std::to_string(row.concurrency);
+  return row_label(row) + " Q=" + std::to_string(row.queries) + " C=" + std::to_string(row.concurrency) +
+         (row.update_pages ? " U=" + std::to_string(row.update_pages) : "");
 }
 
 Comparison compare_runs(const RunRecord& a, const RunRecord& b) {

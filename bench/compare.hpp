@@ -1,7 +1,8 @@
 #pragma once
 // Run against run, after nvbench_compare: for every cell both runs measured (same
 // strategy, key format, Q and concurrency), the ratio of the median batch times
-// with an interval, and whether the change is beyond noise. Plain C++.
+// with an interval, and whether the change is beyond noise. Cells with live
+// updates (U > 0) are cells of their own. Plain C++.
 #include "bench/results/record.hpp"
 
 #include <string>
@@ -29,7 +30,7 @@ Comparison compare_runs(const RunRecord& a, const RunRecord& b);
 // The significant changes slower by more than `percent` %.
 std::vector<const CellChange*> regressions(const Comparison& comparison, double percent);
 
-// "fused Q=4 C=1" ("fused (packed) Q=4 C=1")
+// "fused Q=4 C=1" ("fused (packed) Q=4 C=1", "fused Q=4 C=1 U=1000")
 std::string cell_text(const CellRow& row);
 
 }  // namespace pagequery::bench

@@ -19,7 +19,9 @@ constexpr const char* kHeader =
     "single_ms_median_ci_low,single_ms_median_ci_high,single_ms_noise_pct,"
     "batch_ms_median_ci_low,batch_ms_median_ci_high,batch_ms_noise_pct,"
     "batch_device_ms_min,batch_device_ms_median,batch_device_ms_mean,batch_device_ms_stddev,batch_device_ms_max,"
-    "batch_device_ms_median_ci_low,batch_device_ms_median_ci_high,batch_device_ms_noise_pct\n";
+    "batch_device_ms_median_ci_low,batch_device_ms_median_ci_high,batch_device_ms_noise_pct,"
+    "update_pages,update_ms_min,update_ms_median,update_ms_mean,update_ms_stddev,update_ms_max,"
+    "update_ms_median_ci_low,update_ms_median_ci_high,update_ms_noise_pct,update_gbs\n";
 
 // "0x0123456789abcdef"
 std::string hex64(std::uint64_t value) {
@@ -48,7 +50,9 @@ std::string row_fields(const CellRow& r) {
          number(r.speedup) + "," + hex64(r.single_checksum) + "," + hex64(r.batch_checksum) + "," +
          (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "," + number(r.single_reduce_ms) + "," +
          number(r.batch_reduce_ms) + "," + interval_fields(r.single_ms) + "," + interval_fields(r.batch_ms) + "," +
-         stats_fields(r.batch_device_ms) + "," + interval_fields(r.batch_device_ms);
+         stats_fields(r.batch_device_ms) + "," + interval_fields(r.batch_device_ms) + "," +
+         std::to_string(r.update_pages) + "," + stats_fields(r.update_ms) + "," + interval_fields(r.update_ms) + "," +
+         number(r.update_gbs);
 }
 
 }  // namespace

@@ -18,13 +18,20 @@ Json attribute_json(const AttrValue& value) {
   return std::visit([](const auto& v) { return Json(v); }, value);
 }
 
-// "fused/dpf:morphogen/Q:1/C:1": a cell as benchmark names go.
+// "fused/dpf:morphogen/Q:1/C:1" (".../C:1/U:1000" with live updates): a cell as
+// benchmark names go.
 std::string run_name(const CellRow& r) {
-  return r.strategy + "/dpf:" + r.dpf + "/Q:" + std::to_string(r.queries) + "/C:" + std::to_string(r.concurrency);
+  return r.strategy + "/dpf:" + r.dpf + "/Q:" + std::to_string(r.queries) + "/C:" + std::to_string(r.concurrency) +
+         (r.update_pages ? "/U:" + std::to_string(r.update_pages) : "");
 }
 
-Json benchmark(const CellRow& r, const char* path, const Stats& s) {
-  const double queries = double(r.queries) * r.concurrency;
+// The items of one timed path: C x Q queries; the pages of an update set.
+double items(const CellRow& r, const std::string& path) {
+  return path == "update_apply" ? double(r.update_pages) : double(r.queries) * r.concurrency;
+}
+
+Json benchmark(const CellRow& r, const std::string& path, const Stats& s) {
+  const double n = items(r, path);
   return Json{{"name", run_name(r) + "/" + path},
               {"run_name", run_name(r)},
               {"run_type", "aggregate"},
@@ -33,6 +40,7 @@ Json benchmark(const CellRow& r, const char* path, const Stats& s) {
               {"dpf", r.dpf},
               {"queries", r.queries},
               {"concurrency", r.concurrency},
+              {"update_pages", r.update_pages},
               {"path", path},
               {"iterations", r.iterations},
               {"real_time", s.median},
@@ -44,7 +52,7 @@ Json benchmark(const CellRow& r, const char* path, const Stats& s) {
               {"max", s.max},
               {"mean", s.mean},
               {"stddev", s.stddev},
-              {"items_per_second", s.median > 0 ? queries / (s.median / 1e3) : 0.0},
+              {"items_per_second", s.median > 0 ? n / (s.median / 1e3) : 0.0},
               {"checksum_match", r.checksum_match}};
 }
 
@@ -66,6 +74,7 @@ Json change_json(const CellChange& c) {
               {"dpf", c.a->dpf},
               {"queries", c.a->queries},
               {"concurrency", c.a->concurrency},
+              {"update_pages", c.a->update_pages},
               {"time_unit", "ms"},
               {"a_real_time", c.a->batch_ms.median},
               {"b_real_time", c.b->batch_ms.median},
@@ -89,6 +98,7 @@ Json run_json(const RunRecord& run, const std::string& file) {
     benchmarks.push_back(benchmark(r, "single", r.single_ms));
     benchmarks.push_back(benchmark(r, "batch", r.batch_ms));
     benchmarks.push_back(benchmark(r, "batch_device", r.batch_device_ms));
+    if (r.update_pages) benchmarks.push_back(benchmark(r, "update_apply", r.update_ms));
   }
   Json verdicts_out = Json::array();
   for (const Verdict& v : verdicts(run)) verdicts_out.push_back(verdict_json(v));

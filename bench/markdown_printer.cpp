@@ -31,8 +31,10 @@ struct Grid {
   std::set<std::uint32_t> concurrencies, batch_sizes;
   std::map<std::tuple<std::uint32_t, std::string, std::uint32_t>, const CellRow*> by_key;
 
+  // The baseline cells only: those with live updates have a table of their own.
   explicit Grid(const std::vector<CellRow>& rows) {
     for (const CellRow& r : rows) {
+      if (r.update_pages) continue;
       const std::string column = column_label(r.strategy, r.dpf);
       if (std::find(columns.begin(), columns.end(), column) == columns.end()) columns.push_back(column);
       concurrencies.insert(r.concurrency);
@@ -65,8 +67,8 @@ std::string grid_table(const Grid& grid, const Table& t, std::uint32_t c, bool l
 // Per concurrency, every table.
 template <std::size_t N>
 std::string grid_tables(const std::vector<CellRow>& rows, const Table (&tables)[N]) {
-  if (rows.empty()) return "";
   const Grid grid(rows);
+  if (grid.by_key.empty()) return "";
   const bool label_concurrency = grid.concurrencies.size() > 1 || *grid.concurrencies.begin() != 1;
   std::string out;
   for (std::uint32_t c : grid.concurrencies)
@@ -82,8 +84,7 @@ std::string parity_line(const std::vector<CellRow>& rows) {
   std::string out = "- `checksum_match=0` for " + std::to_string(mismatched.size()) + " of " +
                     std::to_string(rows.size()) + " rows:";
   for (const CellRow* r : mismatched)
-    out += " " + markdown_text(r->strategy) + " Q=" + std::to_string(r->queries) +
-           " C=" + std::to_string(r->concurrency) + ";";
+    out += " " + markdown_text(cell_text(*r)) + ";";
   out.back() = '\n';
   return out;
 }
@@ -196,6 +197,13 @@ std::string dpf_text(const Plan& plan) {
   return out;
 }
 
+// "0,16 (Zipf s = 1)": the U axis, its baseline 0 included.
+std::string update_axis_text(const Plan& plan) {
+  std::string out;
+  for (std::uint64_t u : plan.update_pages) out += (out.empty() ? "" : ",") + std::to_string(u);
+  return plan.update_pages.size() > 1 ? out + " (Zipf s = " + number(plan.update_zipf) + ")" : out;
+}
+
 // The matrix, the axes and the settings of a plan.
 std::string plan_text(const Plan& plan) {
   const std::uint64_t bytes = plan.pages * kPageBytes;
@@ -204,7 +212,8 @@ std::string plan_text(const Plan& plan) {
   return "matrix: " + printable(plan.matrix_text) + ", " + std::to_string(plan.pages) +
          " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
          human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
-         "; concurrency " + join(plan.concurrency) + "\n" + "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" +
+         "; concurrency " + join(plan.concurrency) + "; update pages " + update_axis_text(plan) + "\n" +
+         "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" +
          stopping_text(plan.stop) + ", warmup " + std::to_string(plan.warmup) + (plan.cold ? ", cold caches" : "") +
          ", key seed " +
          std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
@@ -239,7 +248,7 @@ void MarkdownPrinter::do_print_run_list(const std::vector<RunRecord>& runs) {
 
 void MarkdownPrinter::do_print_run(const RunRecord& run) {
   std::string out = "## pagequery sweep " + markdown_text(run.id) + "\n\n" + run_header(run);
-  out += "\n" + verdict_table(verdicts(run)) + markdown_tables(run.cells);
+  out += "\n" + verdict_table(verdicts(run)) + markdown_tables(run.cells) + live_updates_table(run.cells);
   if (!run.cells.empty()) out += "\n" + read_floor_tables(run.cells, read_floor_of(run)) + hardware_floor_tables(run);
   if (scaled_out(run) && !run.cells.empty()) out += "\n" + reduction_tables(run.cells);
   stream() << out;
@@ -254,6 +263,32 @@ std::string markdown_tables(const std::vector<CellRow>& rows) {
       {"Batch throughput (`batch_qps`)", [](const CellRow& r) { return fixed(r.batch_qps, 2); }},
   };
   return grid_tables(rows, tables) + "### Correctness parity\n\n" + parity_line(rows);
+}
+
+std::string live_updates_table(const std::vector<CellRow>& rows) {
+  std::map<std::tuple<std::string, std::string, std::uint32_t, std::uint32_t>, const CellRow*> baseline;
+  for (const CellRow& r : rows)
+    if (!r.update_pages) baseline[{r.strategy, r.dpf, r.queries, r.concurrency}] = &r;
+  std::string out;
+  for (const CellRow& r : rows) {
+    if (!r.update_pages) continue;
+    const auto it = baseline.find({r.strategy, r.dpf, r.queries, r.concurrency});
+    const CellRow* base = it == baseline.end() ? nullptr : it->second;
+    out += "| " + std::to_string(r.concurrency) + " | " + markdown_text(row_label(r)) + " | " +
+           std::to_string(r.queries) + " | " + std::to_string(r.update_pages) + " | " + with_interval(r.update_ms) +
+           " | " + fixed(r.update_gbs, 2) + " | " + (base ? with_interval(base->batch_ms) : "-") + " | " +
+           with_interval(r.batch_ms) + " | " +
+           (base && base->batch_ms.median > 0 ? times(r.batch_ms.median / base->batch_ms.median) : "-") + " |\n";
+  }
+  if (out.empty()) return "";
+  return "\n### Live updates\n\n"
+         "Before each batch of a cell with U > 0, U fresh pages are staged and applied as a new epoch; the batch "
+         "runs right after. Apply ms: the epoch advance (upload and patch kernel), median [95 % CI]; GB/s: "
+         "U x 4096 bytes over that median; batch ms: medians [95 % CI] of the cell without updates (U = 0) and "
+         "with them; latency cost: their ratio.\n\n"
+         "| C | strategy | Q | U | apply ms [95 % CI] | update GB/s | batch ms, U = 0 | batch ms, with updates | "
+         "latency cost |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|\n" +
+         out;
 }
 
 std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<double> read_floor_ms) {

@@ -28,8 +28,14 @@ class MarkdownPrinter : public Printer {
 };
 
 // The seed's tables (speedup, batch ms per batch, batch QPS; rows Q, columns
-// strategies), one set per concurrency, then a checksum parity line.
+// strategies), one set per concurrency, then a checksum parity line. These, and
+// the floor and reduction tables, show the baseline cells (no live updates); the
+// parity line covers every cell.
 std::string markdown_tables(const std::vector<CellRow>& rows);
+// The cells with live updates (U > 0): apply ms, update GB/s and batch ms beside
+// the baseline cell of the same strategy, key format, Q and C (the latency cost
+// is their ratio); empty for a run without them.
+std::string live_updates_table(const std::vector<CellRow>& rows);
 // The verdicts (bench/verdict.hpp) as a table with the test they apply; empty for none.
 std::string verdict_table(const std::vector<Verdict>& verdicts);
 // Two runs' cells side by side (bench/compare.hpp); `a` and `b` name the runs.

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <barrier>
 #include <chrono>
@@ -109,6 +110,32 @@ bool hash_failed(Client& c, int path) {
   return false;
 }
 
+// The paths of an iteration in order: the single loop, then the batch; with
+// updates the batch first, right after the epoch advance.
+std::array<int, 2> path_order(const MeasureSettings& settings) {
+  return settings.updates ? std::array{1, 0} : std::array{0, 1};
+}
+
+// Collective: stages the next update set (untimed host work), then applies it,
+// timed from a barrier until every rank has patched its shard. A failure is kept
+// in `error` (the first one); the barriers run anyway, as on the other ranks.
+double apply_updates(const MeasureSettings& settings, const MpiContext& mpi, std::exception_ptr& error) {
+  const auto attempt = [&error](auto&& step) {
+    if (error) return;
+    try {
+      step();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  };
+  attempt([&] { settings.updates->stage(settings.update_pages); });
+  mpi.barrier();
+  const auto t0 = Clock::now();
+  attempt([&] { settings.updates->apply(); });
+  mpi.barrier();
+  return ms_between(t0, Clock::now());
+}
+
 // The measured iterations' times (the warmup's are dropped).
 class Recorder {
  public:
@@ -118,6 +145,9 @@ class Recorder {
     (path == 0 ? m_.single_ms : m_.batch_ms).push_back(ms_between(t0, t1));
     (path == 0 ? m_.single_reduce_ms : m_.batch_reduce_ms).push_back(reduce_ms);
     if (path == 1) m_.batch_device_ms.push_back(device_ms);
+  }
+  void update(int it, double ms) {
+    if (it >= warmup_) m_.update_ms.push_back(ms);
   }
 
  private:
@@ -160,11 +190,12 @@ class Iterations {
 
 // One client on the calling thread; returns why it stopped early (0: it did not).
 int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mpi, Recorder& record,
-                Iterations& iterations) {
+                Iterations& iterations, std::exception_ptr& update_error) {
   for (int it = 0;; ++it) {
-    if (const int stop = stop_reason(mpi, c.error != nullptr); stop != 0) return stop;
+    if (const int stop = stop_reason(mpi, c.error || update_error); stop != 0) return stop;
     if (!iterations.more(it)) return 0;
-    for (int path = 0; path < 2; ++path) {
+    if (settings.updates) record.update(it, apply_updates(settings, mpi, update_error));
+    for (const int path : path_order(settings)) {
       if (settings.evict) settings.evict();
       mpi.barrier();  // all ranks start the timed path together
       const auto t0 = Clock::now();
@@ -181,7 +212,7 @@ int measure_one(Client& c, const MeasureSettings& settings, const MpiContext& mp
 void client_thread(Client& c, const MeasureSettings& settings, const MpiContext& mpi, std::barrier<>& sync,
                    const std::atomic<bool>& leave, std::atomic<bool>& failed) {
   for (;;)
-    for (int path = 0; path < 2; ++path) {
+    for (const int path : path_order(settings)) {
       sync.arrive_and_wait();  // start
       if (leave.load()) return;
       if (path_failed(c, path, settings, mpi)) failed.store(true);
@@ -191,9 +222,10 @@ void client_thread(Client& c, const MeasureSettings& settings, const MpiContext&
 }
 
 // C > 1 clients, one thread each, timed from the common start to the last finish;
-// returns why they stopped early (0: they did not).
+// returns why they stopped early (0: they did not). Updates are applied here,
+// while the clients wait at the start barrier.
 int measure_threads(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi,
-                    Recorder& record, Iterations& iterations) {
+                    Recorder& record, Iterations& iterations, std::exception_ptr& update_error) {
   std::barrier<> sync(static_cast<std::ptrdiff_t>(clients.size()) + 1);
   std::atomic<bool> leave{false}, failed{false};
   std::vector<std::thread> threads;
@@ -201,8 +233,9 @@ int measure_threads(std::vector<Client>& clients, const MeasureSettings& setting
   for (Client& c : clients)
     threads.emplace_back([&, client = &c] { client_thread(*client, settings, mpi, sync, leave, failed); });
   int stop = 0;
-  for (int it = 0; (stop = stop_reason(mpi, failed.load())) == 0 && iterations.more(it); ++it)
-    for (int path = 0; path < 2; ++path) {
+  for (int it = 0; (stop = stop_reason(mpi, failed.load() || update_error)) == 0 && iterations.more(it); ++it) {
+    if (settings.updates) record.update(it, apply_updates(settings, mpi, update_error));
+    for (const int path : path_order(settings)) {
       if (settings.evict) settings.evict();  // the clients wait at the start barrier meanwhile
       mpi.barrier();
       sync.arrive_and_wait();
@@ -213,6 +246,7 @@ int measure_threads(std::vector<Client>& clients, const MeasureSettings& setting
       for (const Client& c : clients) reduce_ms += c.reduce_ms, device_ms = std::max(device_ms, c.device_ms);
       record(it, path, t0, t1, reduce_ms / static_cast<double>(clients.size()), device_ms);
     }
+  }
   leave.store(true);
   sync.arrive_and_wait();  // releases the workers, which see `leave` and return
   for (std::thread& t : threads) t.join();
@@ -227,17 +261,19 @@ std::uint64_t combine_checksums(const std::vector<std::uint64_t>& sums) {
   return XXH3_64bits(bytes.data(), bytes.size());
 }
 
-// Both paths, every iteration, every client: the bytes of the first single loop.
-// A path's checksum is its first one that differs from that reference, if any.
-void check_checksums(const std::vector<Client>& clients, Measurement& m) {
+// Both paths, every iteration, every client: the bytes of the first single loop;
+// with updates, where every iteration scans a new epoch, those of the same
+// iteration's single loop. A path's checksum is one that differs from its
+// reference, if any, else its first.
+void check_checksums(const std::vector<Client>& clients, bool per_iteration, Measurement& m) {
   std::vector<std::uint64_t> single_sums, batch_sums;
   for (const Client& c : clients) {
-    const std::uint64_t reference = c.single_hash.front();
-    std::uint64_t single = reference, batch = c.batch_hash.front();
-    for (std::uint64_t h : c.single_hash)
-      if (h != reference) m.match = false, single = h;
-    for (std::uint64_t h : c.batch_hash)
-      if (h != reference) m.match = false, batch = h;
+    std::uint64_t single = c.single_hash.front(), batch = c.batch_hash.front();
+    for (std::size_t i = 0; i < c.single_hash.size(); ++i) {
+      const std::uint64_t reference = c.single_hash[per_iteration ? i : 0];
+      if (c.single_hash[i] != reference) m.match = false, single = c.single_hash[i];
+      if (i < c.batch_hash.size() && c.batch_hash[i] != reference) m.match = false, batch = c.batch_hash[i];
+    }
     single_sums.push_back(single);
     batch_sums.push_back(batch);
   }
@@ -271,15 +307,17 @@ Measurement measure(std::vector<Client>& clients, const MeasureSettings& setting
   Measurement m;
   Recorder record(m, settings.warmup);
   Iterations iterations(settings, m, mpi);
-  const int stop = clients.size() == 1 ? measure_one(clients.front(), settings, mpi, record, iterations)
-                                       : measure_threads(clients, settings, mpi, record, iterations);
+  std::exception_ptr update_error;
+  const int stop = clients.size() == 1
+                       ? measure_one(clients.front(), settings, mpi, record, iterations, update_error)
+                       : measure_threads(clients, settings, mpi, record, iterations, update_error);
   // Every rank, every time: errors raised after the last check are caught here too.
-  mpi.agree(first_error(clients));
+  mpi.agree(update_error ? update_error : first_error(clients));
   if (stop > 0) {
     m.interrupted_by = stop;
     if (m.batch_ms.empty()) return m;  // no measured iteration finished: no checksums either
   }
-  check_checksums(clients, m);
+  check_checksums(clients, settings.updates != nullptr, m);
   return m;
 }
 

@@ -2,9 +2,11 @@
 // Measuring one cell: C clients time Q queries one by one (the single loop, plain
 // latency policy) against one batch of Q queries (the strategy), warmup and
 // measured iterations of both paths, and check that both return the same bytes
-// (XXH3-64 checksums of the answers).
+// (XXH3-64 checksums of the answers). A cell with live updates (U > 0) applies a
+// fresh set of U pages as a new epoch before each iteration's batch.
 #include "bench/key_list.hpp"
 #include "bench/mpi_context.hpp"
+#include "bench/updates.hpp"
 
 #include "policies/engine.hpp"
 
@@ -34,6 +36,7 @@ struct Measurement {
   std::vector<double> single_ms, batch_ms;  // measured iterations only (reductions included)
   std::vector<double> single_reduce_ms, batch_reduce_ms;  // their reduction part
   std::vector<double> batch_device_ms;  // the batch's launches (C > 1: the slowest client's)
+  std::vector<double> update_ms;  // U > 0: each iteration's epoch advance, until every rank patched
   std::uint64_t single_checksum = 0, batch_checksum = 0;
   bool match = true;
   // A signal (on some rank: all ranks stop together) ended the cell early; the
@@ -65,6 +68,11 @@ struct MeasureSettings {
   const PolicyConfig& batch_config;  // the strategy's
   int warmup = 0;
   StoppingRule stop;
+  // U > 0: before each iteration a fresh set of update_pages pages is staged
+  // (untimed) and applied; then the batch runs, then the single loop on the same
+  // epoch, whose bytes are the batch's reference. nullptr: no updates.
+  SweepUpdates* updates = nullptr;
+  std::uint64_t update_pages = 0;
   std::function<void()> evict;  // --cold: empties the caches before every timed path (unset: warm)
 };
 

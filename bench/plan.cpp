@@ -81,6 +81,22 @@ void plan_axes(const SweepOptions& o, Plan& plan) {
   plan.concurrency = as_input("", [&] { return parse_int_list(o.concurrency, "--concurrency", 1, kMaxConcurrency); });
 }
 
+// The U axis, ascending with 0 (the baseline) added; the CLI refused what is not a count.
+std::vector<std::uint64_t> update_axis(const std::vector<std::uint64_t>& given, std::uint64_t pages) {
+  std::vector<std::uint64_t> out{0};
+  for (std::uint64_t u : given) {
+    if (u > pages)
+      throw InputError("--update-pages " + std::to_string(u) + " exceeds the matrix's " + std::to_string(pages) +
+                       " pages");
+    if (u == 0) continue;
+    if (std::find(out.begin(), out.end(), u) != out.end())
+      throw InputError("--update-pages: " + std::to_string(u) + " is listed twice");
+    out.push_back(u);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // The ranges themselves are the CLI's validators; what they cannot see is here.
 StoppingRule stopping_rule(const SweepOptions& o) {
   StoppingRule rule{0, o.min_samples, o.max_noise_pct, o.min_seconds, o.max_seconds};
@@ -112,7 +128,9 @@ void plan_run(const SweepOptions& o, Plan& plan) {
   plan.json = o.json;
 }
 
-// Morphogen's batches stop at 32 queries: larger Q are packed cells only.
+// Morphogen's batches stop at 32 queries: larger Q are packed cells only. The
+// update cells come after every baseline cell: those scan the matrix as loaded,
+// so their checksums agree across strategies as in a run without updates.
 // kokkos_kernels_gemm takes Morphogen keys only.
 std::vector<Cell> plan_cells(const Plan& plan) {
   std::vector<int> concurrency = plan.concurrency;
@@ -120,13 +138,14 @@ std::vector<Cell> plan_cells(const Plan& plan) {
   std::vector<int> batch_sizes = plan.batch_sizes;
   std::sort(batch_sizes.begin(), batch_sizes.end());
   std::vector<Cell> cells;
-  for (int c : concurrency)
-    for (DpfFormat f : plan.formats)
-      for (std::size_t s = 0; s < plan.strategies.size(); ++s)
-        for (int q : batch_sizes)
-          if (q <= max_batch_queries(f) &&
-              !(f == DpfFormat::Packed && plan.strategies[s].config.mode == BatchMode::Gemm))
-            cells.push_back({s, q, c, f});
+  for (std::uint64_t u : plan.update_pages)
+    for (int c : concurrency)
+      for (DpfFormat f : plan.formats)
+        for (std::size_t s = 0; s < plan.strategies.size(); ++s)
+          for (int q : batch_sizes)
+            if (q <= max_batch_queries(f) &&
+                !(f == DpfFormat::Packed && plan.strategies[s].config.mode == BatchMode::Gemm))
+              cells.push_back({s, q, c, f, u});
   return cells;
 }
 
@@ -147,6 +166,8 @@ Plan make_plan(const SweepOptions& options) {
   plan_matrix(options, plan);
   plan_axes(options, plan);
   plan_run(options, plan);
+  plan.update_pages = update_axis(options.update_pages, plan.pages);
+  plan.update_zipf = options.update_zipf;
   plan.dry_run = options.dry_run;
   plan.cells = plan_cells(plan);
   if (plan.cells.empty())
@@ -166,6 +187,8 @@ std::string canonical_text(const Plan& plan) {
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);
+  text += "\nupdate pages " + joined(plan.update_pages, [](std::uint64_t u) { return std::to_string(u); }) +
+          ", zipf " + number(plan.update_zipf);
   text += "\n" + stopping_text(plan.stop) + "\nwarmup " + integer(plan.warmup) + (plan.cold ? ", cold" : "");
   text += "\nseed " + (plan.key_seed_given ? std::to_string(plan.key_seed) : std::string("random (rank 0's)"));
   text += "\ncheckpoint interval " + number(plan.checkpoint_seconds);
@@ -179,7 +202,8 @@ std::string stopping_text(const StoppingRule& rule) {
 }
 
 std::string cell_name(const Plan& plan, const Cell& cell) {
-  return column_label(plan.strategies[cell.strategy].name, to_string(cell.dpf));
+  const std::string name = column_label(plan.strategies[cell.strategy].name, to_string(cell.dpf));
+  return cell.update_pages ? name + " U=" + std::to_string(cell.update_pages) : name;
 }
 
 std::string accumulate_note(const Plan& plan) {

@@ -29,6 +29,8 @@ struct SweepOptions {
   std::string strategies = "default";
   std::string dpf = "morphogen";
   std::string concurrency = "1";
+  std::vector<std::uint64_t> update_pages{0};  // the U axis: pages changed before each batch (0: none)
+  double update_zipf = 1.0;                    // the Zipf exponent of the changed pages' ranks
   std::optional<std::string> iterations;  // given: a fixed count, instead of the stopping rule
   int min_samples = 10;
   double max_noise_pct = 1;
@@ -52,6 +54,7 @@ struct Cell {
   int queries;
   int concurrency;
   DpfFormat dpf;
+  std::uint64_t update_pages = 0;  // U: pages changed and applied as a new epoch before each batch
 };
 
 struct Plan {
@@ -65,6 +68,8 @@ struct Plan {
   std::vector<DpfFormat> formats;     // the --dpf axis
   std::vector<int> batch_sizes;
   std::vector<int> concurrency;
+  std::vector<std::uint64_t> update_pages;  // ascending, 0 first: the baseline cells are always there
+  double update_zipf = 1.0;
   StoppingRule stop;  // stop.iterations > 0: a fixed count
   int warmup = 0;
   bool cold = false;  // --cold: every timed path starts with the caches evicted (Engine::evict_caches)
@@ -74,7 +79,9 @@ struct Plan {
   std::string output;
   std::optional<std::string> json;
   bool dry_run = false;     // check and list the cells, measure nothing
-  std::vector<Cell> cells;  // by concurrency, key format, strategy, Q (C and Q ascending); never empty
+  // By U, concurrency, key format, strategy, Q (U, C and Q ascending): the baseline
+  // cells (U = 0) first, on the matrix as loaded; never empty.
+  std::vector<Cell> cells;
 
   int max_concurrency() const;
 };
@@ -94,7 +101,8 @@ std::string canonical_text(const Plan& plan);
 // "iterations 5", or the stopping rule's settings.
 std::string stopping_text(const StoppingRule& rule);
 
-// A cell's name in progress lines: the strategy, and the key format when packed.
+// A cell's name in progress lines: the strategy, the key format when packed, and
+// U when it changes pages.
 std::string cell_name(const Plan& plan, const Cell& cell);
 // Why the run accumulates as it does, after the mode: what --accumulate mma took
 // out of the groups, or that auto chose (and which strategies made it lop3); ""

@@ -148,6 +148,8 @@ void describe_axes(RunRecord& run, const Plan& plan) {
   run.set("dpf", formats);
   run.set("strategy_configs", configs.dump());
   run.set("concurrency", std::vector<std::int64_t>(plan.concurrency.begin(), plan.concurrency.end()));
+  run.set("update_pages", std::vector<std::int64_t>(plan.update_pages.begin(), plan.update_pages.end()));
+  run.set("update_zipf", plan.update_zipf);
   run.set("single_policy", describe(single_policy()));
   run.set("checkpoint_seconds", plan.checkpoint_seconds);
 }

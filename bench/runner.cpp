@@ -3,6 +3,8 @@
 #include "core/dpf.hpp"
 #include "policies/policy_config.hpp"
 
+#include <algorithm>
+
 namespace pagequery::bench {
 
 namespace {
@@ -47,6 +49,8 @@ CellRow cell_row(const Strategy& strategy, const Cell& cell, const Measurement& 
   row.single_ms = summarize(m.single_ms);
   row.batch_ms = summarize(m.batch_ms);
   row.batch_device_ms = summarize(m.batch_device_ms);
+  row.update_pages = cell.update_pages;
+  row.update_ms = summarize(m.update_ms);
   row.single_reduce_ms = summarize(m.single_reduce_ms).mean;
   row.batch_reduce_ms = summarize(m.batch_reduce_ms).mean;
   row.single_checksum = m.single_checksum;
@@ -57,8 +61,11 @@ CellRow cell_row(const Strategy& strategy, const Cell& cell, const Measurement& 
 
 }  // namespace
 
-Runner::Runner(const Plan& plan, const Engine& engine, MpiContext& mpi)
-    : plan_(plan), engine_(engine), mpi_(mpi) {}
+Runner::Runner(const Plan& plan, Engine& engine, MpiContext& mpi) : plan_(plan), engine_(engine), mpi_(mpi) {
+  // The same sets on every rank: the key seed is rank 0's. XORed with "updates" so
+  // that the pages do not follow the queries' targets.
+  if (plan.update_pages.back() > 0) updates_.emplace(engine, plan.update_zipf, plan.key_seed ^ 0x75706461746573ull);
+}
 
 // C == 1: the whole default instance; more: disjoint instances.
 void Runner::open_sessions(int concurrency) {
@@ -92,7 +99,8 @@ Measurement Runner::measure(const Cell& cell) {
   mpi_.open_channels(cell.concurrency);  // collective: outside the step below
   std::vector<Client> clients;
   mpi_.step([&] { clients = this->clients(cell); });
-  MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop};
+  MeasureSettings settings{plan_.strategies[cell.strategy].config, plan_.warmup, plan_.stop,
+                           cell.update_pages ? &*updates_ : nullptr, cell.update_pages};
   if (plan_.cold) settings.evict = [this] { engine_.evict_caches(); };
   return bench::measure(clients, settings, mpi_);
 }
@@ -103,10 +111,14 @@ void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measu
   finish_row(row, local_bytes);
   const auto index = static_cast<std::uint32_t>(run.cells.size());
   run.cells.push_back(row);
-  const std::vector<double> no_reduction(m.batch_device_ms.size(), 0.0);
-  for (int path = 0; path < 3; ++path) {
-    const auto& ms = path == 0 ? m.single_ms : path == 1 ? m.batch_ms : m.batch_device_ms;
-    const auto& reduce = path == 0 ? m.single_reduce_ms : path == 1 ? m.batch_reduce_ms : no_reduction;
+  const std::vector<double> no_reduction(std::max(m.batch_device_ms.size(), m.update_ms.size()), 0.0);
+  const std::vector<double>* paths[kSamplePaths][2] = {{&m.single_ms, &m.single_reduce_ms},
+                                                      {&m.batch_ms, &m.batch_reduce_ms},
+                                                      {&m.batch_device_ms, &no_reduction},
+                                                      {&m.update_ms, &no_reduction}};
+  for (int path = 0; path < kSamplePaths; ++path) {
+    const auto& ms = *paths[path][0];
+    const auto& reduce = *paths[path][1];
     for (std::size_t it = 0; it < ms.size(); ++it)
       run.samples.push_back(
           {index, static_cast<std::uint8_t>(path), static_cast<std::uint32_t>(it), ms[it], reduce[it]});

@@ -10,6 +10,7 @@
 #include "policies/engine.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace pagequery::bench {
@@ -17,7 +18,8 @@ namespace pagequery::bench {
 class Runner {
  public:
   // Runs on `engine` (this rank's shard) with `mpi`; all ranks run the same cells.
-  Runner(const Plan& plan, const Engine& engine, MpiContext& mpi);
+  // Cells with updates change the engine's matrix, epoch by epoch.
+  Runner(const Plan& plan, Engine& engine, MpiContext& mpi);
 
   // Measures one cell of the plan (collective). Sessions are kept from one cell to
   // the next of the same concurrency; the queries are the same for every strategy
@@ -29,14 +31,16 @@ class Runner {
   std::vector<Client> clients(const Cell& cell);
 
   const Plan& plan_;
-  const Engine& engine_;
+  Engine& engine_;
   MpiContext& mpi_;
+  std::optional<SweepUpdates> updates_;  // plans with update cells: one stream of sets for the run
   int sessions_for_ = 0;  // the concurrency the sessions are for (0: none yet)
   std::vector<Engine::Session> single_sessions_, batch_sessions_;
 };
 
 // Appends the measured cell to `run`: its row (statistics, QPS, speedup,
-// bandwidth over `local_bytes`, checksums) and its raw samples.
+// bandwidth over `local_bytes`, checksums, the updates' apply time and rate) and
+// its raw samples.
 void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m,
                  std::uint64_t local_bytes);
 

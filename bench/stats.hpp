@@ -60,13 +60,22 @@ struct CellRow {
   // single: the Q per-query reductions summed; C > 1: mean over clients). 0 for one rank.
   double single_reduce_ms = 0;
   double batch_reduce_ms = 0;
+  // Live updates: U pages changed before each batch (0: a baseline cell), the
+  // epoch advance that applied them (all zero for U = 0), and U * 4096 bytes over
+  // its median, in GB/s (1e9).
+  std::uint64_t update_pages = 0;
+  Stats update_ms;
+  double update_gbs = 0;
 };
 
-// Derives qps, speedup and bandwidth from the stats (means).
+// Derives qps, speedup and bandwidth from the stats (means), and the update rate
+// (from the apply time's median).
 void finish_row(CellRow& row, std::uint64_t local_matrix_bytes);
 
-// One raw sample: path 0 = single loop, 1 = batch (wall), 2 = batch device time.
-// reduce_ms: the MPI reduction's part of ms (0 for one rank).
+// One raw sample: path 0 = single loop, 1 = batch (wall), 2 = batch device time,
+// 3 = the epoch advance of a cell with updates. reduce_ms: the MPI reduction's
+// part of ms (0 for one rank, and for paths 2 and 3).
+inline constexpr int kSamplePaths = 4;
 struct Sample {
   std::uint32_t cell = 0;
   std::uint8_t path = 0;

@@ -170,7 +170,7 @@ class SweepRun {
   SweepRun(const Plan& plan, MpiContext& mpi, RunRecord run)
       : plan_(plan), mpi_(mpi), run_(std::move(run)), writer_(plan.output) {}
 
-  Outcome measure_all(const Engine& engine, std::uint64_t local_bytes);
+  Outcome measure_all(Engine& engine, std::uint64_t local_bytes);
   // Rank 0 decides the outcome (only it holds the reduced answers): the final
   // commit, the summary, and CheckFailed unless the run completed; the other
   // ranks leave with its exit code.
@@ -190,7 +190,7 @@ class SweepRun {
   Clock::time_point last_commit_ = Clock::now();
 };
 
-Outcome SweepRun::measure_all(const Engine& engine, std::uint64_t local_bytes) {
+Outcome SweepRun::measure_all(Engine& engine, std::uint64_t local_bytes) {
   Progress progress(plan_, mpi_.root());
   Runner runner(plan_, engine, mpi_);
   Outcome outcome;

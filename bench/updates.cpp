@@ -7,11 +7,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <numeric>
-#include <random>
-#include <unordered_set>
 
 namespace pagequery::bench {
 
@@ -75,27 +74,52 @@ std::uint64_t coprime_stride(std::uint64_t n, std::mt19937_64& gen) {
 
 }  // namespace
 
-std::uint64_t write_synthetic_updates(const SyntheticUpdates& spec, std::ostream& out) {
-  const std::uint64_t n = spec.total_pages;
-  if (spec.pages_per_block > n)
-    throw InputError("--pages-per-block " + std::to_string(spec.pages_per_block) + " exceeds the matrix's " +
-                     std::to_string(n) + " pages");
-  std::mt19937_64 gen(spec.seed);
-  const std::uint64_t stride = coprime_stride(n, gen), offset = gen() % n;
-  std::string record(kUpdateRecordBytes, '\0');
-  for (std::uint64_t b = 0; b < spec.blocks; ++b) {
-    std::unordered_set<std::uint64_t> taken;
-    for (std::uint64_t i = 0; i < spec.pages_per_block; ++i) {
-      std::uint64_t rank = zipf_rank(gen, n, spec.zipf);
-      while (!taken.insert(rank).second) rank = (rank + 1) % n;  // distinct pages within a block
-      const std::uint64_t page = static_cast<std::uint64_t>((static_cast<unsigned __int128>(rank) * stride + offset) % n);
-      for (int k = 0; k < 8; ++k) record[k] = static_cast<char>(page >> (8 * k));
-      const std::uint64_t used = page + 1 == n ? spec.last_page_bytes : kPageBytes;
-      for (std::uint64_t k = 0; k < kPageBytes; ++k) record[8 + k] = k < used ? static_cast<char>(gen()) : '\0';
-      out.write(record.data(), static_cast<std::streamsize>(record.size()));
-    }
+SyntheticUpdates::SyntheticUpdates(std::uint64_t total_pages, std::uint64_t last_page_bytes, double zipf,
+                                   std::uint64_t seed)
+    : total_pages_(total_pages), last_page_bytes_(last_page_bytes), zipf_(zipf), gen_(seed), bytes_(kPageBytes) {
+  stride_ = coprime_stride(total_pages_, gen_);
+  offset_ = gen_() % total_pages_;
+}
+
+std::uint64_t SyntheticUpdates::next_page(std::unordered_set<std::uint64_t>& taken) {
+  std::uint64_t rank = zipf_rank(gen_, total_pages_, zipf_);
+  while (!taken.insert(rank).second) rank = (rank + 1) % total_pages_;  // distinct pages within a set
+  last_page_ = static_cast<std::uint64_t>((static_cast<unsigned __int128>(rank) * stride_ + offset_) % total_pages_);
+  return last_page_;
+}
+
+// 8 random bytes a draw: a set of 10,000 pages is 5 million draws, not 40.
+std::span<const std::uint8_t> SyntheticUpdates::next_bytes() {
+  const std::uint64_t used = last_page_ + 1 == total_pages_ ? last_page_bytes_ : kPageBytes;
+  for (std::uint64_t k = 0; k < kPageBytes; k += 8) {
+    const std::uint64_t word = gen_();
+    for (std::uint64_t b = 0; b < 8; ++b) bytes_[k + b] = k + b < used ? static_cast<std::uint8_t>(word >> (8 * b)) : 0;
   }
+  return bytes_;
+}
+
+std::uint64_t write_synthetic_updates(const SyntheticUpdateFile& spec, std::ostream& out) {
+  if (spec.pages_per_block > spec.total_pages)
+    throw InputError("--pages-per-block " + std::to_string(spec.pages_per_block) + " exceeds the matrix's " +
+                     std::to_string(spec.total_pages) + " pages");
+  SyntheticUpdates source(spec.total_pages, spec.last_page_bytes, spec.zipf, spec.seed);
+  std::string record(kUpdateRecordBytes, '\0');
+  for (std::uint64_t b = 0; b < spec.blocks; ++b)
+    source.next_set(spec.pages_per_block, [&](std::uint64_t page, std::span<const std::uint8_t> bytes) {
+      for (int k = 0; k < 8; ++k) record[k] = static_cast<char>(page >> (8 * k));
+      std::memcpy(record.data() + 8, bytes.data(), bytes.size());
+      out.write(record.data(), static_cast<std::streamsize>(record.size()));
+    });
   return spec.blocks * spec.pages_per_block;
+}
+
+SweepUpdates::SweepUpdates(Engine& engine, double zipf, std::uint64_t seed)
+    : engine_(engine), source_(engine.info().pages, engine.info().last_page_bytes, zipf, seed) {}
+
+void SweepUpdates::stage(std::uint64_t pages) {
+  source_.next_set(pages, [&](std::uint64_t page, std::span<const std::uint8_t> bytes) {
+    engine_.stage_page(page, bytes);
+  });
 }
 
 }  // namespace pagequery::bench

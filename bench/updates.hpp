@@ -6,7 +6,11 @@
 
 #include <cstdint>
 #include <ostream>
+#include <random>
+#include <span>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace pagequery::bench {
 
@@ -33,10 +37,37 @@ class UpdateFile {
   std::string text_;
 };
 
-// `updates --synthetic`: `blocks` blocks of `pages_per_block` distinct pages
-// each, ranks drawn Zipf(s = zipf) over the matrix's pages and scattered by a
-// fixed permutation, random bytes, all from `seed`.
-struct SyntheticUpdates {
+// Synthetic update sets: page ranks drawn Zipf(s = zipf) over the matrix's pages
+// and scattered by a fixed permutation (hot pages are not neighbours), random
+// bytes (zero past the end of a short last page), all from `seed`. What
+// `updates --synthetic` writes and what the sweep's --update-pages stages.
+class SyntheticUpdates {
+ public:
+  SyntheticUpdates(std::uint64_t total_pages, std::uint64_t last_page_bytes, double zipf, std::uint64_t seed);
+  // The next set of `count` distinct pages (count <= total_pages): `emit(page,
+  // bytes)` once per page; the bytes are valid during the call.
+  template <class Emit>
+  void next_set(std::uint64_t count, Emit&& emit) {
+    std::unordered_set<std::uint64_t> taken;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const std::uint64_t page = next_page(taken);  // first: next_bytes() fills this page
+      emit(page, next_bytes());
+    }
+  }
+
+ private:
+  std::uint64_t next_page(std::unordered_set<std::uint64_t>& taken);
+  std::span<const std::uint8_t> next_bytes();
+
+  std::uint64_t total_pages_, last_page_bytes_, stride_, offset_;
+  double zipf_;
+  std::mt19937_64 gen_;
+  std::uint64_t last_page_ = 0;  // the page next_bytes() fills
+  std::vector<std::uint8_t> bytes_;
+};
+
+// `updates --synthetic`: `blocks` blocks of `pages_per_block` distinct pages each.
+struct SyntheticUpdateFile {
   std::uint64_t total_pages = 0;
   std::uint64_t last_page_bytes = kPageBytes;
   std::uint64_t blocks = 1;
@@ -44,7 +75,22 @@ struct SyntheticUpdates {
   double zipf = 1.0;
   std::uint64_t seed = 1;
 };
-// Writes the records to `out`; returns how many.
-std::uint64_t write_synthetic_updates(const SyntheticUpdates& spec, std::ostream& out);
+// Writes the records to `out`; returns how many. InputError when a block holds
+// more pages than the matrix.
+std::uint64_t write_synthetic_updates(const SyntheticUpdateFile& spec, std::ostream& out);
+
+// The sweep's live updates (--update-pages): a fresh synthetic set of pages
+// staged on `engine` (host work, untimed), then applied as its next epoch (the
+// timed part). Every MPI rank's stream draws the same sets from the same seed.
+class SweepUpdates {
+ public:
+  SweepUpdates(Engine& engine, double zipf, std::uint64_t seed);
+  void stage(std::uint64_t pages);  // the next set of `pages` distinct pages
+  void apply() { engine_.advance_epoch(); }
+
+ private:
+  Engine& engine_;
+  SyntheticUpdates source_;
+};
 
 }  // namespace pagequery::bench

@@ -60,7 +60,8 @@ std::string row_label(const CellRow& row) { return column_label(row.strategy, ro
 std::vector<Verdict> verdicts(const RunRecord& run) {
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::string>, std::vector<Ranked>> groups;
   for (const Ranked& cell : paired_ratios(run))
-    groups[{cell.row->concurrency, cell.row->queries, cell.row->dpf}].push_back(cell);
+    if (cell.row->update_pages == 0)  // cells with updates rank apart: the "Live updates" table
+      groups[{cell.row->concurrency, cell.row->queries, cell.row->dpf}].push_back(cell);
   std::vector<Verdict> out;
   for (auto& [key, cells] : groups) out.push_back(decide(std::move(cells)));
   return out;

@@ -34,7 +34,8 @@ struct Verdict {
   double vs_single = 0;                     // 1 / the winner's median ratio: its speedup over the single loop
 };
 
-// One verdict per (concurrency, Q, key format) of the run, in that order. Cells
+// One verdict per (concurrency, Q, key format) of the run's baseline cells (no
+// live updates), in that order. Cells
 // without samples (a run read without them) rank by their medians, never significant.
 std::vector<Verdict> verdicts(const RunRecord& run);
 

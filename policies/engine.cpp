@@ -394,7 +394,7 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 MatrixInfo Engine::info() const {
   const auto& m = impl_->matrix;
   return {impl_->total_pages, m.first_page(), m.pages(), m.domain_bits(),
-          impl_->total_pages * kPageBytes, m.source(),
+          impl_->total_pages * kPageBytes, impl_->last_page_bytes, m.source(),
           m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3, packed_kernel_of(m)};
 }
 

@@ -87,6 +87,9 @@ Hid cell_type() {
   H5Tinsert(t, "batch_reduce_ms", offsetof(CellRecord, batch_reduce_ms), H5T_NATIVE_DOUBLE);
   H5Tinsert(t, "dpf", offsetof(CellRecord, dpf), dpf);
   insert_stats(t, "batch_device_ms", offsetof(CellRecord, batch_device_ms));
+  H5Tinsert(t, "update_pages", offsetof(CellRecord, update_pages), H5T_NATIVE_UINT64);
+  insert_stats(t, "update_ms", offsetof(CellRecord, update_ms));
+  H5Tinsert(t, "update_gbs", offsetof(CellRecord, update_gbs), H5T_NATIVE_DOUBLE);
   return t;
 }
 
@@ -97,7 +100,7 @@ std::vector<std::string> cell_units() {
     if (name.ends_with("_qps")) return "1/s";
     if (name.ends_with("_gbs")) return "GB/s";
     if (name == "speedup" || name == "streams" || name == "tile" || name == "threshold" || name == "queries" ||
-        name == "concurrency" || name == "iterations" || name == "warmup")
+        name == "concurrency" || name == "iterations" || name == "warmup" || name == "update_pages")
       return "1";
     return "";
   };
@@ -152,6 +155,9 @@ CellRecord to_record(const CellRow& r) {
   c.batch_reduce_ms = r.batch_reduce_ms;
   copy_text(c.dpf, sizeof c.dpf, r.dpf);
   put(c.batch_device_ms, r.batch_device_ms);
+  c.update_pages = r.update_pages;
+  put(c.update_ms, r.update_ms);
+  c.update_gbs = r.update_gbs;
   return c;
 }
 
@@ -179,6 +185,9 @@ CellRow from_record(const CellRecord& c) {
   r.single_reduce_ms = c.single_reduce_ms;
   r.batch_reduce_ms = c.batch_reduce_ms;
   r.batch_device_ms = get(c.batch_device_ms);
+  r.update_pages = c.update_pages;
+  r.update_ms = get(c.update_ms);
+  r.update_gbs = c.update_gbs;
   r.dpf = fixed_text(c.dpf, sizeof c.dpf);
   if (r.dpf.empty()) r.dpf = "morphogen";  // runs before packed keys had Morphogen's only
   return r;

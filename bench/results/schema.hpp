@@ -3,7 +3,7 @@
 //
 //   /                      attrs format = "pagequery-sweep-results", format_version = 1
 //   /runs/<run id>         one group per run, attributes = the run's metadata
-//   /runs/<run id>/cells   compound rows, one per (strategy, Q, concurrency) cell
+//   /runs/<run id>/cells   compound rows, one per (strategy, Q, concurrency, U) cell
 //   /runs/<run id>/samples compound rows (cell, path, iteration, ms)
 //
 // The rows as they are in memory (CellRecord, SampleRecord) and their HDF5 types;
@@ -51,6 +51,9 @@ struct CellRecord {
   double batch_reduce_ms;
   char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
   double batch_device_ms[kStatFields];  // since the verdict; absent in older runs (read as 0)
+  std::uint64_t update_pages;           // since live updates; absent in older runs (read as 0)
+  double update_ms[kStatFields];
+  double update_gbs;
 };
 
 struct SampleRecord {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace pagequery::bench {
 namespace {
@@ -112,6 +113,30 @@ TEST(Plan, AutoKeepsEveryStrategyAndALop3OnlyOneMakesItLop3) {
 #endif
   o.accumulate = Accumulate::Lop3;
   EXPECT_EQ(accumulate_note(make_plan(o)), "");
+}
+
+TEST(Plan, UpdateCellsFollowEveryBaselineCell) {
+  SweepOptions o = small();
+  o.update_pages = {64, 16};  // no 0: the baseline is added
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(plan.update_pages, (std::vector<std::uint64_t>{0, 16, 64}));
+  ASSERT_EQ(plan.cells.size(), 24u);  // 8 cells x 3 values of U
+  const std::uint64_t expected[] = {0, 16, 64};
+  for (std::size_t i = 0; i < plan.cells.size(); ++i) EXPECT_EQ(plan.cells[i].update_pages, expected[i / 8]) << i;
+  EXPECT_EQ(plan.cells[8].concurrency, 1);  // each U runs the whole C x format x strategy x Q grid again
+  EXPECT_EQ(plan.cells[8].queries, 1);
+  EXPECT_EQ(cell_name(plan, plan.cells[8]), "fused U=16");
+  EXPECT_NE(canonical_text(plan).find("\nupdate pages 0,16,64, zipf 1\n"), std::string::npos) << canonical_text(plan);
+  o.update_pages = {0, 300};  // every page of the matrix
+  EXPECT_EQ(make_plan(o).cells.size(), 16u);
+}
+
+TEST(Plan, UpdatePagesAboveTheMatrixOrTwiceAreRefused) {
+  SweepOptions o = small();
+  o.update_pages = {0, 301};
+  EXPECT_EQ(refusal(o), "--update-pages 301 exceeds the matrix's 300 pages");
+  o.update_pages = {16, 0, 16};
+  EXPECT_EQ(refusal(o), "--update-pages: 16 is listed twice");
 }
 
 TEST(Plan, RefusalsNameTheFlag) {

@@ -1,6 +1,7 @@
 // The statistics behind the verdict and compare: the median's interval from order
 // statistics, the verdict's test, and run-to-run changes.
 #include "bench/compare.hpp"
+#include "bench/markdown_printer.hpp"
 #include "bench/stats.hpp"
 #include "bench/verdict.hpp"
 
@@ -134,6 +135,45 @@ TEST(Compare, TenPercentSlowerIsFlaggedAboveFivePercent) {
   EXPECT_TRUE(regressions(c, 15).empty());
   EXPECT_EQ(c.only_a, std::vector<std::string>{"baseline_full_batch Q=1 C=1"});
   EXPECT_EQ(c.only_b, std::vector<std::string>{"tiled_tile4 Q=1 C=1"});
+}
+
+// The same cell with a set of `pages` applied before each batch, taking `apply_ms`.
+CellRow with_updates(CellRow r, std::uint64_t pages, double apply_ms, double batch_factor) {
+  r.update_pages = pages;
+  r.update_ms = summarize(samples(20, apply_ms, 0.05));
+  r.batch_ms = summarize(samples(20, r.batch_ms.median * batch_factor, 0.05));
+  finish_row(r, 0);
+  return r;
+}
+
+TEST(LiveUpdates, UpdateCellsAreNeitherRankedNorGriddedButCompared) {
+  RunRecord run = run_of({{"fused", samples(20, 10, 0.05)}, {"tiled_tile4", samples(20, 20, 0.05)}});
+  run.cells.push_back(with_updates(run.cells[1], 1000, 4.096, 0.1));  // 10x faster: must not win
+  const std::vector<Verdict> v = verdicts(run);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].winner->strategy, "fused");
+  EXPECT_EQ(v[0].runner_up->strategy, "tiled_tile4");
+  EXPECT_EQ(v[0].runner_up->update_pages, 0u);
+  const std::string tables = markdown_tables(run.cells);
+  EXPECT_NE(tables.find("| 1 | 10.00 | 20.00 |\n"), std::string::npos) << tables;  // the baseline latencies
+  EXPECT_NE(tables.find("for 3 of 3 rows: fused Q=1 C=1; tiled_tile4 Q=1 C=1; tiled_tile4 Q=1 C=1 U=1000\n"),
+            std::string::npos)
+      << tables;  // the parity line covers every cell (run_of's rows never matched)
+  const Comparison c = compare_runs(run, run);
+  EXPECT_EQ(c.changes.size(), 3u);
+  EXPECT_EQ(cell_text(run.cells[2]), "tiled_tile4 Q=1 C=1 U=1000");
+}
+
+TEST(LiveUpdates, TheTableGivesTheRateAndTheCostOverTheBaseline) {
+  RunRecord run = run_of({{"fused", samples(20, 10, 0.05)}});
+  EXPECT_EQ(live_updates_table(run.cells), "");
+  run.cells.push_back(with_updates(run.cells[0], 1000, 4.096, 1.5));
+  EXPECT_NEAR(run.cells[1].update_gbs, 1.0, 1e-9);  // 4,096,000 bytes in 4.096 ms
+  const std::string table = live_updates_table(run.cells);
+  EXPECT_NE(table.find("### Live updates"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 1 | fused | 1 | 1000 | 4.096 ["), std::string::npos) << table;
+  EXPECT_NE(table.find(" | 1.00 | 10.000 ["), std::string::npos) << table;
+  EXPECT_NE(table.find(" | 1.50x |\n"), std::string::npos) << table;
 }
 
 }  // namespace
