@@ -14,9 +14,9 @@
 #include "bench/wire/request.hpp"
 #include "bench/wire/response.hpp"
 
-#include "core/dpf.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <filesystem>
 #include <iostream>

@@ -5,7 +5,7 @@
 #include "apps/io_limits.hpp"
 #include "bench/text.hpp"
 #include "bench/wire/response.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -9,7 +9,7 @@
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <filesystem>
 #include <iostream>

@@ -1,7 +1,7 @@
 #include "apps/crash_guard.hpp"
 
 #include "bench/errors.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <sys/mman.h>
 #include <sys/prctl.h>

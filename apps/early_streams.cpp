@@ -14,7 +14,7 @@
 // for the runtime check (policies/runtime_env.hpp), and whatever else
 // was written passes on to stderr unchanged.
 #include "apps/early_streams.hpp"
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>

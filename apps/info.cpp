@@ -4,10 +4,10 @@
 #include "bench/run_metadata.hpp"
 #include "bench/text.hpp"
 
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,11 +2,11 @@
 #include "apps/commands.hpp"
 #include "bench/key_list.hpp"
 #include "bench/wire/hex.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // `--synthetic-gib` scan, as a raw matrix file (pages of 4096 bytes) that `answer`,
 // `info` and `sweep --matrix-file` read. Plain host code: no Kokkos.
 #include "apps/commands.hpp"
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
-#include "core/synthetic_fill.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
+#include "pagequery/core/synthetic_fill.hpp"
 
 #include <cerrno>
 #include <cstring>

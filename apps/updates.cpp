@@ -3,7 +3,7 @@
 #include "apps/commands.hpp"
 #include "bench/updates.hpp"
 
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <filesystem>
 #include <fstream>

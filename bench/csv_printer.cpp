@@ -1,7 +1,7 @@
 #include "bench/csv_printer.hpp"
 
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cstdio>
 

@@ -2,7 +2,7 @@
 
 #include "bench/errors.hpp"
 #include "bench/verdict.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,7 @@
 #include "bench/key_list.hpp"
 
-#include "core/matrix_shape.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <xxhash.h>
 

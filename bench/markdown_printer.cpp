@@ -5,8 +5,8 @@
 #include "bench/plan.hpp"
 #include "bench/text.hpp"
 #include "bench/verdict.hpp"
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <cstdlib>

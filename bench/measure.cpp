@@ -3,8 +3,8 @@
 #include "bench/impl/test_hooks.hpp"
 #include "bench/signals.hpp"
 #include "bench/stats.hpp"
-#include "core/bits128.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <xxhash.h>
 

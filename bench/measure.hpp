@@ -8,7 +8,7 @@
 #include "bench/mpi_context.hpp"
 #include "bench/updates.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstdint>
 #include <exception>

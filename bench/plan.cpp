@@ -5,8 +5,8 @@
 #include "bench/stats.hpp"
 #include "bench/text.hpp"
 
-#include "core/bits128.hpp"
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,8 +6,8 @@
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 
-#include "core/dpf_packed.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -4,7 +4,7 @@
 // cell's time by.
 #include "bench/mpi_context.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 namespace pagequery::bench {
 

@@ -1,7 +1,7 @@
 #include "bench/runner.hpp"
 
-#include "core/dpf.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 #include "bench/stats.hpp"
 
-#include "core/bits128.hpp"
+#include "pagequery/core/bits128.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -14,8 +14,8 @@
 #include "bench/signals.hpp"
 #include "bench/text.hpp"
 
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <chrono>
 #include <csignal>

@@ -1,6 +1,6 @@
 #include "bench/text.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <charconv>

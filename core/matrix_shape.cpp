@@ -1,6 +1,6 @@
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
-#include "core/bits128.hpp"
+#include "pagequery/core/bits128.hpp"
 
 #include <filesystem>
 #include <system_error>

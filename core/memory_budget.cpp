@@ -1,4 +1,4 @@
-#include "core/memory_budget.hpp"
+#include "pagequery/core/memory_budget.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,6 +1,6 @@
 #pragma once
 // Morphogen's default: a full batch up to `threshold` queries, micro-batches of 2 above.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 namespace pagequery {
 

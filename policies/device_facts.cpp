@@ -2,7 +2,7 @@
 // Peak figures come from the CUDA runtime; the clocks of the moment and the
 // reasons they are held down come from NVML, loaded at run time (the driver's
 // libnvidia-ml.so.1), so that pagequery neither links NVML nor needs its header.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <Kokkos_Core.hpp>
 

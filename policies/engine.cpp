@@ -1,12 +1,12 @@
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
-#include "core/memory_budget.hpp"
-#include "core/page_matrix.hpp"
-#include "core/page_updates.hpp"
-#include "core/read_floor.hpp"
-#include "policies/instances.hpp"
-#include "policies/registry.hpp"
-#include "policies/runtime_env.hpp"
+#include "pagequery/core/memory_budget.hpp"
+#include "pagequery/core/page_matrix.hpp"
+#include "pagequery/core/page_updates.hpp"
+#include "pagequery/core/read_floor.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/registry.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <Kokkos_Core.hpp>
 

@@ -1,11 +1,11 @@
 #pragma once
 // The host API of pagequery: plain types only, so the CLI, JSON and HDF5 code
 // never include Kokkos. Everything here runs on Kokkos's default execution space.
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
-#include "core/tensor_kernel.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <cstdint>
 #include <memory>

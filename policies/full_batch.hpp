@@ -1,7 +1,7 @@
 #pragma once
 // Morphogen's latency policy: the whole batch, as launches of at most `tile`
 // queries (16, 8, 4, 2, 1, largest first). baseline_full_batch and tiled_tile4.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 namespace pagequery {
 

@@ -7,7 +7,7 @@
 // raw CUDA, so on a bit-sliced matrix the launches are captured natively from
 // the instance's stream and the captured graph is wrapped as a Kokkos Graph
 // (create_graph_from_native): both replay through the same Graph::submit.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <Kokkos_Graph.hpp>
 

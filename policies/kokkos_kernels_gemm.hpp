@@ -13,7 +13,7 @@
 // oracle for it. Built with PAGEQUERY_ENABLE_KOKKOS_KERNELS (the default); see
 // docs/kokkos-kernels.md for the measurements. It reads the pages as vectors, so
 // it runs on lop3 engines only (a bit-sliced matrix is refused).
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_ArithTraits.hpp>

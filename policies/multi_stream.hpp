@@ -1,8 +1,8 @@
 #pragma once
 // Morphogen's multi-stream dispatch: every query alone, round robin over N
 // execution-space instances (CUDA streams on the GPU) from partition_space.
-#include "policies/instances.hpp"
-#include "policies/policy.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <vector>
 

@@ -1,8 +1,8 @@
 #pragma once
 // The batching-policy interface: plan a batch of Q queries into launches of the
 // one page-query kernel, then run the plan on execution-space instances.
-#include "core/page_query.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/page_query.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <Kokkos_Core.hpp>
 

@@ -1,4 +1,4 @@
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,13 +1,13 @@
 #pragma once
 // Maps a configuration (a strategy name, env switches, flags) to a policy object.
-#include "policies/adaptive_micro_batch.hpp"
-#include "policies/full_batch.hpp"
-#include "policies/fused.hpp"
-#include "policies/graph_replay.hpp"
-#include "policies/multi_stream.hpp"
-#include "policies/throughput.hpp"
+#include "pagequery/policies/adaptive_micro_batch.hpp"
+#include "pagequery/policies/full_batch.hpp"
+#include "pagequery/policies/fused.hpp"
+#include "pagequery/policies/graph_replay.hpp"
+#include "pagequery/policies/multi_stream.hpp"
+#include "pagequery/policies/throughput.hpp"
 #ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
-#include "policies/kokkos_kernels_gemm.hpp"
+#include "pagequery/policies/kokkos_kernels_gemm.hpp"
 #endif
 
 #include <memory>

@@ -1,6 +1,6 @@
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <dlfcn.h>
 

@@ -5,7 +5,7 @@
 // value with a warning printed before main(). Here each of those becomes a
 // ConfigError: one line naming the variable, what it holds and what is allowed.
 // Plain C++ (no Kokkos): the backend's facts come in as RuntimeLimits.
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <climits>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // Morphogen's throughput policy: micro-batches of 2 queries, always.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 namespace pagequery {
 

@@ -1,6 +1,6 @@
 #include "bench/results/hdf5.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cstring>
 

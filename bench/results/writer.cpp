@@ -7,8 +7,8 @@
 #include "bench/results/reader.hpp"
 #include "bench/results/replace_file.hpp"
 #include "bench/results/schema.hpp"
-#include "core/memory_budget.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/memory_budget.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

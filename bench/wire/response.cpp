@@ -3,8 +3,8 @@
 #include "bench/errors.hpp"
 #include "bench/wire/hex.hpp"
 #include "bench/wire/json_strict.hpp"
-#include "core/bits128.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <vector>
 

@@ -3,8 +3,8 @@
 // every key's leaves of a slab of 256-page blocks, written in the order the
 // scan's MMAs read them. A Layout gives the buffer's rows (keys, padded to its
 // tiles) and the word index of (leaf of the slab, key, word of the leaf).
-#include "core/dpf_packed.hpp"
-#include "core/impl/dpf_walk.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,10 +1,10 @@
-#include "core/impl/page_query_mma.hpp"
+#include "pagequery/core/impl/page_query_mma.hpp"
 
-#include "core/impl/cuda_launch.hpp"
-#include "core/impl/dpf_walk.hpp"
-#include "core/impl/packed_leaves.hpp"
-#include "core/impl/page_query_wgmma.hpp"
-#include "core/impl/team_grid.hpp"
+#include "pagequery/core/impl/cuda_launch.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
+#include "pagequery/core/impl/packed_leaves.hpp"
+#include "pagequery/core/impl/page_query_wgmma.hpp"
+#include "pagequery/core/impl/team_grid.hpp"
 
 #include <algorithm>
 #include <stdexcept>

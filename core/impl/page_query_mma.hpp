@@ -22,10 +22,10 @@
 // fragment order (one ChaCha8 block a node: a few % of the scan); the scan loads
 // each team's fragments of a few blocks into registers, and accumulates the
 // MMAs of those blocks in the MMA's own accumulator before it folds the parities.
-#include "core/bit_slice.hpp"
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/tensor_kernel.hpp"
+#include "pagequery/core/bit_slice.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
 
 #include <cuda_runtime_api.h>
 

@@ -12,9 +12,9 @@
 //   is bounded by the group, not by K.
 // - A thread owns fixed vectors of a page; its accumulators stay in registers
 //   for the whole range and are XORed into the answers atomically at the end.
-#include "core/impl/dpf_walk.hpp"
-#include "core/impl/team_grid.hpp"
-#include "core/page_query_args.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
+#include "pagequery/core/impl/team_grid.hpp"
+#include "pagequery/core/page_query_args.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Graph.hpp>

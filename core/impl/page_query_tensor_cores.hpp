@@ -2,10 +2,10 @@
 // The Kokkos side of the tensor-core page query (bit-sliced matrices, CUDA,
 // compute capability 8.0+): what the raw-CUDA kernels of impl/page_query_mma.cpp
 // need from the instance, the matrix and the keys. Elsewhere it only refuses.
-#include "core/page_query_args.hpp"
-#include "core/tensor_kernel.hpp"
+#include "pagequery/core/page_query_args.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
 #ifdef KOKKOS_ENABLE_CUDA
-#include "core/impl/page_query_mma.hpp"
+#include "pagequery/core/impl/page_query_mma.hpp"
 #endif
 
 #include <Kokkos_Core.hpp>

@@ -1,8 +1,8 @@
-#include "core/impl/page_query_wgmma.hpp"
+#include "pagequery/core/impl/page_query_wgmma.hpp"
 
-#include "core/impl/cuda_launch.hpp"
-#include "core/impl/packed_leaves.hpp"
-#include "core/impl/ptx_sm90.hpp"
+#include "pagequery/core/impl/cuda_launch.hpp"
+#include "pagequery/core/impl/packed_leaves.hpp"
+#include "pagequery/core/impl/ptx_sm90.hpp"
 
 #include <algorithm>
 #include <numeric>

@@ -1,7 +1,7 @@
 // check_runtime_env(): the variables Kokkos 4.6 aborts or hangs on, refused with
 // one line naming the variable, on made-up machines (the CLI tests run the binary
 // on the real one).
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <gtest/gtest.h>
 

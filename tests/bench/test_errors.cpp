@@ -3,10 +3,10 @@
 #include "bench/errors.hpp"
 #include "bench/text.hpp"
 
-#include "core/dpf.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,9 +3,9 @@
 // host function: device work goes through deep_copy and the library's own
 // launches, so no lambda is ever defined inside a TEST body.
 #include "tests/test_backends.hpp"
-#include "core/dpf.hpp"
-#include "core/page_matrix.hpp"
-#include "core/page_query.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/page_matrix.hpp"
+#include "pagequery/core/page_query.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <gtest/gtest.h>

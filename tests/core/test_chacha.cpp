@@ -1,5 +1,5 @@
 // ChaCha block function and Morphogen's PRG expand, against published vectors.
-#include "core/chacha.hpp"
+#include "pagequery/core/chacha.hpp"
 
 #include <gtest/gtest.h>
 

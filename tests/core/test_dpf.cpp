@@ -1,6 +1,6 @@
 // Morphogen's ChaCha8 DPF: point-function correctness, key bytes, rejections,
 // key generation against the reference algorithm, and the key RNG.
-#include "core/dpf.hpp"
+#include "pagequery/core/dpf.hpp"
 
 #include <gtest/gtest.h>
 

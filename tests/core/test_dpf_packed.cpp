@@ -1,8 +1,8 @@
 // Packed DPF keys (issue 14): the point function over every leaf, party XOR =
 // beta, pinned bytes from the independent Python derivation (data/make_fixture.py),
 // round trips, every refusal, and format detection.
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <gtest/gtest.h>
 

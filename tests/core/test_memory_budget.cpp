@@ -1,6 +1,6 @@
 // host_memory_available() on fake /proc and cgroup trees: the cgroup limit of the
 // process and of its ancestors bounds what MemAvailable says, on v2 and v1.
-#include "core/memory_budget.hpp"
+#include "pagequery/core/memory_budget.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // checked against the pages patched on the host.
 #include "core_test_support.hpp"
 
-#include "core/page_updates.hpp"
+#include "pagequery/core/page_updates.hpp"
 
 #include <algorithm>
 #include <map>

@@ -2,7 +2,7 @@
 // Helpers shared by the policy suites: a batch of keys and answers, the
 // single-query reference every policy must match, and one policy run. Host
 // functions only (no lambda inside a TEST body, which CUDA builds refuse).
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 #include "tests/test_backends.hpp"
 
 #include <cstring>

@@ -2,9 +2,9 @@
 // of staged pages, diffs, advances and answers against the oracle of each epoch,
 // for both key formats and every layout the device runs; answers beside an
 // updater thread; and the refusals that leave the serving epoch unchanged.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
-#include "core/page_matrix.hpp"  // synthetic_word: the oracle's epoch 0
+#include "pagequery/core/page_matrix.hpp"  // synthetic_word: the oracle's epoch 0
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The kokkos_kernels_gemm policy (KokkosBlas::gemm over the (XOR, AND) ring):
 // the ring itself, gemm against a naive product, parity with the single-query
 // loop like every other policy, and its use as an independent oracle for fused.
-#include "policies/fused.hpp"
-#include "policies/kokkos_kernels_gemm.hpp"
+#include "pagequery/policies/fused.hpp"
+#include "pagequery/policies/kokkos_kernels_gemm.hpp"
 #include "tests/policies/policy_test_support.hpp"
 
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Every policy against the single-query loop, on every host backend; the
 // multi-stream instances (refused when shared); graph replay and rebuild.
-#include "policies/instances.hpp"
-#include "policies/registry.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/registry.hpp"
 #include "tests/policies/policy_test_support.hpp"
 
 #include <gtest/gtest.h>
