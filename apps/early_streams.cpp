@@ -74,8 +74,8 @@ void capture_early_output(int, char**, char**) {
   g_stdout = redirect(STDOUT_FILENO, g_capture);
 }
 
-[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_early_output)(int, char**, char**) =
-    capture_early_output;
+[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_early_output)(int, char**,
+                                                                                   char**) = capture_early_output;
 
 std::string read_all(int fd) {
   std::string text;

@@ -62,7 +62,9 @@ void add_matrix(CLI::App& app) {
       ->capture_default_str()
       ->type_name("N");
   cmd->add_option("-o,--output", args->output, "the matrix file to write")->required()->type_name("FILE");
-  cmd->footer("Exit codes: 0 ok, 2 refused input or a failed write, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
+  cmd->footer(
+      "Exit codes: 0 ok, 2 refused input or a failed write, 1 a failure of the device, memory or pagequery itself (one "
+      "line on stderr).\n");
   cmd->callback([args] { write_matrix(*args); });
 }
 

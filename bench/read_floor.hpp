@@ -9,9 +9,9 @@
 namespace pagequery::bench {
 
 struct ReadFloor {
-  double ms = 0;         // the fastest read
-  double gbs = 0;        // the engine's local matrix bytes per second then, in GB/s (1e9)
-  int repetitions = 0;   // reads timed
+  double ms = 0;        // the fastest read
+  double gbs = 0;       // the engine's local matrix bytes per second then, in GB/s (1e9)
+  int repetitions = 0;  // reads timed
 };
 
 // Times reads of the engine's matrix (Engine::read_all): at least 5, and more

@@ -8,8 +8,7 @@ template <class ExecSpace>
 class AdaptiveMicroBatch : public PlannedPolicy<ExecSpace> {
  public:
   explicit AdaptiveMicroBatch(int threshold = 4, int tile = kMaxTile)
-      : PlannedPolicy<ExecSpace>(
-            {.mode = BatchMode::Adaptive, .tile = tile, .threshold = threshold}) {}
+      : PlannedPolicy<ExecSpace>({.mode = BatchMode::Adaptive, .tile = tile, .threshold = threshold}) {}
 };
 
 }  // namespace pagequery

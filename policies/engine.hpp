@@ -89,7 +89,7 @@ struct MatrixInfo {
   std::uint64_t local_first;  // this engine's shard
   std::uint64_t local_pages;
   int domain_bits;
-  std::uint64_t size_bytes;  // pages * 4096
+  std::uint64_t size_bytes;       // pages * 4096
   std::uint64_t last_page_bytes;  // bytes of the last page inside the matrix (a file's short page); the rest is zero
   std::string source;
   Accumulate accumulate;  // what the engine runs: Lop3 or Mma

@@ -8,8 +8,7 @@ namespace pagequery {
 template <class ExecSpace>
 class FullBatch : public PlannedPolicy<ExecSpace> {
  public:
-  explicit FullBatch(int tile = kMaxTile)
-      : PlannedPolicy<ExecSpace>({.mode = BatchMode::Latency, .tile = tile}) {}
+  explicit FullBatch(int tile = kMaxTile) : PlannedPolicy<ExecSpace>({.mode = BatchMode::Latency, .tile = tile}) {}
 };
 
 }  // namespace pagequery

@@ -19,10 +19,14 @@ std::unique_ptr<BatchPolicy<ExecSpace>> make_policy(const PolicyConfig& c) {
   if (c.streams > 1) return std::make_unique<MultiStream<ExecSpace>>(c.streams);
   if (c.graph) return std::make_unique<GraphReplay<ExecSpace>>(c);
   switch (c.mode) {
-    case BatchMode::Latency: return std::make_unique<FullBatch<ExecSpace>>(c.tile);
-    case BatchMode::Adaptive: return std::make_unique<AdaptiveMicroBatch<ExecSpace>>(c.threshold, c.tile);
-    case BatchMode::Throughput: return std::make_unique<Throughput<ExecSpace>>(c.tile);
-    case BatchMode::Fused: return std::make_unique<Fused<ExecSpace>>();
+    case BatchMode::Latency:
+      return std::make_unique<FullBatch<ExecSpace>>(c.tile);
+    case BatchMode::Adaptive:
+      return std::make_unique<AdaptiveMicroBatch<ExecSpace>>(c.threshold, c.tile);
+    case BatchMode::Throughput:
+      return std::make_unique<Throughput<ExecSpace>>(c.tile);
+    case BatchMode::Fused:
+      return std::make_unique<Fused<ExecSpace>>();
     case BatchMode::Gemm:
 #ifdef PAGEQUERY_HAVE_KOKKOS_KERNELS
       return std::make_unique<KokkosKernelsGemm<ExecSpace>>();

@@ -7,8 +7,7 @@ namespace pagequery {
 template <class ExecSpace>
 class Throughput : public PlannedPolicy<ExecSpace> {
  public:
-  explicit Throughput(int tile = kMaxTile)
-      : PlannedPolicy<ExecSpace>({.mode = BatchMode::Throughput, .tile = tile}) {}
+  explicit Throughput(int tile = kMaxTile) : PlannedPolicy<ExecSpace>({.mode = BatchMode::Throughput, .tile = tile}) {}
 };
 
 }  // namespace pagequery

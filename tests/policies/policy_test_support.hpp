@@ -66,8 +66,8 @@ std::vector<std::uint8_t> single_query_loop(const ExecSpace& exec, const Matrix<
 }
 
 template <class ExecSpace>
-std::vector<std::uint8_t> run_policy(const ExecSpace& exec, BatchPolicy<ExecSpace>& policy,
-                                     const Matrix<ExecSpace>& m, const Batch<ExecSpace>& b) {
+std::vector<std::uint8_t> run_policy(const ExecSpace& exec, BatchPolicy<ExecSpace>& policy, const Matrix<ExecSpace>& m,
+                                     const Batch<ExecSpace>& b) {
   poison(exec, b);
   policy.run(exec, m, b.keys, b.answers);
   return answer_bytes(exec, b.answers);

@@ -64,7 +64,7 @@ TYPED_TEST(Policies, EveryPolicyMatchesTheScalarReferenceWithPackedKeys) {
     AnswerView<typename Exec::memory_space> answers("answers", 3 * q, kVectorsPerPage);
     for (auto& p : policies) {
       if (q > 40 && p->name() != "fused" && p->name() != "baseline_full_batch") continue;  // time
-      if (p->name() == "kokkos_kernels_gemm") {  // Morphogen keys only
+      if (p->name() == "kokkos_kernels_gemm") {                                            // Morphogen keys only
         EXPECT_THROW(p->run(exec, m, keys, answers), ConfigError);
         continue;
       }
