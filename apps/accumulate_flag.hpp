@@ -1,7 +1,7 @@
 #pragma once
 // --accumulate lop3|mma|auto, shared by `answer` and `sweep`: how the engine's kernel sums
 // page AND mask (policies/engine.hpp, Accumulate).
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 namespace CLI {
 class App;

@@ -14,9 +14,9 @@
 #include "bench/wire/request.hpp"
 #include "bench/wire/response.hpp"
 
-#include "core/dpf.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -55,7 +55,7 @@ struct Checked {
   std::string path;
   std::uint64_t pages = 0;
   int domain_bits = 0;
-  std::string request;  // rank 0's only: stdin reaches rank 0 alone
+  std::string request;                // rank 0's only: stdin reaches rank 0 alone
   std::optional<UpdateFile> updates;  // applied as epoch 1 before answering
 };
 
@@ -63,8 +63,7 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
   Checked out;
   out.config = resolve(args.policy);
   if (args.accumulate == Accumulate::Mma)
-    if (const auto why = lop3_only(out.config))
-      throw InputError(*why + " (the policy: --policy)");
+    if (const auto why = lop3_only(out.config)) throw InputError(*why + " (the policy: --policy)");
   out.accumulate = accumulate_for(args.accumulate, {&out.config, 1});
   out.tensor_kernel = args.tensor_kernel;
   if (!args.matrix_file) throw InputError("answer: --matrix-file is required");
@@ -76,8 +75,7 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
     throw InputError("--matrix-file: " + one_line(e.what()));
   }
   if (args.updates)
-    out.updates.emplace(*args.updates, out.pages,
-                        std::filesystem::file_size(out.path) - (out.pages - 1) * kPageBytes);
+    out.updates.emplace(*args.updates, out.pages, std::filesystem::file_size(out.path) - (out.pages - 1) * kPageBytes);
   const std::uint64_t limit = parse_u64(args.max_request_bytes, "--max-request-bytes");
   if (mpi.root()) out.request = read_limited(args.request, limit, "request", "--max-request-bytes");
   return out;
@@ -87,10 +85,10 @@ Checked check_args(const AnswerArgs& args, const MpiContext& mpi) {
 // path) and the keys. A rank with another --matrix-file of the same domain would
 // otherwise add its shard of the wrong matrix into the answer.
 std::string identity_of(const Checked& checked, const KeyList& keys, int ranks) {
-  return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) +
-         "\ntensor kernel " + to_string(checked.tensor_kernel) + "\n" +
-         as_input("--matrix-file: ", [&] { return file_identity(checked.path, ranks); }) + "\nkeys " +
-         keys.identity() + "\nupdates " + (checked.updates ? checked.updates->identity() : "none");
+  return "policy " + describe(checked.config) + "\naccumulate " + to_string(checked.accumulate) + "\ntensor kernel " +
+         to_string(checked.tensor_kernel) + "\n" +
+         as_input("--matrix-file: ", [&] { return file_identity(checked.path, ranks); }) + "\nkeys " + keys.identity() +
+         "\nupdates " + (checked.updates ? checked.updates->identity() : "none");
 }
 
 // The update file staged and applied as the next epoch; a device failure is exit 1.
@@ -120,9 +118,8 @@ Answers answer_keys(const Checked& checked, const KeyList& keys, const MpiContex
   }
   Engine engine(spec);
   if (engine.info().domain_bits != checked.domain_bits)
-    throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) +
-                      " domain bits for '" + checked.path + "', the CLI computed " +
-                      std::to_string(checked.domain_bits));
+    throw CheckFailed("answer: the engine uses " + std::to_string(engine.info().domain_bits) + " domain bits for '" +
+                      checked.path + "', the CLI computed " + std::to_string(checked.domain_bits));
   if (checked.updates) apply_updates(engine, *checked.updates);
   Engine::Session session = engine.session();
   std::vector<std::uint8_t> bytes = keys.answer(session, checked.config, 0, keys.size());
@@ -167,17 +164,15 @@ void run_answer(const AnswerArgs& args) {
 
 void add_answer(CLI::App& app) {
   auto args = std::make_shared<AnswerArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "answer",
-      "Answer a batch request as one server would (Morphogen's POST /query/page/gpu/batch),\n"
-      "with Morphogen's keys or packed ones");
+  CLI::App* cmd =
+      app.add_subcommand("answer",
+                         "Answer a batch request as one server would (Morphogen's POST /query/page/gpu/batch),\n"
+                         "with Morphogen's keys or packed ones");
   cmd->add_option_function<std::string>(
          "--matrix-file", [args](const std::string& v) { args->matrix_file = v; },
          "raw matrix file: pages of 4096 bytes, the last zero-padded (required)")
       ->type_name("PATH");
-  cmd->add_option("--request", args->request,
-                  "the request JSON; '-' or absent: stdin")
-      ->type_name("FILE");
+  cmd->add_option("--request", args->request, "the request JSON; '-' or absent: stdin")->type_name("FILE");
   cmd->add_option("--max-request-bytes", args->max_request_bytes,
                   "refuse a request larger than this, checked while reading (the largest Morphogen\n"
                   "batch, 32 queries at d = 32, is about 120 KB; the largest packed one about 0.75 MB)")
@@ -202,7 +197,7 @@ void add_answer(CLI::App& app) {
       "Writes {\"epoch_id\":E,\"results\":[{\"pages\":[\"0x<4096 bytes>\",x3]}, ...]} in query order;\n"
       "E is the matrix's epoch: 0, or 1 after --updates (docs/live-updates.md).\n"
       "The XOR of both servers' pages is the target page (`pagequery combine A.json B.json`).\n"
-"The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
+      "The request is strict JSON (no NUL byte, no trailing bytes, no key twice in an object) of at\n"
       "most --max-request-bytes (default 1 MiB), refused while it is read.\n"
       "Policy precedence: defaults < MORPHOGEN_GPU_* env vars < flags; an env var that a flag\n"
       "overrides is ignored (not validated). All policies, under every --accumulate, return\n"

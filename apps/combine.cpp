@@ -5,7 +5,7 @@
 #include "apps/io_limits.hpp"
 #include "bench/text.hpp"
 #include "bench/wire/response.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -76,7 +76,8 @@ void add_combine(CLI::App& app) {
       "of result q is A's XOR B's, the page the query's key j asked for. Responses of different shapes\n"
       "(results, pages per result, page sizes) or epochs are refused, and so is a response that is not\n"
       "strict JSON (no NUL byte, no trailing bytes, no key twice in an object).\n"
-      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
+      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on "
+      "stderr).\n");
   cmd->callback([args] { run_combine(*args); });
 }
 

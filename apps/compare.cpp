@@ -9,7 +9,7 @@
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <filesystem>
 #include <iostream>
@@ -59,9 +59,8 @@ void compare(const CompareArgs& args) {
   const auto slower = regressions(comparison, *args.fail_above);
   if (slower.empty()) return;
   throw CheckFailed(std::to_string(slower.size()) + " of " + std::to_string(comparison.changes.size()) +
-                    " cells are significantly slower by more than " + number(*args.fail_above) +
-                    " % (the first: " + printable(cell_text(*slower.front()->a)) +
-                    ", B / A = " + fixed(slower.front()->ratio, 3) + ")");
+                    " cells are significantly slower by more than " + number(*args.fail_above) + " % (the first: " +
+                    printable(cell_text(*slower.front()->a)) + ", B / A = " + fixed(slower.front()->ratio, 3) + ")");
 }
 
 }  // namespace

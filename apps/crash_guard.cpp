@@ -1,7 +1,7 @@
 #include "apps/crash_guard.hpp"
 
 #include "bench/errors.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -108,14 +108,14 @@ void run_guarded(const std::string& file, const std::function<void()>& work) {
   // printed stays in the log: one line here).
   if (WIFEXITED(status))
     throw StoreError(printable(file) + ": reading it failed inside the HDF5 library (exit " +
-                             std::to_string(WEXITSTATUS(status)) + "): the file is damaged");
+                     std::to_string(WEXITSTATUS(status)) + "): the file is damaged");
   const int sig = WTERMSIG(status);
   const char* abbrev = sigabbrev_np(sig);
   const std::string name = abbrev ? "SIG" + std::string(abbrev) : "signal " + std::to_string(sig);
   const bool crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGFPE || sig == SIGILL;
-  throw StoreError(printable(file) + (crash ? ": reading it crashed the HDF5 library (" + name +
-                                                          "): the file is damaged"
-                                                    : ": its reader was killed by " + name));
+  throw StoreError(printable(file) + (crash
+                                          ? ": reading it crashed the HDF5 library (" + name + "): the file is damaged"
+                                          : ": its reader was killed by " + name));
 }
 
 }  // namespace pagequery::apps

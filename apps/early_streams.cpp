@@ -14,7 +14,7 @@
 // for the runtime check (policies/runtime_env.hpp), and whatever else
 // was written passes on to stderr unchanged.
 #include "apps/early_streams.hpp"
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -74,8 +74,8 @@ void capture_early_output(int, char**, char**) {
   g_stdout = redirect(STDOUT_FILENO, g_capture);
 }
 
-[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_early_output)(int, char**, char**) =
-    capture_early_output;
+[[gnu::used, gnu::section(".preinit_array")]] void (*const k_capture_early_output)(int, char**,
+                                                                                   char**) = capture_early_output;
 
 std::string read_all(int fd) {
   std::string text;

@@ -4,10 +4,10 @@
 #include "bench/run_metadata.hpp"
 #include "bench/text.hpp"
 
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -66,8 +66,7 @@ void run_info(const InfoArgs& args) {
     std::cout << out.dump() << '\n';
   } else {
     for (const auto& [name, value] : out.items())
-      std::cout << name << ": "
-                << (value.is_string() ? one_line(value.get<std::string>()) : value.dump()) << '\n';
+      std::cout << name << ": " << (value.is_string() ? one_line(value.get<std::string>()) : value.dump()) << '\n';
   }
   std::cout << std::flush;
   if (!std::cout) throw StoreError("info: cannot write to stdout");
@@ -77,9 +76,8 @@ void run_info(const InfoArgs& args) {
 
 void add_info(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "info",
-      "Describe a matrix file (without loading it) and the backend `answer` would use");
+  CLI::App* cmd =
+      app.add_subcommand("info", "Describe a matrix file (without loading it) and the backend `answer` would use");
   cmd->add_option_function<std::string>(
          "--matrix-file", [args](const std::string& v) { args->matrix_file = v; },
          "raw matrix file: pages of 4096 bytes, the last zero-padded (required)")
@@ -90,7 +88,8 @@ void add_info(CLI::App& app) {
       "key_bytes (19 + 18 d + 16), packed_leaf_bits (d of packed keys: max(1, ceil(log2(ceil(pages /\n"
       "128))))), packed_key_bytes (39 + 18 d), backend, device, concurrency, kokkos_version, mpi (the MPI\n"
       "library answer and sweep shard over, or off: built without PAGEQUERY_ENABLE_MPI).\n"
-      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
+      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on "
+      "stderr).\n");
   cmd->callback([args] { run_info(*args); });
 }
 

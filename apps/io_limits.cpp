@@ -1,7 +1,7 @@
 #include "apps/io_limits.hpp"
 
 #include "apps/commands.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

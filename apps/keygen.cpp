@@ -2,11 +2,11 @@
 #include "apps/commands.hpp"
 #include "bench/key_list.hpp"
 #include "bench/wire/hex.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -105,17 +105,18 @@ void run_keygen(const KeygenArgs& args) {
   }
   const std::uint64_t index = parse_u64(*args.index, "--index");
   check_index(index, d, packed);
-  if (packed) print_pair(generate_packed_keys(d, index, rng));
-  else print_pair(generate_dpf_keys(d, index, rng));
+  if (packed)
+    print_pair(generate_packed_keys(d, index, rng));
+  else
+    print_pair(generate_dpf_keys(d, index, rng));
 }
 
 }  // namespace
 
 void add_keygen(CLI::App& app) {
   auto args = std::make_shared<KeygenArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "keygen",
-      "Generate a pair of DPF keys (Morphogen's or packed) for one page index");
+  CLI::App* cmd =
+      app.add_subcommand("keygen", "Generate a pair of DPF keys (Morphogen's or packed) for one page index");
   cmd->add_option("--format", args->format,
                   "key format: morphogen (Morphogen's bytes, the default) or packed (docs/packed-dpf.md:\n"
                   "a leaf holds the selection bits of 128 pages)")
@@ -130,10 +131,10 @@ void add_keygen(CLI::App& app) {
          "--index", [args](const std::string& v) { args->index = v; },
          "target page index, 0..2^d-1 (packed: 0..2^(d+7)-1) (required)")
       ->type_name("X");
-  auto* indices = cmd->add_option("--indices", args->indices,
-                                  "target pages of a whole request, 3 a query (with --request)")
-                      ->delimiter(',')
-                      ->type_name("X,Y,Z,...");
+  auto* indices =
+      cmd->add_option("--indices", args->indices, "target pages of a whole request, 3 a query (with --request)")
+          ->delimiter(',')
+          ->type_name("X,Y,Z,...");
   auto* request = cmd->add_option_function<std::string>(
                          "--request", [args](const std::string& v) { args->request = v; },
                          "write both servers' requests for --indices: PREFIX.a.json (party 0's keys, server A)\n"
@@ -151,7 +152,8 @@ void add_keygen(CLI::App& app) {
       "hex: Morphogen's ChaChaKey::to_bytes (19 + 18 d + 16 bytes), or packed ones (\"PQP1\" and\n"
       "the same fields, 39 + 18 d bytes). Party 0 goes to server A, party 1 to server B;\n"
       "`pagequery combine` XORs their answers into the page.\n"
-      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
+      "Exit codes: 0 ok, 2 refused input, 1 a failure of the device, memory or pagequery itself (one line on "
+      "stderr).\n");
   cmd->callback([args] { run_keygen(*args); });
 }
 

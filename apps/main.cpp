@@ -3,9 +3,9 @@
 #include "bench/mpi_context.hpp"
 #include "bench/run_metadata.hpp"
 
-#include "core/dpf.hpp"
-#include "core/printable.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/printable.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <csignal>
 #include <cstdio>

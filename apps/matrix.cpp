@@ -2,9 +2,9 @@
 // `--synthetic-gib` scan, as a raw matrix file (pages of 4096 bytes) that `answer`,
 // `info` and `sweep --matrix-file` read. Plain host code: no Kokkos.
 #include "apps/commands.hpp"
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
-#include "core/synthetic_fill.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
+#include "pagequery/core/synthetic_fill.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -62,7 +62,9 @@ void add_matrix(CLI::App& app) {
       ->capture_default_str()
       ->type_name("N");
   cmd->add_option("-o,--output", args->output, "the matrix file to write")->required()->type_name("FILE");
-  cmd->footer("Exit codes: 0 ok, 2 refused input or a failed write, 1 a failure of the device, memory or pagequery itself (one line on stderr).\n");
+  cmd->footer(
+      "Exit codes: 0 ok, 2 refused input or a failed write, 1 a failure of the device, memory or pagequery itself (one "
+      "line on stderr).\n");
   cmd->callback([args] { write_matrix(*args); });
 }
 

@@ -1,7 +1,7 @@
 #include "apps/plot.hpp"
 
 #include "apps/commands.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -43,8 +43,8 @@ std::string plot_script() {
   }
   const fs::path built(PAGEQUERY_PLOT_SCRIPT);
   if (!built.empty() && fs::is_regular_file(built, ec)) return built.string();
-  throw InputError("report --plot: plot_qps.py not found (looked in <bin>/../share/pagequery and " +
-                   built.string() + ")");
+  throw InputError("report --plot: plot_qps.py not found (looked in <bin>/../share/pagequery and " + built.string() +
+                   ")");
 }
 
 // The last non-empty line of a child's output (a Python traceback ends with the error).
@@ -108,7 +108,8 @@ void run_plot(const std::vector<std::pair<std::string, std::string>>& runs, cons
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
     // Exit 0 is not enough: an interpreter that does nothing exits 0 too.
     std::error_code ec;
-    if (last_line(child.output) != std::string(kWroteLine) + out || !fs::is_regular_file(out, ec) || fs::file_size(out, ec) == 0)
+    if (last_line(child.output) != std::string(kWroteLine) + out || !fs::is_regular_file(out, ec) ||
+        fs::file_size(out, ec) == 0)
       throw InputError("report --plot: " + printable(python) + " " + script + " exited 0 but wrote no plot to " +
                        quote(out));
     return;

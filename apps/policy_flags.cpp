@@ -18,8 +18,8 @@ namespace {
 constexpr const char* kGroup = "Batching policy (flags override MORPHOGEN_GPU_* env vars)";
 constexpr std::array<std::string_view, 4> kModeNames{"latency", "adaptive", "throughput", "fused"};
 
-void add_string_flag(CLI::App* app, const char* name, std::optional<std::string>& target,
-                     const char* type_name, const std::string& help) {
+void add_string_flag(CLI::App* app, const char* name, std::optional<std::string>& target, const char* type_name,
+                     const std::string& help) {
   app->add_option_function<std::string>(
          name, [&target](const std::string& value) { target = value; }, help)
       ->type_name(type_name)
@@ -30,8 +30,7 @@ void add_string_flag(CLI::App* app, const char* name, std::optional<std::string>
 
 void add_policy_flags(CLI::App* app, PolicyFlags& flags) {
   add_string_flag(app, "--policy", flags.policy, "NAME",
-                  "latency | adaptive | throughput | fused sets the mode (env " +
-                      std::string(kEnvPolicy) +
+                  "latency | adaptive | throughput | fused sets the mode (env " + std::string(kEnvPolicy) +
                       ", default adaptive); a strategy name (baseline_full_batch, "
                       "adaptive_micro_batch, multi_stream_1..8, cuda_graph_replay, tiled_tile4, "
                       "kokkos_kernels_gemm) sets every setting and ignores all MORPHOGEN_GPU_* env vars");
@@ -40,10 +39,10 @@ void add_policy_flags(CLI::App* app, PolicyFlags& flags) {
                       std::string(kEnvStreams) + ", default 1)");
   add_string_flag(app, "--graph", flags.graph, "BOOL",
                   "capture the launch sequence once and replay it: 1/0, true/false, yes/no, "
-                  "on/off (env " + std::string(kEnvGraph) + ", default off)");
+                  "on/off (env " +
+                      std::string(kEnvGraph) + ", default off)");
   add_string_flag(app, "--tile", flags.tile, "N",
-                  "largest launch of a full batch, 1..16 queries (env " + std::string(kEnvTile) +
-                      ", default 16)");
+                  "largest launch of a full batch, 1..16 queries (env " + std::string(kEnvTile) + ", default 16)");
   add_string_flag(app, "--threshold", flags.threshold, "N",
                   "adaptive: full batch up to N queries, micro-batches of 2 above, 1..32 (env " +
                       std::string(kEnvThreshold) + ", default 4)");
@@ -66,10 +65,11 @@ PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env) {
       try {
         mode = parse_mode(text, "--policy");
       } catch (const std::invalid_argument&) {
-        throw ConfigError("--policy must be a mode (latency, adaptive, throughput, fused) or a "
-                          "strategy (baseline_full_batch, adaptive_micro_batch, multi_stream_1..8, "
-                          "cuda_graph_replay, tiled_tile4, kokkos_kernels_gemm), got '" +
-                          one_line(text) + "'");
+        throw ConfigError(
+            "--policy must be a mode (latency, adaptive, throughput, fused) or a "
+            "strategy (baseline_full_batch, adaptive_micro_batch, multi_stream_1..8, "
+            "cuda_graph_replay, tiled_tile4, kokkos_kernels_gemm), got '" +
+            one_line(text) + "'");
       }
     }
   }
@@ -81,9 +81,8 @@ PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env) {
     // Env vars apply where no flag overrides them; overridden ones are not even read.
     const EnvLookup unless_overridden = [&](const char* name) -> std::optional<std::string> {
       const auto is = [name](const char* var) { return std::strcmp(name, var) == 0; };
-      if ((is(kEnvPolicy) && flags.policy) || (is(kEnvStreams) && flags.streams) ||
-          (is(kEnvGraph) && flags.graph) || (is(kEnvTile) && flags.tile) ||
-          (is(kEnvThreshold) && flags.threshold))
+      if ((is(kEnvPolicy) && flags.policy) || (is(kEnvStreams) && flags.streams) || (is(kEnvGraph) && flags.graph) ||
+          (is(kEnvTile) && flags.tile) || (is(kEnvThreshold) && flags.threshold))
         return std::nullopt;
       return env(name);
     };
@@ -94,8 +93,7 @@ PolicyConfig resolve(const PolicyFlags& flags, const EnvLookup& env) {
   if (flags.streams) config.streams = parse_int_in(*flags.streams, 1, kMaxStreams, "--streams");
   if (flags.graph) config.graph = parse_bool(*flags.graph, "--graph");
   if (flags.tile) config.tile = parse_int_in(*flags.tile, 1, kMaxTile, "--tile");
-  if (flags.threshold)
-    config.threshold = parse_int_in(*flags.threshold, 1, kMaxBatchQueries, "--threshold");
+  if (flags.threshold) config.threshold = parse_int_in(*flags.threshold, 1, kMaxBatchQueries, "--threshold");
   return config;
 }
 

@@ -17,7 +17,7 @@
 // Every value is parsed by policy_config's shared parsers; errors name the flag
 // or the variable and are thrown as pagequery::ConfigError.
 #include "bench/strategies.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <optional>
 #include <string>

@@ -9,7 +9,7 @@
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -51,8 +51,10 @@ void report_runs(const ReportArgs& args) {
   const std::string id = pick_run(args.file, runs, args.run);
   const RunRecord run = read_run(args.file, id);
   if (args.json) write_json(*args.json, run_json(run, args.file));
-  if (args.csv) CsvPrinter(std::cout).print_run(run);
-  else MarkdownPrinter(std::cout).print_run(run);
+  if (args.csv)
+    CsvPrinter(std::cout).print_run(run);
+  else
+    MarkdownPrinter(std::cout).print_run(run);
   flush_stdout("report");
   if (args.plot) {
     std::vector<std::pair<std::string, std::string>> runs{{args.file, run.id}};
@@ -77,9 +79,7 @@ void add_report(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   CLI::App* cmd = app.add_subcommand(
       "report", "Print one run of a sweep results file: the seed's tables (speedup, batch ms, QPS).");
-  cmd->add_option("file", args->file, "results file written by `pagequery sweep`")
-      ->required()
-      ->type_name("RESULTS.h5");
+  cmd->add_option("file", args->file, "results file written by `pagequery sweep`")->required()->type_name("RESULTS.h5");
   cmd->add_option("more", args->overlays, "with --plot: more results files, their latest runs overlaid")
       ->type_name("RESULTS.h5 ...");
   cmd->add_option_function<std::string>(

@@ -31,7 +31,8 @@ constexpr const char* kFooter =
     "the fastest, or a tie when the runner-up's 95 % interval overlaps its own.\n"
     "Before the cells, the run times its read floor: a plain streaming read of the same matrix on\n"
     "the same device (an XOR over every word, the fastest of 5 or more; attribute read_floor_ms); `report`\n"
-    "prints every cell's batch time as a multiple of it.\n"    "Live updates (--update-pages U, U > 0): the baseline cells run first, then every cell again with\n"
+    "prints every cell's batch time as a multiple of it.\n"
+    "Live updates (--update-pages U, U > 0): the baseline cells run first, then every cell again with\n"
     "U fresh Zipf-distributed pages staged and applied as a new epoch before each batch (the batch\n"
     "first, then the single loop on the same epoch, whose bytes the batch must match); the apply\n"
     "time and U*4096 bytes over it (GB/s) go beside the batch time in the `Live updates` table.\n"
@@ -54,18 +55,19 @@ CLI::Option* text_flag(CLI::App* cmd, const char* name, std::string& target, con
 
 // A flag without a default: `target` stays empty unless it is given.
 CLI::Option* optional_flag(CLI::App* cmd, const char* name, std::optional<std::string>& target, const char* help) {
-  return cmd->add_option_function<std::string>(name, [&target](const std::string& v) { target = v; }, help);
+  return cmd->add_option_function<std::string>(
+      name, [&target](const std::string& v) { target = v; }, help);
 }
 
 void add_matrix_flags(CLI::App* cmd, bench::SweepOptions& o) {
-  auto* file = optional_flag(cmd, "--matrix-file", o.matrix_file, "raw matrix file (pages of 4096 bytes)")
-                   ->type_name("PATH");
+  auto* file =
+      optional_flag(cmd, "--matrix-file", o.matrix_file, "raw matrix file (pages of 4096 bytes)")->type_name("PATH");
   auto* gib = optional_flag(cmd, "--synthetic-gib", o.synthetic_gib,
                             "synthetic matrix of ceil(GIB * 2^30 / 4096) pages (64.2: mainnet volume)")
                   ->type_name("GIB");
-  auto* pages = optional_flag(cmd, "--synthetic-pages", o.synthetic_pages,
-                              "synthetic matrix of N pages (default 4096 = 16 MiB)")
-                    ->type_name("N");
+  auto* pages =
+      optional_flag(cmd, "--synthetic-pages", o.synthetic_pages, "synthetic matrix of N pages (default 4096 = 16 MiB)")
+          ->type_name("N");
   file->excludes(gib)->excludes(pages);
   gib->excludes(pages);
   text_flag(cmd, "--fill", o.fill, "synthetic fill: hash | morphogen (page i = byte i & 0xFF)")
@@ -174,18 +176,16 @@ void add_run_flags(CLI::App* cmd, bench::SweepOptions& o) {
 
 void add_sweep(CLI::App& app) {
   auto options = std::make_shared<bench::SweepOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "sweep",
-      "Benchmark batching strategies: for every (strategy, Q, concurrency) cell, time Q queries\n"
-      "one by one against one batch of Q, check both return the same bytes, append the run to\n"
-      "an HDF5 results file and print the seed's markdown tables.");
+  CLI::App* cmd =
+      app.add_subcommand("sweep",
+                         "Benchmark batching strategies: for every (strategy, Q, concurrency) cell, time Q queries\n"
+                         "one by one against one batch of Q, check both return the same bytes, append the run to\n"
+                         "an HDF5 results file and print the seed's markdown tables.");
   add_matrix_flags(cmd, *options);
   add_axis_flags(cmd, *options);
   add_run_flags(cmd, *options);
   cmd->footer(kFooter);
-  cmd->callback([options] {
-    bench::run_sweep(*options, {std::cout, [] { flush_stdout("sweep"); }, run_guarded});
-  });
+  cmd->callback([options] { bench::run_sweep(*options, {std::cout, [] { flush_stdout("sweep"); }, run_guarded}); });
 }
 
 }  // namespace pagequery::apps

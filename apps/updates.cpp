@@ -3,7 +3,7 @@
 #include "apps/commands.hpp"
 #include "bench/updates.hpp"
 
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -49,8 +49,9 @@ void run_updates(UpdatesArgs& args) {
   const std::uint64_t records = bench::write_synthetic_updates(args.spec, out);
   out.close();
   if (!out) throw CheckFailed("--output " + args.output + ": write failed");
-  std::cout << records << " records for a matrix of " << args.spec.total_pages << " pages written to "
-            << args.output << '\n' << std::flush;
+  std::cout << records << " records for a matrix of " << args.spec.total_pages << " pages written to " << args.output
+            << '\n'
+            << std::flush;
 }
 
 }  // namespace
@@ -64,8 +65,7 @@ void add_updates(CLI::App& app) {
          "the matrix the updates are for (its pages, and zeros past the end of a short last page)")
       ->type_name("PATH");
   cmd->add_option_function<std::uint64_t>(
-         "--pages", [args](std::uint64_t v) { args->pages = v; },
-         "or: a matrix of N whole pages (a synthetic one)")
+         "--pages", [args](std::uint64_t v) { args->pages = v; }, "or: a matrix of N whole pages (a synthetic one)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 32))
       ->type_name("N");
   cmd->add_option("--blocks", args->spec.blocks, "simulated blocks, one after the other in the file")

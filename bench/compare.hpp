@@ -21,7 +21,7 @@ struct CellChange {
 };
 
 struct Comparison {
-  std::vector<CellChange> changes;  // in the baseline's cell order
+  std::vector<CellChange> changes;          // in the baseline's cell order
   std::vector<std::string> only_a, only_b;  // cells one run lacks ("fused Q=4 C=1")
 };
 

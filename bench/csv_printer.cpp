@@ -1,7 +1,7 @@
 #include "bench/csv_printer.hpp"
 
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cstdio>
 
@@ -31,8 +31,7 @@ std::string hex64(std::uint64_t value) {
 }
 
 std::string stats_fields(const Stats& s) {
-  return number(s.min) + "," + number(s.median) + "," + number(s.mean) + "," + number(s.stddev) + "," +
-         number(s.max);
+  return number(s.min) + "," + number(s.median) + "," + number(s.mean) + "," + number(s.stddev) + "," + number(s.max);
 }
 
 // The median's interval and noise (the columns added after the seed's, at the end).
@@ -42,17 +41,16 @@ std::string interval_fields(const Stats& s) {
 
 // The row's own columns, from strategy on.
 std::string row_fields(const CellRow& r) {
-  return csv_field(r.strategy) + "," + csv_field(r.dpf) + "," + csv_field(r.mode) + "," +
-         std::to_string(r.streams) + "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," +
-         std::to_string(r.threshold) + "," + std::to_string(r.queries) + "," + std::to_string(r.concurrency) +
-         "," + std::to_string(r.iterations) + "," + std::to_string(r.warmup) + "," + stats_fields(r.single_ms) +
-         "," + stats_fields(r.batch_ms) + "," + number(r.single_qps) + "," + number(r.batch_qps) + "," +
-         number(r.speedup) + "," + hex64(r.single_checksum) + "," + hex64(r.batch_checksum) + "," +
-         (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "," + number(r.single_reduce_ms) + "," +
-         number(r.batch_reduce_ms) + "," + interval_fields(r.single_ms) + "," + interval_fields(r.batch_ms) + "," +
-         stats_fields(r.batch_device_ms) + "," + interval_fields(r.batch_device_ms) + "," +
-         std::to_string(r.update_pages) + "," + stats_fields(r.update_ms) + "," + interval_fields(r.update_ms) + "," +
-         number(r.update_gbs);
+  return csv_field(r.strategy) + "," + csv_field(r.dpf) + "," + csv_field(r.mode) + "," + std::to_string(r.streams) +
+         "," + (r.cuda_graph ? "1" : "0") + "," + std::to_string(r.tile) + "," + std::to_string(r.threshold) + "," +
+         std::to_string(r.queries) + "," + std::to_string(r.concurrency) + "," + std::to_string(r.iterations) + "," +
+         std::to_string(r.warmup) + "," + stats_fields(r.single_ms) + "," + stats_fields(r.batch_ms) + "," +
+         number(r.single_qps) + "," + number(r.batch_qps) + "," + number(r.speedup) + "," + hex64(r.single_checksum) +
+         "," + hex64(r.batch_checksum) + "," + (r.checksum_match ? "1" : "0") + "," + number(r.bandwidth_gbs) + "," +
+         number(r.single_reduce_ms) + "," + number(r.batch_reduce_ms) + "," + interval_fields(r.single_ms) + "," +
+         interval_fields(r.batch_ms) + "," + stats_fields(r.batch_device_ms) + "," +
+         interval_fields(r.batch_device_ms) + "," + std::to_string(r.update_pages) + "," + stats_fields(r.update_ms) +
+         "," + interval_fields(r.update_ms) + "," + number(r.update_gbs);
 }
 
 }  // namespace

@@ -83,8 +83,9 @@ void check_sharing(std::span<const RankGpu> ranks, bool share) {
     if (r.gpu.empty()) continue;
     const auto [at, fresh] = first.emplace(std::pair{r.node, r.gpu}, r.rank);
     if (!fresh)
-      throw InputError("ranks " + std::to_string(at->second) + " and " + std::to_string(r.rank) +
-                       " would share GPU " + printable(r.gpu) + " of their node: give each rank a GPU of its own "
+      throw InputError("ranks " + std::to_string(at->second) + " and " + std::to_string(r.rank) + " would share GPU " +
+                       printable(r.gpu) +
+                       " of their node: give each rank a GPU of its own "
                        "(srun --gpus-per-task=1, or no more ranks per node than GPUs), or pass --share-gpus");
   }
 }
@@ -99,8 +100,8 @@ std::string binding_summary(std::span<const RankGpu> ranks) {
   std::string out;
   for (const RankGpu& r : ranks) {
     if (!out.empty()) out += ", ";
-    out += "rank " + std::to_string(r.rank) + " on " + (nodes ? "node " + std::to_string(r.node) + " " : "") +
-           "GPU " + printable(r.gpu);
+    out += "rank " + std::to_string(r.rank) + " on " + (nodes ? "node " + std::to_string(r.node) + " " : "") + "GPU " +
+           printable(r.gpu);
   }
   return out;
 }

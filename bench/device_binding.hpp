@@ -30,7 +30,7 @@ struct BindingInput {
   // or SLURM_LOCALID when srun started the ranks). It wins over MPI's: srun's
   // CPU and GPU binding count tasks by it. nullopt: none to trust.
   std::optional<int> launcher_local_rank;
-  int gpus = 0;  // GPUs this process sees; 0: a host backend, nothing to bind
+  int gpus = 0;                                // GPUs this process sees; 0: a host backend, nothing to bind
   std::optional<std::string> visible_devices;  // CUDA_VISIBLE_DEVICES, nullopt when unset
   GpuLayout layout = GpuLayout::Any;
 };

@@ -1,7 +1,7 @@
 #include "bench/errors.hpp"
 
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <new>
 #include <string_view>

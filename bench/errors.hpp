@@ -10,7 +10,7 @@
 //   2  refused: input (InputError and the parsers' std::invalid_argument: a file, a
 //      key, JSON, a flag, an env var) or a file or stream that cannot be read or
 //      written (StoreError)
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <exception>
 #include <stdexcept>

@@ -2,7 +2,7 @@
 
 #include "bench/errors.hpp"
 #include "bench/verdict.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -63,7 +63,9 @@ Json verdict_json(const Verdict& v) {
               {"fastest", v.winner->strategy},
               {"runner_up", v.runner_up ? Json(v.runner_up->strategy) : Json(nullptr)},
               {"lead_pct", v.lead * 100},
-              {"verdict", !v.runner_up ? "only one" : v.significant ? "wins" : "tie"},
+              {"verdict", !v.runner_up    ? "only one"
+                          : v.significant ? "wins"
+                                          : "tie"},
               {"vs_multi_stream_4", v.vs_multi_stream_4 ? Json(*v.vs_multi_stream_4) : Json(nullptr)},
               {"vs_single", v.vs_single}};
 }
@@ -82,14 +84,19 @@ Json change_json(const CellChange& c) {
               {"ratio_low", c.low},
               {"ratio_high", c.high},
               {"significant", c.significant},
-              {"change", !c.significant ? "same" : c.ratio > 1 ? "slower" : "faster"}};
+              {"change", !c.significant ? "same"
+                         : c.ratio > 1  ? "slower"
+                                        : "faster"}};
 }
 
 }  // namespace
 
 Json run_json(const RunRecord& run, const std::string& file) {
-  Json context{{"executable", "pagequery"}, {"file", file}, {"run_id", run.id},
-               {"date", run.text("started_utc")}, {"host_name", run.text("host")}};
+  Json context{{"executable", "pagequery"},
+               {"file", file},
+               {"run_id", run.id},
+               {"date", run.text("started_utc")},
+               {"host_name", run.text("host")}};
   Json attributes = Json::object();
   for (const Attribute& a : run.attributes) attributes[a.name] = attribute_json(a.value);
   context["attributes"] = std::move(attributes);
@@ -102,7 +109,9 @@ Json run_json(const RunRecord& run, const std::string& file) {
   }
   Json verdicts_out = Json::array();
   for (const Verdict& v : verdicts(run)) verdicts_out.push_back(verdict_json(v));
-  return Json{{"schema", kRunSchema}, {"context", std::move(context)}, {"benchmarks", std::move(benchmarks)},
+  return Json{{"schema", kRunSchema},
+              {"context", std::move(context)},
+              {"benchmarks", std::move(benchmarks)},
               {"verdicts", std::move(verdicts_out)}};
 }
 

@@ -1,7 +1,7 @@
 #include "bench/key_list.hpp"
 
-#include "core/matrix_shape.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <xxhash.h>
 
@@ -34,8 +34,8 @@ void KeyList::add(std::span<const std::uint8_t> bytes, std::uint64_t pages, cons
   if (format == DpfFormat::Packed) {
     const PackedDpfKey key = packed_key_from_bytes(bytes);
     if (const int d = packed_domain_bits(pages); key.domain_bits != d)
-      throw KeyError("packed DPF key has " + std::to_string(key.domain_bits) + " leaf bits but " + where +
-                     " needs " + std::to_string(d));
+      throw KeyError("packed DPF key has " + std::to_string(key.domain_bits) + " leaf bits but " + where + " needs " +
+                     std::to_string(d));
     packed.push_back(key);
   } else {
     const DpfKey key = dpf_key_from_bytes(bytes);

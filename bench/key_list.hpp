@@ -1,9 +1,9 @@
 #pragma once
 // The keys of one batch in either format (core/dpf_packed.hpp): what `answer`
 // parses from a request and what `sweep` generates. A list holds one format.
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -5,8 +5,8 @@
 #include "bench/plan.hpp"
 #include "bench/text.hpp"
 #include "bench/verdict.hpp"
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -81,10 +81,9 @@ std::string parity_line(const std::vector<CellRow>& rows) {
   for (const CellRow& r : rows)
     if (!r.checksum_match) mismatched.push_back(&r);
   if (mismatched.empty()) return "- `checksum_match=1` for all " + std::to_string(rows.size()) + " rows.\n";
-  std::string out = "- `checksum_match=0` for " + std::to_string(mismatched.size()) + " of " +
-                    std::to_string(rows.size()) + " rows:";
-  for (const CellRow* r : mismatched)
-    out += " " + markdown_text(cell_text(*r)) + ";";
+  std::string out =
+      "- `checksum_match=0` for " + std::to_string(mismatched.size()) + " of " + std::to_string(rows.size()) + " rows:";
+  for (const CellRow* r : mismatched) out += " " + markdown_text(cell_text(*r)) + ";";
   out.back() = '\n';
   return out;
 }
@@ -150,8 +149,8 @@ std::string run_header(const RunRecord& run) {
   line("matrix", matrix_text(run));
   if (run.find("iterations"))
     line("settings", settings_text(run) + ", warmup=" + run.text("warmup") +
-                         (run.text("cold") == "1" ? ", cold caches" : "") +
-                         ", concurrency=" + run.text("concurrency") + ", seed=" + run.text("seed"));
+                         (run.text("cold") == "1" ? ", cold caches" : "") + ", concurrency=" + run.text("concurrency") +
+                         ", seed=" + run.text("seed"));
   line("single loop", run.text("single_policy"));
   line("env switches", run.text("env_switches"));
   if (scaled_out(run))
@@ -213,9 +212,8 @@ std::string plan_text(const Plan& plan) {
          " pages, d = " + std::to_string(plan.domain_bits) + ", " + std::to_string(bytes) + " bytes (" +
          human_bytes(bytes) + ")\n" + "axes: strategies " + names + "; batch sizes " + join(plan.batch_sizes) +
          "; concurrency " + join(plan.concurrency) + "; update pages " + update_axis_text(plan) + "\n" +
-         "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" +
-         stopping_text(plan.stop) + ", warmup " + std::to_string(plan.warmup) + (plan.cold ? ", cold caches" : "") +
-         ", key seed " +
+         "accumulate: " + accumulate_text(plan) + "\n" + "dpf: " + dpf_text(plan) + "\n" + stopping_text(plan.stop) +
+         ", warmup " + std::to_string(plan.warmup) + (plan.cold ? ", cold caches" : "") + ", key seed " +
          std::to_string(plan.key_seed) + (plan.key_seed_given ? "" : " (random)") + "\n" +
          "cells: " + std::to_string(plan.cells.size()) + "\n";
 }
@@ -227,8 +225,8 @@ void MarkdownPrinter::do_print_plan(const PlanListing& listing) {
   std::ostream& out = stream();
   out << "pagequery sweep: dry run (nothing is measured or written)\n" << plan_text(plan);
   if (!listing.layout.empty())
-    out << "ranks: " << listing.layout.size() << " (MPI), shards [first, count] "
-        << shard_layout_json(listing.layout) << "\n";
+    out << "ranks: " << listing.layout.size() << " (MPI), shards [first, count] " << shard_layout_json(listing.layout)
+        << "\n";
   for (std::size_t i = 0; i < plan.cells.size(); ++i) {
     const Cell& c = plan.cells[i];
     out << "  [cell " << i + 1 << "/" << plan.cells.size() << "] " << cell_name(plan, c) << " Q=" << c.queries
@@ -298,9 +296,9 @@ std::string read_floor_tables(const std::vector<CellRow>& rows, std::optional<do
     return grid_tables(rows, tables);
   }
   const double floor = *read_floor_ms;
-  const Table tables[] = {{"Read-floor multiple (`batch_ms_per_batch / read_floor_ms`, floor " +
-                               fixed(floor, 3) + " ms)",
-                           [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
+  const Table tables[] = {
+      {"Read-floor multiple (`batch_ms_per_batch / read_floor_ms`, floor " + fixed(floor, 3) + " ms)",
+       [floor](const CellRow& r) { return fixed(r.batch_ms.mean / floor, 2) + "x"; }}};
   return grid_tables(rows, tables);
 }
 
@@ -311,7 +309,9 @@ std::string hardware_floor_tables(const RunRecord& run) {
   if (!floor || rate <= 0 || pages <= 0) return "";
   // What the card can do: a batch of Q queries scans 3 Q keys, 3 Q x pages x 32,768
   // binary MMA operations at the device's best binary MMA rate.
-  const auto tensor_ms = [=](const CellRow& r) { return double(kKeysPerQuery) * r.queries * pages * 32768.0 / rate * 1e3; };
+  const auto tensor_ms = [=](const CellRow& r) {
+    return double(kKeysPerQuery) * r.queries * pages * 32768.0 / rate * 1e3;
+  };
   const Table tables[] = {
       {"Tensor floor, ms (3 Q x pages x 32,768 over the run's best binary MMA rate)",
        [=](const CellRow& r) { return fixed(tensor_ms(r), 3); }},
@@ -337,7 +337,9 @@ std::string verdict_table(const std::vector<Verdict>& verdicts) {
       "Per concurrency C, Q and key format, the strategies ranked by batch ms / single-loop ms of the same "
       "iteration (the single loop is the same work in every cell, so the ratio cancels load that drifts "
       "between cells). The fastest wins when the runner-up's 95 % interval of that ratio lies entirely above "
-      "its own and it leads by at least " + fixed(kMinLead * 100, 0) + " %; else it is a tie. Batch ms: the "
+      "its own and it leads by at least " +
+      fixed(kMinLead * 100, 0) +
+      " %; else it is a tie. Batch ms: the "
       "winner's median wall time [95 % interval]; vs: the other's median ratio over the winner's.\n\n"
       "| C | Q | fastest | batch ms [95 % CI] | runner-up | lead | verdict | vs multi_stream_4 | vs single loop |\n"
       "|---:|---:|---|---:|---|---:|---|---:|---:|\n";
@@ -361,8 +363,8 @@ std::string comparison_table(const Comparison& comparison, std::string_view a, s
   for (const CellChange& c : comparison.changes) {
     const std::string mark = !c.significant ? "same" : c.ratio > 1 ? "**slower**" : "faster";
     out += "| " + markdown_text(cell_text(*c.a)) + " | " + with_interval(c.a->batch_ms) + " | " +
-           with_interval(c.b->batch_ms) + " | " + fixed(c.ratio, 3) + " [" + fixed(c.low, 3) + ", " +
-           fixed(c.high, 3) + "] | " + mark + " |\n";
+           with_interval(c.b->batch_ms) + " | " + fixed(c.ratio, 3) + " [" + fixed(c.low, 3) + ", " + fixed(c.high, 3) +
+           "] | " + mark + " |\n";
   }
   for (const std::string& cell : comparison.only_a) out += "| " + markdown_text(cell) + " | | - | | only in A |\n";
   for (const std::string& cell : comparison.only_b) out += "| " + markdown_text(cell) + " | - | | | only in B |\n";

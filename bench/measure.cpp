@@ -3,8 +3,8 @@
 #include "bench/impl/test_hooks.hpp"
 #include "bench/signals.hpp"
 #include "bench/stats.hpp"
-#include "core/bits128.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <xxhash.h>
 
@@ -39,8 +39,7 @@ double run_path(Client& c, int path, const MeasureSettings& settings, const MpiC
   std::exception_ptr error;
   double reduce_ms = 0;
   // Keys [first, first + count) of the client's.
-  const auto answer = [&](Engine::Session& session, const PolicyConfig& config, std::size_t first,
-                          std::size_t count) {
+  const auto answer = [&](Engine::Session& session, const PolicyConfig& config, std::size_t first, std::size_t count) {
     std::vector<std::uint8_t> out;
     if (!error) {
       try {
@@ -308,9 +307,8 @@ Measurement measure(std::vector<Client>& clients, const MeasureSettings& setting
   Recorder record(m, settings.warmup);
   Iterations iterations(settings, m, mpi);
   std::exception_ptr update_error;
-  const int stop = clients.size() == 1
-                       ? measure_one(clients.front(), settings, mpi, record, iterations, update_error)
-                       : measure_threads(clients, settings, mpi, record, iterations, update_error);
+  const int stop = clients.size() == 1 ? measure_one(clients.front(), settings, mpi, record, iterations, update_error)
+                                       : measure_threads(clients, settings, mpi, record, iterations, update_error);
   // Every rank, every time: errors raised after the last check are caught here too.
   mpi.agree(update_error ? update_error : first_error(clients));
   if (stop > 0) {

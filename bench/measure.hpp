@@ -8,7 +8,7 @@
 #include "bench/mpi_context.hpp"
 #include "bench/updates.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstdint>
 #include <exception>
@@ -26,16 +26,16 @@ struct Client {
   std::vector<std::vector<std::uint8_t>> single_out;
   std::vector<std::uint8_t> batch_out;
   std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
-  int channel = 0;         // MPI: the client's own communicator (MpiContext::open_channels)
-  double reduce_ms = 0;    // MPI: the reduction time of the last path run
-  double device_ms = 0;    // the last batch's launches on the device (Session::last_device_ms)
+  int channel = 0;                                     // MPI: the client's own communicator (MpiContext::open_channels)
+  double reduce_ms = 0;                                // MPI: the reduction time of the last path run
+  double device_ms = 0;  // the last batch's launches on the device (Session::last_device_ms)
   std::exception_ptr error;
 };
 
 struct Measurement {
-  std::vector<double> single_ms, batch_ms;  // measured iterations only (reductions included)
+  std::vector<double> single_ms, batch_ms;                // measured iterations only (reductions included)
   std::vector<double> single_reduce_ms, batch_reduce_ms;  // their reduction part
-  std::vector<double> batch_device_ms;  // the batch's launches (C > 1: the slowest client's)
+  std::vector<double> batch_device_ms;                    // the batch's launches (C > 1: the slowest client's)
   std::vector<double> update_ms;  // U > 0: each iteration's epoch advance, until every rank patched
   std::uint64_t single_checksum = 0, batch_checksum = 0;
   bool match = true;
@@ -80,10 +80,9 @@ struct MeasureSettings {
 // client runs on its own thread and an iteration is timed from the moment all
 // start to the moment all are done. Under MPI all ranks run this in lockstep: a
 // barrier starts every timed path, and before every iteration the ranks agree to
-// go on (the stopping rule too: any rank's "enough" stops all); a signal on any rank (bench/signals.hpp) stops all of them after the
-// iteration they are in (Measurement::interrupted_by, the finished iterations
-// kept), and a failure on any rank makes all throw (MpiContext::agree) once the
-// threads are joined.
+// go on (the stopping rule too: any rank's "enough" stops all); a signal on any rank (bench/signals.hpp) stops all of
+// them after the iteration they are in (Measurement::interrupted_by, the finished iterations kept), and a failure on
+// any rank makes all throw (MpiContext::agree) once the threads are joined.
 Measurement measure(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi);
 
 }  // namespace pagequery::bench

@@ -193,8 +193,7 @@ MpiContext::~MpiContext() {
   // Also in a context nested in main's (which does not finalize): its ranks wait.
   if (std::uncaught_exceptions() > 0 && !agreed_failure_ && size_ > 1) {
     // This rank fails alone; the others may wait in a collective forever.
-    std::fprintf(stderr, "pagequery: rank %d failed outside a collective step; aborting all %d ranks\n", rank_,
-                 size_);
+    std::fprintf(stderr, "pagequery: rank %d failed outside a collective step; aborting all %d ranks\n", rank_, size_);
     std::fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, 2);
   }
@@ -305,8 +304,10 @@ void MpiContext::reduce_xor(std::span<std::uint8_t> bytes, int channel) const {
     for (std::size_t at = 0; at < count;) {
       const int n = static_cast<int>(std::min<std::size_t>(count - at, INT_MAX / 2));
       void* p = static_cast<std::uint8_t*>(data) + at * (type == MPI_UINT64_T ? 8 : 1);
-      if (rank_ == 0) MPI_Reduce(MPI_IN_PLACE, p, n, type, MPI_BXOR, 0, comm);
-      else MPI_Reduce(p, nullptr, n, type, MPI_BXOR, 0, comm);
+      if (rank_ == 0)
+        MPI_Reduce(MPI_IN_PLACE, p, n, type, MPI_BXOR, 0, comm);
+      else
+        MPI_Reduce(p, nullptr, n, type, MPI_BXOR, 0, comm);
       at += static_cast<std::size_t>(n);
     }
   };

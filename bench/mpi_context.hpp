@@ -44,7 +44,7 @@ class MpiContext {
   MpiContext(const MpiContext&) = delete;
   MpiContext& operator=(const MpiContext&) = delete;
 
-  static bool compiled();               // built with PAGEQUERY_ENABLE_MPI
+  static bool compiled();  // built with PAGEQUERY_ENABLE_MPI
   // A context made now would start MPI (or join it): a launcher started this process.
   static bool will_start();
   static std::string library_version();  // MPI_Get_library_version's first line; "" without MPI

@@ -5,8 +5,8 @@
 #include "bench/stats.hpp"
 #include "bench/text.hpp"
 
-#include "core/bits128.hpp"
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -36,9 +36,12 @@ void plan_matrix(const SweepOptions& o, Plan& plan) {
     plan.pages = as_input("--matrix-file: ", [&] { return page_count_of_file(*o.matrix_file); });
     plan.matrix_text = "file " + *o.matrix_file;
   } else {
-    if (o.fill == "hash") plan.spec.fill = SyntheticFill::Hash;
-    else if (o.fill == "morphogen") plan.spec.fill = SyntheticFill::Morphogen;
-    else throw InputError("--fill must be hash or morphogen, got '" + o.fill + "'");
+    if (o.fill == "hash")
+      plan.spec.fill = SyntheticFill::Hash;
+    else if (o.fill == "morphogen")
+      plan.spec.fill = SyntheticFill::Morphogen;
+    else
+      throw InputError("--fill must be hash or morphogen, got '" + o.fill + "'");
     plan.spec.seed = as_input("", [&] { return parse_u64(o.matrix_seed, "--matrix-seed"); });
     plan.pages = synthetic_pages(o);
     if (plan.pages == 0) throw InputError("--synthetic-pages must be at least 1");
@@ -75,9 +78,8 @@ void plan_axes(const SweepOptions& o, Plan& plan) {
   plan.spec.tensor_kernel = o.tensor_kernel;
   plan.spec.wgmma_cluster = o.wgmma_cluster;
   plan.formats = parse_dpf_axis(o.dpf);
-  plan.batch_sizes = as_input("", [&] {
-    return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats));
-  });
+  plan.batch_sizes =
+      as_input("", [&] { return parse_int_list(o.batch_sizes, "--batch-sizes", 1, largest_batch(plan.formats)); });
   plan.concurrency = as_input("", [&] { return parse_int_list(o.concurrency, "--concurrency", 1, kMaxConcurrency); });
 }
 
@@ -171,8 +173,10 @@ Plan make_plan(const SweepOptions& options) {
   plan.dry_run = options.dry_run;
   plan.cells = plan_cells(plan);
   if (plan.cells.empty())
-    throw InputError("--strategies, --dpf and --batch-sizes leave no cell to measure (kokkos_kernels_gemm takes "
-                     "Morphogen keys only, Morphogen keys at most " + std::to_string(kMaxBatchQueries) + " queries)");
+    throw InputError(
+        "--strategies, --dpf and --batch-sizes leave no cell to measure (kokkos_kernels_gemm takes "
+        "Morphogen keys only, Morphogen keys at most " +
+        std::to_string(kMaxBatchQueries) + " queries)");
   return plan;
 }
 
@@ -181,14 +185,16 @@ std::string canonical_text(const Plan& plan) {
   std::string text = plan.spec.file.empty() ? "matrix synthetic " + std::to_string(plan.pages) + " pages, fill " +
                                                   to_string(plan.spec.fill) + ", seed " + std::to_string(plan.spec.seed)
                                             : "matrix file of " + std::to_string(plan.pages) + " pages";
-  text += "\nstrategies " + joined(plan.strategies, [](const Strategy& s) { return s.name + " (" + describe(s.config) + ")"; });
+  text += "\nstrategies " +
+          joined(plan.strategies, [](const Strategy& s) { return s.name + " (" + describe(s.config) + ")"; });
   text += "\naccumulate " + to_string(plan.accumulate_asked) + " -> " + to_string(plan.spec.accumulate);
-  text += "\ntensor kernel " + to_string(plan.spec.tensor_kernel) + ", cluster " + std::to_string(plan.spec.wgmma_cluster);
+  text +=
+      "\ntensor kernel " + to_string(plan.spec.tensor_kernel) + ", cluster " + std::to_string(plan.spec.wgmma_cluster);
   text += "\ndpf " + joined(plan.formats, [](DpfFormat f) { return to_string(f); });
   text += "\nbatch sizes " + joined(plan.batch_sizes, integer);
   text += "\nconcurrency " + joined(plan.concurrency, integer);
-  text += "\nupdate pages " + joined(plan.update_pages, [](std::uint64_t u) { return std::to_string(u); }) +
-          ", zipf " + number(plan.update_zipf);
+  text += "\nupdate pages " + joined(plan.update_pages, [](std::uint64_t u) { return std::to_string(u); }) + ", zipf " +
+          number(plan.update_zipf);
   text += "\n" + stopping_text(plan.stop) + "\nwarmup " + integer(plan.warmup) + (plan.cold ? ", cold" : "");
   text += "\nseed " + (plan.key_seed_given ? std::to_string(plan.key_seed) : std::string("random (rank 0's)"));
   text += "\ncheckpoint interval " + number(plan.checkpoint_seconds);
@@ -213,7 +219,8 @@ std::string accumulate_note(const Plan& plan) {
     return out;
   };
   if (plan.accumulate_asked == Accumulate::Mma)
-    return plan.left_out.empty() ? "" : " (" + names(plan.left_out) + " left out: they run only with --accumulate lop3)";
+    return plan.left_out.empty() ? ""
+                                 : " (" + names(plan.left_out) + " left out: they run only with --accumulate lop3)";
   if (plan.accumulate_asked == Accumulate::Lop3) return "";
   std::vector<std::string> lop3_needed;  // what made auto lop3 (accumulate_for)
   for (const Strategy& s : plan.strategies)

@@ -6,8 +6,8 @@
 #include "bench/shard.hpp"
 #include "bench/strategies.hpp"
 
-#include "core/dpf_packed.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +31,7 @@ struct SweepOptions {
   std::string concurrency = "1";
   std::vector<std::uint64_t> update_pages{0};  // the U axis: pages changed before each batch (0: none)
   double update_zipf = 1.0;                    // the Zipf exponent of the changed pages' ranks
-  std::optional<std::string> iterations;  // given: a fixed count, instead of the stopping rule
+  std::optional<std::string> iterations;       // given: a fixed count, instead of the stopping rule
   int min_samples = 10;
   double max_noise_pct = 1;
   double min_seconds = 0.5;
@@ -60,7 +60,7 @@ struct Cell {
 struct Plan {
   MatrixSpec spec;  // spec.accumulate: --accumulate after accumulate_for (auto may stay, for the engine)
   Accumulate accumulate_asked = Accumulate::Auto;  // --accumulate as given
-  std::string matrix_text;  // for humans
+  std::string matrix_text;                         // for humans
   std::uint64_t pages = 0;
   int domain_bits = 0;
   std::vector<Strategy> strategies;
@@ -78,7 +78,7 @@ struct Plan {
   double checkpoint_seconds = 60;
   std::string output;
   std::optional<std::string> json;
-  bool dry_run = false;     // check and list the cells, measure nothing
+  bool dry_run = false;  // check and list the cells, measure nothing
   // By U, concurrency, key format, strategy, Q (U, C and Q ascending): the baseline
   // cells (U = 0) first, on the matrix as loaded; never empty.
   std::vector<Cell> cells;
@@ -112,7 +112,7 @@ std::string accumulate_note(const Plan& plan);
 // A plan as a dry run shows it (Printer::print_plan).
 struct PlanListing {
   const Plan& plan;
-  std::vector<PageRange> layout;                  // the MPI ranks' shards; empty for one rank
+  std::vector<PageRange> layout;              // the MPI ranks' shards; empty for one rank
   std::optional<std::size_t> runs_in_output;  // the runs the output holds; nullopt: a new file
 };
 

@@ -18,10 +18,12 @@ void Progress::begin(std::size_t index, std::size_t n, const std::string& strate
   const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
   if (done_ > 0) eta = std::to_string(static_cast<long>(std::lround(elapsed / done_ * (total_ - done_)))) + "s";
   const std::string line = "[cell " + std::to_string(index + 1) + "/" + std::to_string(n) + "] " + strategy +
-                           " Q=" + std::to_string(cell.queries) + " C=" + std::to_string(cell.concurrency) +
-                           " ETA " + eta;
-  if (tty_) std::cerr << "\r" << line << "\x1b[K" << std::flush;
-  else std::cerr << line << '\n' << std::flush;
+                           " Q=" + std::to_string(cell.queries) + " C=" + std::to_string(cell.concurrency) + " ETA " +
+                           eta;
+  if (tty_)
+    std::cerr << "\r" << line << "\x1b[K" << std::flush;
+  else
+    std::cerr << line << '\n' << std::flush;
   open_ = tty_;
 }
 

@@ -3,7 +3,7 @@
 #include "bench/device_binding.hpp"
 #include "bench/impl/test_hooks.hpp"
 #include "bench/run_metadata.hpp"
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <vector>
 

@@ -1,6 +1,6 @@
 #include "bench/read_floor.hpp"
 
-#include "core/bits128.hpp"
+#include "pagequery/core/bits128.hpp"
 
 #include <algorithm>
 #include <chrono>

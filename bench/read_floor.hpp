@@ -4,14 +4,14 @@
 // cell's time by.
 #include "bench/mpi_context.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 namespace pagequery::bench {
 
 struct ReadFloor {
-  double ms = 0;         // the fastest read
-  double gbs = 0;        // the engine's local matrix bytes per second then, in GB/s (1e9)
-  int repetitions = 0;   // reads timed
+  double ms = 0;        // the fastest read
+  double gbs = 0;       // the engine's local matrix bytes per second then, in GB/s (1e9)
+  int repetitions = 0;  // reads timed
 };
 
 // Times reads of the engine's matrix (Engine::read_all): at least 5, and more

@@ -138,8 +138,10 @@ void describe_axes(RunRecord& run, const Plan& plan) {
   nlohmann::ordered_json configs = nlohmann::ordered_json::object();
   for (const Strategy& s : plan.strategies) {
     names.push_back(s.name);
-    configs[s.name] = {{"mode", to_string(s.config.mode)}, {"streams", s.config.streams},
-                       {"cuda_graph", s.config.graph}, {"tile", s.config.tile},
+    configs[s.name] = {{"mode", to_string(s.config.mode)},
+                       {"streams", s.config.streams},
+                       {"cuda_graph", s.config.graph},
+                       {"tile", s.config.tile},
                        {"threshold", s.config.threshold}};
   }
   run.set("strategies", names);

@@ -7,7 +7,7 @@
 #include "bench/plan.hpp"
 #include "bench/results/record.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <optional>
 #include <string>

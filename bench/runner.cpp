@@ -1,7 +1,7 @@
 #include "bench/runner.hpp"
 
-#include "core/dpf.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <algorithm>
 
@@ -20,15 +20,17 @@ std::uint64_t splitmix64(std::uint64_t& state) {
 // key format; both formats ask for the same pages.
 KeyList make_queries(const Engine& engine, DpfFormat format, std::uint64_t pages, std::uint64_t seed, int queries,
                      int concurrency, int client) {
-  std::uint64_t state = seed ^ (std::uint64_t(queries) << 40) ^ (std::uint64_t(concurrency) << 20) ^
-                        std::uint64_t(client);
+  std::uint64_t state =
+      seed ^ (std::uint64_t(queries) << 40) ^ (std::uint64_t(concurrency) << 20) ^ std::uint64_t(client);
   KeyRng rng(splitmix64(state));
   KeyList keys;
   keys.format = format;
   for (int k = 0; k < queries * kKeysPerQuery; ++k) {
     const std::uint64_t target = splitmix64(state) % pages;
-    if (format == DpfFormat::Packed) keys.packed.push_back(engine.make_packed_keys(target, rng).party0);
-    else keys.morphogen.push_back(engine.make_keys(target, rng).party0);  // server A's keys
+    if (format == DpfFormat::Packed)
+      keys.packed.push_back(engine.make_packed_keys(target, rng).party0);
+    else
+      keys.morphogen.push_back(engine.make_keys(target, rng).party0);  // server A's keys
   }
   return keys;
 }
@@ -105,17 +107,16 @@ Measurement Runner::measure(const Cell& cell) {
   return bench::measure(clients, settings, mpi_);
 }
 
-void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m,
-                 std::uint64_t local_bytes) {
+void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m, std::uint64_t local_bytes) {
   CellRow row = cell_row(plan.strategies[cell.strategy], cell, m, plan.warmup);
   finish_row(row, local_bytes);
   const auto index = static_cast<std::uint32_t>(run.cells.size());
   run.cells.push_back(row);
   const std::vector<double> no_reduction(std::max(m.batch_device_ms.size(), m.update_ms.size()), 0.0);
   const std::vector<double>* paths[kSamplePaths][2] = {{&m.single_ms, &m.single_reduce_ms},
-                                                      {&m.batch_ms, &m.batch_reduce_ms},
-                                                      {&m.batch_device_ms, &no_reduction},
-                                                      {&m.update_ms, &no_reduction}};
+                                                       {&m.batch_ms, &m.batch_reduce_ms},
+                                                       {&m.batch_device_ms, &no_reduction},
+                                                       {&m.update_ms, &no_reduction}};
   for (int path = 0; path < kSamplePaths; ++path) {
     const auto& ms = *paths[path][0];
     const auto& reduce = *paths[path][1];

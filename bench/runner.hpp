@@ -7,7 +7,7 @@
 #include "bench/plan.hpp"
 #include "bench/results/record.hpp"
 
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -34,14 +34,13 @@ class Runner {
   Engine& engine_;
   MpiContext& mpi_;
   std::optional<SweepUpdates> updates_;  // plans with update cells: one stream of sets for the run
-  int sessions_for_ = 0;  // the concurrency the sessions are for (0: none yet)
+  int sessions_for_ = 0;                 // the concurrency the sessions are for (0: none yet)
   std::vector<Engine::Session> single_sessions_, batch_sessions_;
 };
 
 // Appends the measured cell to `run`: its row (statistics, QPS, speedup,
 // bandwidth over `local_bytes`, checksums, the updates' apply time and rate) and
 // its raw samples.
-void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m,
-                 std::uint64_t local_bytes);
+void record_cell(RunRecord& run, const Plan& plan, const Cell& cell, const Measurement& m, std::uint64_t local_bytes);
 
 }  // namespace pagequery::bench

@@ -1,6 +1,6 @@
 #include "bench/shard.hpp"
 
-#include "core/bits128.hpp"
+#include "pagequery/core/bits128.hpp"
 
 #include <xxhash.h>
 

@@ -2,7 +2,7 @@
 // How the page matrix is split over MPI ranks: every rank holds one contiguous
 // shard, answers the keys over it only, and the shards' answers XOR to the whole
 // answer (bench/mpi_context.hpp reduces them).
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <cstdint>
 #include <string>

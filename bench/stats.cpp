@@ -1,6 +1,6 @@
 #include "bench/stats.hpp"
 
-#include "core/bits128.hpp"
+#include "pagequery/core/bits128.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -58,8 +58,7 @@ void finish_row(CellRow& row, std::uint64_t local_matrix_bytes) {
   row.single_qps = single_s > 0 ? queries / single_s : 0;
   row.batch_qps = batch_s > 0 ? queries / batch_s : 0;
   row.speedup = batch_s > 0 ? single_s / batch_s : 0;
-  row.bandwidth_gbs =
-      single_s > 0 ? static_cast<double>(local_matrix_bytes) * queries / single_s / 1e9 : 0;
+  row.bandwidth_gbs = single_s > 0 ? static_cast<double>(local_matrix_bytes) * queries / single_s / 1e9 : 0;
   const double update_s = row.update_ms.median / 1e3;
   row.update_gbs = update_s > 0 ? static_cast<double>(row.update_pages) * kPageBytes / update_s / 1e9 : 0;
 }

@@ -37,7 +37,7 @@ inline constexpr std::size_t kDpfChars = 16;
 struct CellRow {
   std::string strategy;
   std::string dpf = "morphogen";  // the key format: morphogen or packed
-  std::string mode;  // the strategy's configuration
+  std::string mode;               // the strategy's configuration
   int streams = 1;
   bool cuda_graph = false;
   int tile = 16;

@@ -23,8 +23,8 @@ class StrategyList {
     if (name.size() >= kStrategyChars) throw InputError("--strategies: the name '" + name + "' is too long");
     if (accumulate_ == Accumulate::Mma)
       if (const auto why = lop3_only(config))
-        throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") +
-                         ": " + *why);
+        throw InputError("--strategies: " + name + (name == "env" ? " (" + std::string(kEnvGraph) + ")" : "") + ": " +
+                         *why);
     out_.push_back({name, config});
   }
 
@@ -32,8 +32,10 @@ class StrategyList {
   void add_group(const std::vector<std::string>& group) {
     for (const std::string& name : group) {
       const PolicyConfig config = strategy_config(name);
-      if (accumulate_ != Accumulate::Mma || !lop3_only(config)) add(name, config);
-      else if (std::find(left_out_.begin(), left_out_.end(), name) == left_out_.end()) left_out_.push_back(name);
+      if (accumulate_ != Accumulate::Mma || !lop3_only(config))
+        add(name, config);
+      else if (std::find(left_out_.begin(), left_out_.end(), name) == left_out_.end())
+        left_out_.push_back(name);
     }
   }
 
@@ -51,19 +53,23 @@ std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate acc
                                          std::vector<std::string>& left_out) {
   StrategyList list(accumulate, left_out);
   for (const std::string& item : as_input("", [&] { return split_list(text, "--strategies"); })) {
-    if (item == "seed") list.add_group(seed_strategies());
-    else if (item == "default") list.add_group(default_strategies());
-    else if (item == "all") list.add_group(all_strategies());
-    else if (item == "env") list.add("env", as_input("", [] { return apply_env(PolicyConfig{}); }));
-    else list.add(item, as_input("--strategies: ", [&] { return strategy_config(item); }));
+    if (item == "seed")
+      list.add_group(seed_strategies());
+    else if (item == "default")
+      list.add_group(default_strategies());
+    else if (item == "all")
+      list.add_group(all_strategies());
+    else if (item == "env")
+      list.add("env", as_input("", [] { return apply_env(PolicyConfig{}); }));
+    else
+      list.add(item, as_input("--strategies: ", [&] { return strategy_config(item); }));
   }
   return list.take();
 }
 
 std::string describe(const PolicyConfig& c) {
-  return "policy=" + to_string(c.mode) + " streams=" + std::to_string(c.streams) +
-         " graph=" + (c.graph ? "1" : "0") + " tile=" + std::to_string(c.tile) +
-         " threshold=" + std::to_string(c.threshold);
+  return "policy=" + to_string(c.mode) + " streams=" + std::to_string(c.streams) + " graph=" + (c.graph ? "1" : "0") +
+         " tile=" + std::to_string(c.tile) + " threshold=" + std::to_string(c.threshold);
 }
 
 }  // namespace pagequery::bench

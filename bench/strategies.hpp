@@ -1,8 +1,8 @@
 #pragma once
 // The sweep's strategy axis: names and groups resolved into batching policies
 // (those an mma engine cannot run: lop3_only in policies/policy_config.hpp).
-#include "policies/engine.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/engine.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <string>
 #include <vector>

@@ -14,8 +14,8 @@
 #include "bench/signals.hpp"
 #include "bench/text.hpp"
 
-#include "core/bits128.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -60,11 +60,16 @@ Plan agree_on_plan(const MpiContext& mpi, const SweepOptions& options) {
 RunChecks check_run(const MpiContext& mpi, const Plan& plan, const ReadGuard& guard) {
   RunChecks checks;
   mpi.step([&] {
-    if (mpi.root()) as_input("--output ", [&] { check_results_target(plan.output, guard); return 0; });
-    if (mpi.root() && plan.json && !plan.dry_run) write_json(*plan.json, nlohmann::ordered_json::object());  // refused now, not after the run
+    if (mpi.root())
+      as_input("--output ", [&] {
+        check_results_target(plan.output, guard);
+        return 0;
+      });
+    if (mpi.root() && plan.json && !plan.dry_run)
+      write_json(*plan.json, nlohmann::ordered_json::object());  // refused now, not after the run
     checks.switches = env_switches();
     as_input("", [] { return apply_env(PolicyConfig{}); });  // refuse unparsable MORPHOGEN_GPU_* values
-    const int sessions = Runtime::check_environment();      // the KOKKOS_* / OMP_* variables
+    const int sessions = Runtime::check_environment();       // the KOKKOS_* / OMP_* variables
     if (plan.max_concurrency() > sessions)
       throw InputError("--concurrency " + std::to_string(plan.max_concurrency()) +
                        " needs as many threads of the OpenMP backend, which will run " + std::to_string(sessions) +
@@ -115,8 +120,7 @@ void log_start(const Plan& plan, const MatrixInfo& info, const MpiContext& mpi, 
     std::cerr << " over " << mpi.size() << " MPI ranks, shards [first, count] " << shard_layout_json(layout);
   std::cerr << "; accumulate " << to_string(info.accumulate) << accumulate_note(plan);
   if (info.accumulate == Accumulate::Mma) std::cerr << " (packed keys: " << info.packed_kernel << ")";
-  std::cerr << "; writing "
-            << printable(plan.output) << "\n";
+  std::cerr << "; writing " << printable(plan.output) << "\n";
   if (!gpus.empty()) std::cerr << "pagequery sweep: GPUs of the ranks: " << gpus << '\n';
   if (!switches.empty()) {
     std::cerr << "pagequery sweep: recorded, not applied (strategies fix their settings; `env` runs them):";
@@ -266,8 +270,7 @@ std::string SweepRun::interrupted_message(const std::string& status) const {
   const auto planned = static_cast<std::uint32_t>(plan_.stop.iterations);
   return "sweep " + status + " after " + std::to_string(run_.cells.size()) + " of " +
          std::to_string(plan_.cells.size()) + " cells" +
-         (last < planned ? " (the last with " + std::to_string(last) + " of " + std::to_string(planned) +
-                               " iterations)"
+         (last < planned ? " (the last with " + std::to_string(last) + " of " + std::to_string(planned) + " iterations)"
                          : "") +
          "; the partial run " + run_.id + " is in " + plan_.output;
 }

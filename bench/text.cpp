@@ -1,6 +1,6 @@
 #include "bench/text.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -25,8 +25,8 @@ std::uint64_t parse_u64(std::string_view text, std::string_view source) {
   const char* last = text.data() + text.size();
   const auto [end, ec] = std::from_chars(first, last, value, 10);
   if (text.empty() || ec != std::errc{} || end != last)
-    throw FormatError(std::string(source) + " must be an unsigned decimal integer below 2^64, got '" +
-                      one_line(text) + "'");
+    throw FormatError(std::string(source) + " must be an unsigned decimal integer below 2^64, got '" + one_line(text) +
+                      "'");
   return value;
 }
 
@@ -49,8 +49,7 @@ std::vector<std::string> split_list(std::string_view text, std::string_view flag
     const std::size_t comma = text.find(',', start);
     const std::string_view item =
         trim(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (item.empty())
-      throw std::invalid_argument(std::string(flag) + ": empty item in '" + std::string(text) + "'");
+    if (item.empty()) throw std::invalid_argument(std::string(flag) + ": empty item in '" + std::string(text) + "'");
     out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -64,9 +63,8 @@ std::vector<int> parse_int_list(std::string_view text, std::string_view flag, in
     int value = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (ec != std::errc() || end != item.data() + item.size() || value < lo || value > hi)
-      throw std::invalid_argument(std::string(flag) + ": each value must be an integer in " +
-                                  std::to_string(lo) + ".." + std::to_string(hi) + ", got '" +
-                                  item + "'");
+      throw std::invalid_argument(std::string(flag) + ": each value must be an integer in " + std::to_string(lo) +
+                                  ".." + std::to_string(hi) + ", got '" + item + "'");
     if (std::find(out.begin(), out.end(), value) != out.end())
       throw std::invalid_argument(std::string(flag) + ": " + item + " is listed twice");
     out.push_back(value);

@@ -49,8 +49,7 @@ void UpdateFile::stage(Engine& engine) const {
 
 std::string UpdateFile::identity() const {
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(text_.data(), text_.size())));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(text_.data(), text_.size())));
   return std::to_string(records()) + " records, XXH3 " + hex;
 }
 
@@ -60,8 +59,8 @@ namespace {
 std::uint64_t zipf_rank(std::mt19937_64& gen, std::uint64_t n, double s) {
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(gen);
   const double top = static_cast<double>(n) + 1.0;
-  const double x = std::abs(s - 1.0) < 1e-9 ? std::pow(top, u)
-                                            : std::pow(1.0 + u * (std::pow(top, 1.0 - s) - 1.0), 1.0 / (1.0 - s));
+  const double x =
+      std::abs(s - 1.0) < 1e-9 ? std::pow(top, u) : std::pow(1.0 + u * (std::pow(top, 1.0 - s) - 1.0), 1.0 / (1.0 - s));
   return std::min<std::uint64_t>(n - 1, static_cast<std::uint64_t>(x) - 1);
 }
 
@@ -117,9 +116,8 @@ SweepUpdates::SweepUpdates(Engine& engine, double zipf, std::uint64_t seed)
     : engine_(engine), source_(engine.info().pages, engine.info().last_page_bytes, zipf, seed) {}
 
 void SweepUpdates::stage(std::uint64_t pages) {
-  source_.next_set(pages, [&](std::uint64_t page, std::span<const std::uint8_t> bytes) {
-    engine_.stage_page(page, bytes);
-  });
+  source_.next_set(pages,
+                   [&](std::uint64_t page, std::span<const std::uint8_t> bytes) { engine_.stage_page(page, bytes); });
 }
 
 }  // namespace pagequery::bench

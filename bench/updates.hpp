@@ -2,7 +2,7 @@
 // Files of page updates (docs/live-updates.md): records of the page index, 8
 // bytes little-endian, then the page's 4096 new bytes; a later record of a page
 // wins. `answer --updates` reads them, `updates --synthetic` writes them.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <cstdint>
 #include <ostream>

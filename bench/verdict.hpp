@@ -23,8 +23,8 @@ inline constexpr double kMinLead = 0.02;
 struct Verdict {
   std::uint32_t concurrency = 0, queries = 0;
   std::string dpf;
-  const CellRow* winner = nullptr;     // the lowest median batch / single ratio
-  const CellRow* runner_up = nullptr;  // the next; null when one strategy ran
+  const CellRow* winner = nullptr;      // the lowest median batch / single ratio
+  const CellRow* runner_up = nullptr;   // the next; null when one strategy ran
   Stats winner_ratio, runner_up_ratio;  // the paired ratios' statistics
   double lead = 0;                      // runner-up median ratio / winner's - 1
   // The runner-up's 95 % interval of the ratio lies entirely above the winner's,

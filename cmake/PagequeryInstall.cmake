@@ -1,4 +1,5 @@
-# The installed package: libraries, headers under include/pagequery, and
+# The installed package: libraries, include/pagequery.hpp and the headers under
+# include/pagequery/, and
 # find_package(pagequery) with targets pagequery::core, ::policy_config, ::policies.
 include(CMakePackageConfigHelpers)
 set(PAGEQUERY_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/pagequery)
@@ -8,7 +9,7 @@ install(EXPORT pagequeryTargets NAMESPACE pagequery:: DESTINATION ${PAGEQUERY_IN
 # Whole folders, so that headers added later (subfolders included) are installed too.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/core ${PROJECT_SOURCE_DIR}/policies
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/pagequery FILES_MATCHING PATTERN "*.hpp")
-install(FILES ${PROJECT_SOURCE_DIR}/include/pagequery.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/pagequery)
+install(FILES ${PROJECT_SOURCE_DIR}/include/pagequery.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # PAGEQUERY_CONFIG_<package>_HINT and _VERSION: where the package looks for a
 # dependency first, and the version it asks for (the one built against). A fetched

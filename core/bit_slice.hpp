@@ -25,15 +25,14 @@ enum class PageLayout {
   BitSliced,  // blocks of 256 pages, bit-sliced for the mma kernel
 };
 
-inline constexpr int kSlicePages = 256;                            // pages per block: one MMA's K
+inline constexpr int kSlicePages = 256;                           // pages per block: one MMA's K
 inline constexpr int kSliceWords = kSlicePages * kPageBytes / 4;  // 32-bit words per block
 
 // Index, inside a block, of the word holding bit `bit` (0..127) of vector `vector`
 // for the 32 pages 128 half + 32 t + (0..31).
 PAGEQUERY_INLINE std::uint32_t slice_word_index(int vector, int bit, int half, int t) {
   const int lane = (vector & 7) * 4 + t;
-  return ((static_cast<std::uint32_t>((vector >> 3) * 64 + (bit >> 1)) * 32 + lane) * 4) +
-         (bit & 1) * 2 + half;
+  return ((static_cast<std::uint32_t>((vector >> 3) * 64 + (bit >> 1)) * 32 + lane) * 4) + (bit & 1) * 2 + half;
 }
 
 // One round of transpose32: swaps the off-diagonal J x J blocks of every 2J x 2J

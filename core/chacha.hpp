@@ -6,24 +6,28 @@
 namespace pagequery {
 
 namespace detail {
-PAGEQUERY_INLINE std::uint32_t rotl32(std::uint32_t x, int n) {
-  return (x << n) | (x >> (32 - n));
-}
-PAGEQUERY_INLINE void quarter_round(std::uint32_t& a, std::uint32_t& b,
-                                               std::uint32_t& c, std::uint32_t& d) {
-  a += b; d ^= a; d = rotl32(d, 16);
-  c += d; b ^= c; b = rotl32(b, 12);
-  a += b; d ^= a; d = rotl32(d, 8);
-  c += d; b ^= c; b = rotl32(b, 7);
+PAGEQUERY_INLINE std::uint32_t rotl32(std::uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
+PAGEQUERY_INLINE void quarter_round(std::uint32_t& a, std::uint32_t& b, std::uint32_t& c, std::uint32_t& d) {
+  a += b;
+  d ^= a;
+  d = rotl32(d, 16);
+  c += d;
+  b ^= c;
+  b = rotl32(b, 12);
+  a += b;
+  d ^= a;
+  d = rotl32(d, 8);
+  c += d;
+  b ^= c;
+  b = rotl32(b, 7);
 }
 }  // namespace detail
 
 // The state's initial words: constants | key[8] | counter | nonce[3].
-PAGEQUERY_INLINE void chacha_init(const std::uint32_t (&key)[8], std::uint32_t counter,
-                                  const std::uint32_t (&nonce)[3], std::uint32_t (&init)[16]) {
-  const std::uint32_t words[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u,
-                                   key[0],      key[1],      key[2],      key[3],
-                                   key[4],      key[5],      key[6],      key[7],
+PAGEQUERY_INLINE void chacha_init(const std::uint32_t (&key)[8], std::uint32_t counter, const std::uint32_t (&nonce)[3],
+                                  std::uint32_t (&init)[16]) {
+  const std::uint32_t words[16] = {0x61707865u, 0x3320646eu, 0x79622d32u, 0x6b206574u, key[0], key[1],
+                                   key[2],      key[3],      key[4],      key[5],      key[6], key[7],
                                    counter,     nonce[0],    nonce[1],    nonce[2]};
   for (int i = 0; i < 16; ++i) init[i] = words[i];
 }
@@ -90,8 +94,7 @@ struct PrgChildren {
 // Morphogen's expand: key = seed || seed, nonce 0; block 0 gives the child
 // seeds, block 1's first two words give the control bits.
 PAGEQUERY_INLINE PrgChildren prg_expand(const Bits128& seed) {
-  const std::uint32_t key[8] = {seed.w[0], seed.w[1], seed.w[2], seed.w[3],
-                                seed.w[0], seed.w[1], seed.w[2], seed.w[3]};
+  const std::uint32_t key[8] = {seed.w[0], seed.w[1], seed.w[2], seed.w[3], seed.w[0], seed.w[1], seed.w[2], seed.w[3]};
   const std::uint32_t nonce[3] = {0, 0, 0};
   std::uint32_t b0[16];
   std::uint32_t b1[16];

@@ -76,8 +76,7 @@ PAGEQUERY_INLINE PrgChildren tree_expand(const DpfKey&, const Bits128& seed) { r
 // The children of a node at `level` whose seed and control bit are (seed, t),
 // with the key's correction word applied when t == 1.
 template <class Key>
-PAGEQUERY_INLINE void dpf_children(const Key& key, int level, const DpfNode& node,
-                                   DpfNode& left, DpfNode& right) {
+PAGEQUERY_INLINE void dpf_children(const Key& key, int level, const DpfNode& node, DpfNode& left, DpfNode& right) {
   const PrgChildren c = tree_expand(key, node.seed);
   left = {c.left, c.t_left};
   right = {c.right, c.t_right};

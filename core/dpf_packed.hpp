@@ -21,10 +21,10 @@
 
 namespace pagequery {
 
-inline constexpr int kPackedLeafLog2 = 7;                                // 128 pages a leaf
+inline constexpr int kPackedLeafLog2 = 7;  // 128 pages a leaf
 inline constexpr int kPackedLeafPages = 1 << kPackedLeafLog2;
 inline constexpr int kMaxPackedDomainBits = kMaxDomainBits - kPackedLeafLog2;  // 25: 2^32 pages
-inline constexpr std::size_t kPackedMagicBytes = 4;                     // "PQP1"
+inline constexpr std::size_t kPackedMagicBytes = 4;                            // "PQP1"
 
 // One party's packed key; domain_bits is the depth of the tree: leaf bits.
 // The same fields as DpfKey, so the tree functions of core/dpf.hpp serve both.
@@ -45,8 +45,7 @@ struct PackedDpfKeyPair {
 // The packed PRG: one ChaCha8 block, key = seed || seed, counter 0, nonce 0.
 // Left seed = words 0..3, right seed = words 4..7, t = words 8 and 9, bit 0.
 PAGEQUERY_INLINE PrgChildren packed_prg_expand(const Bits128& seed) {
-  const std::uint32_t key[8] = {seed.w[0], seed.w[1], seed.w[2], seed.w[3],
-                                seed.w[0], seed.w[1], seed.w[2], seed.w[3]};
+  const std::uint32_t key[8] = {seed.w[0], seed.w[1], seed.w[2], seed.w[3], seed.w[0], seed.w[1], seed.w[2], seed.w[3]};
   const std::uint32_t nonce[3] = {0, 0, 0};
   std::uint32_t b[16];
   chacha_block<8>(key, 0, nonce, b);
@@ -56,9 +55,7 @@ PAGEQUERY_INLINE PrgChildren packed_prg_expand(const Bits128& seed) {
           static_cast<std::uint8_t>(b[9] & 1u)};
 }
 
-PAGEQUERY_INLINE PrgChildren tree_expand(const PackedDpfKey&, const Bits128& seed) {
-  return packed_prg_expand(seed);
-}
+PAGEQUERY_INLINE PrgChildren tree_expand(const PackedDpfKey&, const Bits128& seed) { return packed_prg_expand(seed); }
 
 // Bit b (0..127) of a leaf value: whether page 128 leaf + b is selected.
 PAGEQUERY_INLINE bool leaf_bit(const Bits128& leaf, int b) { return (leaf.w[b >> 5] >> (b & 31)) & 1u; }
@@ -91,7 +88,7 @@ std::string to_string(DpfFormat format);  // "morphogen", "packed"
 
 // Scalar reference answer of one packed key over `pages` (count x 4096 bytes,
 // global pages first_page..): the XOR of the selected pages, 4096 bytes.
-std::vector<std::uint8_t> packed_reference_answer(std::span<const std::uint8_t> pages,
-                                                  std::uint64_t first_page, const PackedDpfKey& key);
+std::vector<std::uint8_t> packed_reference_answer(std::span<const std::uint8_t> pages, std::uint64_t first_page,
+                                                  const PackedDpfKey& key);
 
 }  // namespace pagequery

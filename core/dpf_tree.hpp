@@ -60,8 +60,7 @@ inline void put_seed(std::vector<std::uint8_t>& out, const Bits128& s) {
 inline Bits128 get_seed(std::span<const std::uint8_t> in, std::size_t at) {
   Bits128 s{};
   for (int i = 0; i < 4; ++i)
-    for (int b = 0; b < 4; ++b)
-      s.w[i] |= static_cast<std::uint32_t>(in[at + 4 * i + b]) << (8 * b);
+    for (int b = 0; b < 4; ++b) s.w[i] |= static_cast<std::uint32_t>(in[at + 4 * i + b]) << (8 * b);
   return s;
 }
 
@@ -96,8 +95,7 @@ template <class Key>
 Key get_tree(std::span<const std::uint8_t> bytes, std::size_t at, const TreeBytesFormat& format) {
   const auto refuse = [&](const std::string& why) { throw KeyError(format.what + ": " + why); };
   if (bytes.size() < at + 19)
-    refuse(std::to_string(bytes.size()) + " bytes is shorter than the " + std::to_string(at + 19) +
-           "-byte header");
+    refuse(std::to_string(bytes.size()) + " bytes is shorter than the " + std::to_string(at + 19) + "-byte header");
   const int d = bytes[at + 18];
   if (d < 1 || d > format.max_bits)
     refuse(std::string(format.bits_name) + " must be in 1.." + std::to_string(format.max_bits) + ", got " +

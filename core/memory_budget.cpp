@@ -1,4 +1,4 @@
-#include "core/memory_budget.hpp"
+#include "pagequery/core/memory_budget.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -114,7 +114,8 @@ std::uint64_t host_memory_available(const std::string& root) {
   // MemAvailable counts reclaimable page cache (a re-read file), MemFree does not.
   std::uint64_t available = read_field(root + "/proc/meminfo", "MemAvailable").value_or(0) * 1024;
   if (available == 0 && root.empty())
-    available = static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE));
+    available =
+        static_cast<std::uint64_t>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGE_SIZE));
   for (const Hierarchy& h : hierarchies(root)) {
     for (std::string dir = h.leaf;; dir = dir.substr(0, dir.rfind('/'))) {
       if (const auto room = cgroup_room(dir, h.v2)) available = std::min(available, *room);

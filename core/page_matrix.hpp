@@ -22,10 +22,14 @@ class PageMatrix {
  public:
   using view_type = Kokkos::View<Bits128**, Kokkos::LayoutRight, MemorySpace>;
 
-  PageMatrix(view_type rows, std::uint64_t first_page, std::uint64_t pages, int domain_bits,
-             std::string source, PageLayout layout = PageLayout::Vectors)
-      : rows_(std::move(rows)), first_page_(first_page), pages_(pages), domain_bits_(domain_bits),
-        layout_(layout), source_(std::move(source)) {}
+  PageMatrix(view_type rows, std::uint64_t first_page, std::uint64_t pages, int domain_bits, std::string source,
+             PageLayout layout = PageLayout::Vectors)
+      : rows_(std::move(rows)),
+        first_page_(first_page),
+        pages_(pages),
+        domain_bits_(domain_bits),
+        layout_(layout),
+        source_(std::move(source)) {}
 
   // Vectors: (pages x 256) vectors. BitSliced: blocks() x 1 MiB, row by row.
   const view_type& view() const { return rows_; }
@@ -65,22 +69,21 @@ class PageMatrix {
 // the memory space) are MatrixError, raised before the device allocation.
 // `layout` BitSliced slices the loaded pages in place, block by block.
 template <class ExecSpace>
-PageMatrix<typename ExecSpace::memory_space> load_page_matrix(
-    const ExecSpace& exec, const std::string& path, const PageRange* range = nullptr,
-    PageLayout layout = PageLayout::Vectors, std::size_t staging_bytes = std::size_t{64} << 20);
+PageMatrix<typename ExecSpace::memory_space> load_page_matrix(const ExecSpace& exec, const std::string& path,
+                                                              const PageRange* range = nullptr,
+                                                              PageLayout layout = PageLayout::Vectors,
+                                                              std::size_t staging_bytes = std::size_t{64} << 20);
 
 // A synthetic matrix generated on the device: no host copy, any size.
 template <class ExecSpace>
-PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(
-    const ExecSpace& exec, const PageRange& range, SyntheticFill fill, std::uint64_t seed,
-    PageLayout layout = PageLayout::Vectors);
+PageMatrix<typename ExecSpace::memory_space> synthesize_page_matrix(const ExecSpace& exec, const PageRange& range,
+                                                                    SyntheticFill fill, std::uint64_t seed,
+                                                                    PageLayout layout = PageLayout::Vectors);
 
 // Refills an existing matrix's pages in place, in its layout (tests use it to
 // change contents behind a replayed graph).
 template <class ExecSpace>
-void fill_synthetic(const ExecSpace& exec,
-                    const PageMatrix<typename ExecSpace::memory_space>& matrix,
+void fill_synthetic(const ExecSpace& exec, const PageMatrix<typename ExecSpace::memory_space>& matrix,
                     SyntheticFill fill, std::uint64_t seed);
-
 
 }  // namespace pagequery

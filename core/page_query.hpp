@@ -6,9 +6,9 @@
 // stored as vectors (every backend, both key formats, Kokkos graphs too) and
 // the tensor-core kernel for bit-sliced matrices (CUDA sm_80+, both key
 // formats, eager launches only). Policies hold a PageQuery and never see which.
-#include "core/impl/page_query_portable.hpp"
-#include "core/impl/page_query_tensor_cores.hpp"
-#include "core/page_query_args.hpp"
+#include "pagequery/core/impl/page_query_portable.hpp"
+#include "pagequery/core/impl/page_query_tensor_cores.hpp"
+#include "pagequery/core/page_query_args.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Graph.hpp>

@@ -33,11 +33,10 @@ class KeyBatch {
  public:
   KeyBatch() = default;
   template <class View>
-    requires std::is_convertible_v<View, KeyView<MemorySpace>>
-  KeyBatch(const View& keys) : morphogen_(keys) {}
+  requires std::is_convertible_v<View, KeyView<MemorySpace>> KeyBatch(const View& keys) : morphogen_(keys) {}
   template <class View>
-    requires std::is_convertible_v<View, KeyView<MemorySpace, PackedDpfKey>>
-  KeyBatch(const View& keys) : packed_(keys), format_(DpfFormat::Packed) {}
+  requires std::is_convertible_v<View, KeyView<MemorySpace, PackedDpfKey>> KeyBatch(const View& keys)
+      : packed_(keys), format_(DpfFormat::Packed) {}
 
   DpfFormat format() const { return format_; }
   std::size_t size() const { return packed() ? packed_.extent(0) : morphogen_.extent(0); }
@@ -49,8 +48,10 @@ class KeyBatch {
   }
   template <class Key>
   const KeyView<MemorySpace, Key>& view() const {
-    if constexpr (std::is_same_v<Key, PackedDpfKey>) return packed_;
-    else return morphogen_;
+    if constexpr (std::is_same_v<Key, PackedDpfKey>)
+      return packed_;
+    else
+      return morphogen_;
   }
 
  private:

@@ -75,11 +75,13 @@ template <class ExecSpace>
 void patch_pages(const ExecSpace& exec, const PageMatrix<typename ExecSpace::memory_space>& matrix,
                  const PagePatch<typename ExecSpace::memory_space>& patch) {
   if (patch.pages.extent(0) == 0) return;
-  if (matrix.layout() == PageLayout::BitSliced) Impl::patch_slices(exec, matrix, patch);
-  else Impl::patch_vectors(exec, matrix, patch);
+  if (matrix.layout() == PageLayout::BitSliced)
+    Impl::patch_slices(exec, matrix, patch);
+  else
+    Impl::patch_vectors(exec, matrix, patch);
 }
 
-#define PAGEQUERY_INSTANTIATE_PATCH_PAGES(ExecSpace)                                              \
+#define PAGEQUERY_INSTANTIATE_PATCH_PAGES(ExecSpace)                                      \
   template void patch_pages(const ExecSpace&, const PageMatrix<ExecSpace::memory_space>&, \
                             const PagePatch<ExecSpace::memory_space>&);
 PAGEQUERY_FOR_EACH_BACKEND(PAGEQUERY_INSTANTIATE_PATCH_PAGES)

@@ -1,4 +1,4 @@
-#include "core/read_floor.hpp"
+#include "pagequery/core/read_floor.hpp"
 
 #include <algorithm>
 #include <fstream>

@@ -33,10 +33,10 @@ std::uint64_t read_all_words(const ExecSpace& exec, const PageMatrix<typename Ex
   XorWords<MemorySpace> functor;
   functor.vectors = decltype(functor.vectors)(rows.data(), rows.span());
   std::uint64_t result = 0;
-  Kokkos::parallel_reduce("pagequery::read_floor",
-                          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(
-                              exec, 0, static_cast<std::int64_t>(rows.span())),
-                          functor, result);
+  Kokkos::parallel_reduce(
+      "pagequery::read_floor",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<std::int64_t>>(exec, 0, static_cast<std::int64_t>(rows.span())),
+      functor, result);
   exec.fence("pagequery::read_all_words");
   return result;
 }
@@ -60,7 +60,8 @@ std::uint64_t host_last_level_cache_bytes(const std::string& root = "");
 template <class ExecSpace>
 std::uint64_t last_level_cache_bytes([[maybe_unused]] const ExecSpace& exec) {
 #ifdef KOKKOS_ENABLE_CUDA
-  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>) return static_cast<std::uint64_t>(exec.cuda_device_prop().l2CacheSize);
+  if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>)
+    return static_cast<std::uint64_t>(exec.cuda_device_prop().l2CacheSize);
 #endif
   return host_last_level_cache_bytes();
 }

@@ -21,9 +21,12 @@ inline constexpr int kWgmmaAutoKeys = 96;
 
 inline std::string to_string(TensorKernel kernel) {
   switch (kernel) {
-    case TensorKernel::MmaSync: return "mma_sync";
-    case TensorKernel::Wgmma: return "wgmma";
-    default: return "auto";
+    case TensorKernel::MmaSync:
+      return "mma_sync";
+    case TensorKernel::Wgmma:
+      return "wgmma";
+    default:
+      return "auto";
   }
 }
 

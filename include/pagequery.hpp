@@ -5,8 +5,8 @@
 // Plain C++: a translation unit that includes only this needs no device compiler.
 // The Kokkos-level pieces (core/page_matrix.hpp, core/page_query.hpp) are
 // included by their own paths.
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
+#include "pagequery/policies/policy_config.hpp"

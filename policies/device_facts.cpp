@@ -2,7 +2,7 @@
 // Peak figures come from the CUDA runtime; the clocks of the moment and the
 // reasons they are held down come from NVML, loaded at run time (the driver's
 // libnvidia-ml.so.1), so that pagequery neither links NVML nor needs its header.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -57,8 +57,8 @@ void add_nvml_facts(Runtime::DeviceFacts& facts, const std::string& pci_bus_id) 
   if (nvml.call<int (*)(char*, unsigned)>("nvmlSystemGetDriverVersion", driver, unsigned(sizeof driver)) == 0)
     facts.texts.emplace_back("nvidia_driver", driver);
   Nvml::Device device = nullptr;
-  if (nvml.call<int (*)(const char*, Nvml::Device*)>("nvmlDeviceGetHandleByPciBusId_v2", pci_bus_id.c_str(),
-                                                        &device) != 0)
+  if (nvml.call<int (*)(const char*, Nvml::Device*)>("nvmlDeviceGetHandleByPciBusId_v2", pci_bus_id.c_str(), &device) !=
+      0)
     return;
   const auto clock = [&](auto& into, const char* fn, NvmlClock which, const char* name) {
     unsigned mhz = 0;

@@ -1,12 +1,12 @@
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
-#include "core/memory_budget.hpp"
-#include "core/page_matrix.hpp"
-#include "core/page_updates.hpp"
-#include "core/read_floor.hpp"
-#include "policies/instances.hpp"
-#include "policies/registry.hpp"
-#include "policies/runtime_env.hpp"
+#include "pagequery/core/memory_budget.hpp"
+#include "pagequery/core/page_matrix.hpp"
+#include "pagequery/core/page_updates.hpp"
+#include "pagequery/core/read_floor.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/registry.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -43,7 +43,8 @@ PageLayout layout_for(Accumulate accumulate) {
   if (accumulate == Accumulate::Lop3) return PageLayout::Vectors;
   if (!mma_available<Exec>())
     throw ConfigError(std::string("--accumulate mma needs a CUDA GPU of compute capability 8.0 or newer; "
-                                  "this build runs on ") + Exec::name());
+                                  "this build runs on ") +
+                      Exec::name());
   return PageLayout::BitSliced;
 }
 
@@ -119,8 +120,8 @@ Accumulate parse_accumulate(const std::string& name) {
 
 Accumulate accumulate_for(Accumulate asked, std::span<const PolicyConfig> configs) {
   if (asked != Accumulate::Auto) return asked;
-  const bool lop3_needed = std::any_of(configs.begin(), configs.end(),
-                                       [](const PolicyConfig& c) { return lop3_only(c).has_value(); });
+  const bool lop3_needed =
+      std::any_of(configs.begin(), configs.end(), [](const PolicyConfig& c) { return lop3_only(c).has_value(); });
   return lop3_needed ? Accumulate::Lop3 : Accumulate::Auto;
 }
 
@@ -180,8 +181,10 @@ PageMatrix<Mem> load(const MatrixSpec& spec, std::uint64_t total) {
                       std::to_string(total));
   const PageLayout layout = layout_for(spec.accumulate);
   if (spec.tensor_kernel == TensorKernel::Wgmma && (layout != PageLayout::BitSliced || !wgmma_available<Exec>()))
-    throw ConfigError("--tensor-kernel wgmma needs the tensor cores (--accumulate mma or auto) of a GPU of compute "
-                      "capability 9.0 (sm_90a code); this run has " + Runtime::device());
+    throw ConfigError(
+        "--tensor-kernel wgmma needs the tensor cores (--accumulate mma or auto) of a GPU of compute "
+        "capability 9.0 (sm_90a code); this run has " +
+        Runtime::device());
   PageMatrix<Mem> m = spec.file.empty() ? synthesize_page_matrix(Exec(), range, spec.fill, spec.seed, layout)
                                         : load_page_matrix(Exec(), spec.file, &range, layout);
   m.set_tensor_kernel(spec.tensor_kernel, spec.wgmma_cluster);
@@ -262,8 +265,9 @@ struct DevicePatch {
 template <class T>
 Kokkos::View<T*, Mem> to_device(const Exec& exec, const std::vector<T>& host, const char* label) {
   Kokkos::View<T*, Mem> out(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), host.size());
-  Kokkos::deep_copy(exec, out, Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
-                                   host.data(), host.size()));
+  Kokkos::deep_copy(
+      exec, out,
+      Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(host.data(), host.size()));
   return out;
 }
 
@@ -292,10 +296,12 @@ DevicePatch upload(const Exec& exec, UpdateStaging& staged, PageLayout layout) {
     pages[k] = staged.pages[order[k]];
     replace[k] = staged.replace[order[k]];
   }
-  DevicePatch p{to_device(exec, pages, "pagequery::patch_pages"), to_device(exec, order, "pagequery::patch_rows"),
+  DevicePatch p{to_device(exec, pages, "pagequery::patch_pages"),
+                to_device(exec, order, "pagequery::patch_rows"),
                 to_device(exec, layout == PageLayout::BitSliced ? slice_groups(pages) : std::vector<std::uint32_t>{},
                           "pagequery::patch_groups"),
-                to_device(exec, replace, "pagequery::patch_replace"), {}};
+                to_device(exec, replace, "pagequery::patch_replace"),
+                {}};
   take_or_copy(exec, p.data, Kokkos::subview(staged.rows, std::make_pair(std::size_t{0}, n), Kokkos::ALL));
   exec.fence("pagequery::Engine: update uploaded");
   return p;
@@ -372,7 +378,8 @@ std::uint64_t Engine::advance_epoch() {
     patch = Details::upload(Exec(), e.staging, e.matrix.layout());
   } catch (const std::exception& ex) {
     throw EpochError("epoch " + std::to_string(next) + " not applied, epoch " + std::to_string(next - 1) +
-                         " still serves: " + ex.what(), false);
+                         " still serves: " + ex.what(),
+                     false);
   }
   std::unique_lock lock(state.lock);
   if (!state.broken.empty()) throw EpochError(state.broken, true);
@@ -393,9 +400,15 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 MatrixInfo Engine::info() const {
   const auto& m = impl_->matrix;
-  return {impl_->total_pages, m.first_page(), m.pages(), m.domain_bits(),
-          impl_->total_pages * kPageBytes, impl_->last_page_bytes, m.source(),
-          m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3, packed_kernel_of(m)};
+  return {impl_->total_pages,
+          m.first_page(),
+          m.pages(),
+          m.domain_bits(),
+          impl_->total_pages * kPageBytes,
+          impl_->last_page_bytes,
+          m.source(),
+          m.layout() == PageLayout::BitSliced ? Accumulate::Mma : Accumulate::Lop3,
+          packed_kernel_of(m)};
 }
 
 double Engine::tensor_rate(TensorKernel kernel) const {
@@ -420,9 +433,9 @@ std::uint64_t Engine::read_all() const {
 void Engine::evict_caches() const {
   const Exec exec;
   if (impl_->eviction.size() == 0)
-    impl_->eviction = Kokkos::View<std::uint64_t*, Mem>(
-        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::eviction"),
-        2 * last_level_cache_bytes(exec) / sizeof(std::uint64_t));
+    impl_->eviction =
+        Kokkos::View<std::uint64_t*, Mem>(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "pagequery::eviction"),
+                                          2 * last_level_cache_bytes(exec) / sizeof(std::uint64_t));
   pagequery::evict_caches(exec, impl_->eviction, ++impl_->evictions);
 }
 
@@ -450,13 +463,11 @@ Engine::Session::~Session() = default;
 std::uint64_t Engine::Session::last_epoch() const { return impl_->last_epoch; }
 Engine::Session::Session(Session&&) noexcept = default;
 
-std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
-                                                  std::span<const DpfKey> keys) {
+std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config, std::span<const DpfKey> keys) {
   return answer_any(config, keys);
 }
 
-std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config,
-                                                  std::span<const PackedDpfKey> keys) {
+std::vector<std::uint8_t> Engine::Session::answer(const PolicyConfig& config, std::span<const PackedDpfKey> keys) {
   return answer_any(config, keys);
 }
 
@@ -470,21 +481,21 @@ std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config
   for (std::size_t i = 0; i < keys.size(); ++i)
     if (keys[i].domain_bits != d)
       throw KeyError("key " + std::to_string(i) + " has " + std::to_string(keys[i].domain_bits) +
-                     (packed ? " leaf bits, the matrix needs " : " domain bits, the matrix has ") +
-                     std::to_string(d));
+                     (packed ? " leaf bits, the matrix needs " : " domain bits, the matrix has ") + std::to_string(d));
   if (keys.empty() || keys.size() % kKeysPerQuery != 0)
     throw ConfigError("a batch holds 3 keys per query, got " + std::to_string(keys.size()));
   Kokkos::View<Key*, Mem>& device_keys = [&]() -> Kokkos::View<Key*, Mem>& {
-    if constexpr (packed) return s.packed_keys;
-    else return s.keys;
+    if constexpr (packed)
+      return s.packed_keys;
+    else
+      return s.keys;
   }();
   if (device_keys.extent(0) != keys.size())  // same shape: same buffers, so graphs replay
     device_keys = Kokkos::View<Key*, Mem>(Kokkos::view_alloc(s.exec, "pagequery::keys"), keys.size());
   if (s.answers.extent(0) != keys.size())
-    s.answers = AnswerView<Mem>(Kokkos::view_alloc(s.exec, "pagequery::answers"), keys.size(),
-                                kVectorsPerPage);
-  Kokkos::View<const Key*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(
-      keys.data(), keys.size());
+    s.answers = AnswerView<Mem>(Kokkos::view_alloc(s.exec, "pagequery::answers"), keys.size(), kVectorsPerPage);
+  Kokkos::View<const Key*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_keys(keys.data(),
+                                                                                                 keys.size());
   std::shared_lock epoch_lock(s.state->lock);  // one epoch, from the keys' upload to the answers' download
   if (!s.state->broken.empty()) throw EpochError(s.state->broken, true);
   Kokkos::deep_copy(s.exec, device_keys, host_keys);
@@ -496,8 +507,8 @@ std::vector<std::uint8_t> Engine::Session::answer_any(const PolicyConfig& config
   s.device_ms = timer.seconds() * 1e3;
 
   std::vector<std::uint8_t> bytes(keys.size() * kPageBytes);
-  Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>
-      host_answers(reinterpret_cast<Bits128*>(bytes.data()), keys.size(), kVectorsPerPage);
+  Kokkos::View<Bits128**, Kokkos::LayoutRight, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_answers(
+      reinterpret_cast<Bits128*>(bytes.data()), keys.size(), kVectorsPerPage);
   Kokkos::deep_copy(s.exec, host_answers, s.answers);
   s.exec.fence("pagequery::Session::answer: answers on the host");
   s.last_epoch = s.state->epoch.load();
@@ -519,12 +530,14 @@ std::vector<Engine::Session> Engine::sessions(int count) const {
   }
 #endif
   for (const Exec& exec : disjoint_instances(Exec(), count))
-    out.push_back(Session(std::make_unique<Session::Impl>(Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state})));
+    out.push_back(Session(std::make_unique<Session::Impl>(
+        Session::Impl{exec, impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state})));
   return out;
 }
 
 Engine::Session Engine::session() const {
-  return Session(std::make_unique<Session::Impl>(Session::Impl{Exec(), impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state}));
+  return Session(std::make_unique<Session::Impl>(
+      Session::Impl{Exec(), impl_->matrix, impl_->total_pages, {}, {}, {}, {}, impl_->state}));
 }
 
 }  // namespace pagequery

@@ -1,11 +1,11 @@
 #pragma once
 // The host API of pagequery: plain types only, so the CLI, JSON and HDF5 code
 // never include Kokkos. Everything here runs on Kokkos's default execution space.
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
-#include "core/tensor_kernel.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -89,7 +89,7 @@ struct MatrixInfo {
   std::uint64_t local_first;  // this engine's shard
   std::uint64_t local_pages;
   int domain_bits;
-  std::uint64_t size_bytes;  // pages * 4096
+  std::uint64_t size_bytes;       // pages * 4096
   std::uint64_t last_page_bytes;  // bytes of the last page inside the matrix (a file's short page); the rest is zero
   std::string source;
   Accumulate accumulate;  // what the engine runs: Lop3 or Mma

@@ -1,7 +1,7 @@
 #pragma once
 // Ours: every query of the batch in one launch, so the matrix is read once per
 // batch. The kernel bounds per-thread state by its key group, not by Q.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 namespace pagequery {
 

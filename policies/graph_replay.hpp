@@ -7,7 +7,7 @@
 // raw CUDA, so on a bit-sliced matrix the launches are captured natively from
 // the instance's stream and the captured graph is wrapped as a Kokkos Graph
 // (create_graph_from_native): both replay through the same Graph::submit.
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <Kokkos_Graph.hpp>
 
@@ -89,10 +89,9 @@ class GraphReplay : public BatchPolicy<ExecSpace> {
   std::string name() const override { return strategy_name(config_); }
   std::vector<Launch> plan(int queries) const override { return plan_batch(config_, queries); }
 
-  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-           KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
-    const Shape shape{keys.format(), keys.size(), keys.data(), answers.data(), matrix.view().data(),
-                      matrix.pages()};
+  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
+           AnswerView<memory_space> answers) override {
+    const Shape shape{keys.format(), keys.size(), keys.data(), answers.data(), matrix.view().data(), matrix.pages()};
     if (graph_ && shape == shape_) {
       graph_->submit(exec);
       return;

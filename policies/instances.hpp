@@ -1,7 +1,7 @@
 #pragma once
 // Disjoint execution-space instances (partition_space) for multi_stream and for
 // concurrent sessions: work meant to overlap never silently shares one instance.
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <Kokkos_Core.hpp>
 

@@ -13,7 +13,7 @@
 // oracle for it. Built with PAGEQUERY_ENABLE_KOKKOS_KERNELS (the default); see
 // docs/kokkos-kernels.md for the measurements. It reads the pages as vectors, so
 // it runs on lop3 engines only (a bit-sliced matrix is refused).
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <KokkosBlas3_gemm.hpp>
 #include <Kokkos_ArithTraits.hpp>
@@ -58,15 +58,9 @@ struct alignas(16) XorAnd128 {
   // expressions of Bits128 alone (Bits128 + Bits128, Bits128 == 0) stay ill-formed
   // wherever this header is included. The pages enter the gemm's products as the
   // right operand of *.
-  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator+(const XorAnd128& a, const XorAnd128& b) {
-    return a.bits ^ b.bits;
-  }
-  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator-(const XorAnd128& a, const XorAnd128& b) {
-    return a.bits ^ b.bits;
-  }
-  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator*(const XorAnd128& a, const XorAnd128& b) {
-    return a.bits & b.bits;
-  }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator+(const XorAnd128& a, const XorAnd128& b) { return a.bits ^ b.bits; }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator-(const XorAnd128& a, const XorAnd128& b) { return a.bits ^ b.bits; }
+  KOKKOS_INLINE_FUNCTION friend XorAnd128 operator*(const XorAnd128& a, const XorAnd128& b) { return a.bits & b.bits; }
   KOKKOS_INLINE_FUNCTION friend XorAnd128 operator*(const XorAnd128& a, const Bits128& b) { return a.bits & b; }
   KOKKOS_INLINE_FUNCTION friend XorAnd128 operator-(const XorAnd128& a) { return a; }
   KOKKOS_INLINE_FUNCTION friend XorAnd128 operator+(const XorAnd128& a) { return a; }
@@ -111,8 +105,7 @@ struct Bits128Value {  // Bits128 has no integer constructor: go through the rin
 // only by this header's gemm instantiations.
 namespace Kokkos {
 template <>
-class ArithTraits<pagequery::XorAnd128>
-    : public pagequery::detail::XorAndArithTraits<pagequery::XorAnd128, int> {};
+class ArithTraits<pagequery::XorAnd128> : public pagequery::detail::XorAndArithTraits<pagequery::XorAnd128, int> {};
 template <>
 class ArithTraits<pagequery::Bits128>
     : public pagequery::detail::XorAndArithTraits<pagequery::Bits128, pagequery::detail::Bits128Value> {};
@@ -220,8 +213,7 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
               AnswerView<memory_space> answers) {
     if (answers.extent(0) != keys.extent(0) || answers.extent(1) != kVectorsPerPage)
       throw std::invalid_argument("kokkos_kernels_gemm: answers must be (keys x 256) vectors");
-    if (matrix.layout() != PageLayout::Vectors)
-      throw ConfigError(*lop3_only(strategy_config("kokkos_kernels_gemm")));
+    if (matrix.layout() != PageLayout::Vectors) throw ConfigError(*lop3_only(strategy_config("kokkos_kernels_gemm")));
     const std::int64_t K = static_cast<std::int64_t>(keys.extent(0));
     if (K == 0) return;
     const std::uint64_t first = matrix.first_page();
@@ -231,7 +223,8 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
     const int sub_log2 = std::min({gemm_mask_sub_log2<ExecSpace>(), tile_log2, d});
     const std::uint64_t tile = std::uint64_t{1} << tile_log2;
 
-    if (acc_.extent(0) != static_cast<std::size_t>(K)) acc_ = RingMatrix("kokkos_kernels_gemm::acc", K, kVectorsPerPage);
+    if (acc_.extent(0) != static_cast<std::size_t>(K))
+      acc_ = RingMatrix("kokkos_kernels_gemm::acc", K, kVectorsPerPage);
     const std::size_t mask_elems = static_cast<std::size_t>(K) * std::min<std::uint64_t>(tile, end - first);
     if (mask_buffer_.extent(0) < mask_elems)
       mask_buffer_ = Kokkos::View<XorAnd128*, memory_space>(
@@ -259,8 +252,7 @@ class KokkosKernelsGemm : public BatchPolicy<ExecSpace> {
           A(mask_buffer_.data(), K, width);
       const auto B = Kokkos::subview(matrix.view(), std::make_pair(lo - first, hi - first), Kokkos::ALL);
       // beta = zero on the first tile overwrites whatever acc held.
-      KokkosBlas::gemm(exec, "N", "N", XorAnd128::one(), A, B, first_tile ? XorAnd128::zero() : XorAnd128::one(),
-                       acc_);
+      KokkosBlas::gemm(exec, "N", "N", XorAnd128::one(), A, B, first_tile ? XorAnd128::zero() : XorAnd128::one(), acc_);
       first_tile = false;
       lo = hi;
     }

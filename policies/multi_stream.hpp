@@ -1,8 +1,8 @@
 #pragma once
 // Morphogen's multi-stream dispatch: every query alone, round robin over N
 // execution-space instances (CUDA streams on the GPU) from partition_space.
-#include "policies/instances.hpp"
-#include "policies/policy.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/policy.hpp"
 
 #include <vector>
 
@@ -17,8 +17,8 @@ class MultiStream : public BatchPolicy<ExecSpace> {
   std::string name() const override { return strategy_name(config_); }
   std::vector<Launch> plan(int queries) const override { return plan_batch(config_, queries); }
 
-  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-           KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
+  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
+           AnswerView<memory_space> answers) override {
     const std::vector<ExecSpace>& streams = instances(exec);
     // The instances must not start before work already queued on exec is done.
     exec.fence("pagequery::MultiStream: inputs ready");

@@ -1,8 +1,8 @@
 #pragma once
 // The batching-policy interface: plan a batch of Q queries into launches of the
 // one page-query kernel, then run the plan on execution-space instances.
-#include "core/page_query.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/page_query.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <Kokkos_Core.hpp>
 
@@ -23,15 +23,13 @@ class BatchPolicy {
   // Answers keys (3 per query, in order; either format) into answers(3Q x 256). Work is queued
   // on `exec`; a policy that uses other instances waits for them before returning,
   // so fencing `exec` is enough before reading the answers.
-  virtual void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-                   KeyBatch<memory_space> keys, AnswerView<memory_space> answers) = 0;
+  virtual void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
+                   AnswerView<memory_space> answers) = 0;
 
  protected:
   // The keys and answers of one planned launch.
-  static PageQuery<ExecSpace> launch_of(const ExecSpace& exec,
-                                        const PageMatrix<memory_space>& matrix,
-                                        const KeyBatch<memory_space>& keys,
-                                        const AnswerView<memory_space>& answers,
+  static PageQuery<ExecSpace> launch_of(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
+                                        const KeyBatch<memory_space>& keys, const AnswerView<memory_space>& answers,
                                         const Launch& launch) {
     const auto rows = std::make_pair(std::size_t(kKeysPerQuery) * launch.first_query,
                                      std::size_t(kKeysPerQuery) * (launch.first_query + launch.queries));
@@ -55,10 +53,9 @@ class PlannedPolicy : public BatchPolicy<ExecSpace> {
   explicit PlannedPolicy(PolicyConfig config) : config_(config) {}
   std::string name() const override { return strategy_name(config_); }
   std::vector<Launch> plan(int queries) const override { return plan_batch(config_, queries); }
-  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix,
-           KeyBatch<memory_space> keys, AnswerView<memory_space> answers) override {
-    for (const Launch& l : plan(this->query_count(keys)))
-      this->launch_of(exec, matrix, keys, answers, l).launch(exec);
+  void run(const ExecSpace& exec, const PageMatrix<memory_space>& matrix, KeyBatch<memory_space> keys,
+           AnswerView<memory_space> answers) override {
+    for (const Launch& l : plan(this->query_count(keys))) this->launch_of(exec, matrix, keys, answers, l).launch(exec);
   }
 
  protected:

@@ -1,4 +1,4 @@
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -19,10 +19,8 @@ std::string lower_trimmed(std::string_view text) {
 }
 
 [[noreturn]] void refuse(std::string_view source, std::string_view allowed, std::string_view text) {
-  throw ConfigError(std::string(source) + " must be " + std::string(allowed) + ", got '" +
-                    std::string(text) + "'");
+  throw ConfigError(std::string(source) + " must be " + std::string(allowed) + ", got '" + std::string(text) + "'");
 }
-
 
 // Full-batch launches: powers of two up to the tile, largest first.
 void tile_launches(std::vector<Launch>& out, int first, int queries, int tile) {
@@ -39,11 +37,16 @@ void tile_launches(std::vector<Launch>& out, int first, int queries, int tile) {
 
 std::string to_string(BatchMode mode) {
   switch (mode) {
-    case BatchMode::Latency: return "latency";
-    case BatchMode::Adaptive: return "adaptive";
-    case BatchMode::Throughput: return "throughput";
-    case BatchMode::Fused: return "fused";
-    case BatchMode::Gemm: return "kokkos_kernels_gemm";
+    case BatchMode::Latency:
+      return "latency";
+    case BatchMode::Adaptive:
+      return "adaptive";
+    case BatchMode::Throughput:
+      return "throughput";
+    case BatchMode::Fused:
+      return "fused";
+    case BatchMode::Gemm:
+      return "kokkos_kernels_gemm";
   }
   return "unknown";
 }
@@ -66,8 +69,7 @@ int parse_int_in(std::string_view text, int lo, int hi, std::string_view source)
   const std::string v = lower_trimmed(text);
   int value = 0;
   const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
-  const std::string allowed =
-      "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+  const std::string allowed = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size() || value < lo || value > hi)
     refuse(source, allowed, text);
   return value;
@@ -82,8 +84,7 @@ std::optional<std::string> process_env(const char* name) {
 PolicyConfig apply_env(PolicyConfig base, const EnvLookup& env) {
   if (auto v = env(kEnvStreams)) base.streams = parse_int_in(*v, 1, kMaxStreams, kEnvStreams);
   if (auto v = env(kEnvPolicy)) base.mode = parse_mode(*v, kEnvPolicy);
-  if (auto v = env(kEnvThreshold))
-    base.threshold = parse_int_in(*v, 1, kMaxBatchQueries, kEnvThreshold);
+  if (auto v = env(kEnvThreshold)) base.threshold = parse_int_in(*v, 1, kMaxBatchQueries, kEnvThreshold);
   if (auto v = env(kEnvGraph)) base.graph = parse_bool(*v, kEnvGraph);
   if (auto v = env(kEnvTile)) base.tile = parse_int_in(*v, 1, kMaxTile, kEnvTile);
   return base;
@@ -129,8 +130,7 @@ PolicyConfig strategy_config(std::string_view name) {
 }
 
 std::vector<std::string> seed_strategies() {
-  return {"baseline_full_batch", "adaptive_micro_batch", "multi_stream_4", "cuda_graph_replay",
-          "tiled_tile4"};
+  return {"baseline_full_batch", "adaptive_micro_batch", "multi_stream_4", "cuda_graph_replay", "tiled_tile4"};
 }
 
 std::vector<std::string> default_strategies() {
@@ -163,8 +163,8 @@ std::vector<Launch> plan_batch(const PolicyConfig& config, int queries) {
     for (int q = 0; q < queries; ++q) plan.push_back({q, 1, q % config.streams});
     return plan;
   }
-  const bool full = config.mode == BatchMode::Latency ||
-                    (config.mode == BatchMode::Adaptive && queries <= config.threshold);
+  const bool full =
+      config.mode == BatchMode::Latency || (config.mode == BatchMode::Adaptive && queries <= config.threshold);
   if (config.mode == BatchMode::Fused || config.mode == BatchMode::Gemm) {
     plan.push_back({0, queries, 0});
   } else if (full) {

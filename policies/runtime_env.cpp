@@ -1,6 +1,6 @@
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <dlfcn.h>
 
@@ -26,8 +26,7 @@ std::vector<std::string>& warnings() {
 std::optional<long long> decimal_in(std::string_view text, long long lo, long long hi) {
   long long v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 10);
-  if (text.empty() || text.front() == '-' || ec != std::errc{} || end != text.data() + text.size() || v < lo ||
-      v > hi)
+  if (text.empty() || text.front() == '-' || ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi)
     return std::nullopt;
   return v;
 }
@@ -121,8 +120,9 @@ void check_stack(const RuntimeLimits& l, const EnvLookup& env, int threads) {
     const auto bytes = v ? stack_bytes(*v) : std::nullopt;
     if (!bytes) continue;  // unset, or rejected by libgomp (refused above)
     if (*bytes > l.host_memory / static_cast<std::uint64_t>(threads))
-      refuse(name, *v, std::to_string(threads) + " threads of " + std::to_string(*bytes) + " bytes need more than the " +
-                           std::to_string(l.host_memory) + " bytes of memory available");
+      refuse(name, *v,
+             std::to_string(threads) + " threads of " + std::to_string(*bytes) + " bytes need more than the " +
+                 std::to_string(l.host_memory) + " bytes of memory available");
     return;  // libgomp takes the first one set
   }
 }
@@ -131,7 +131,8 @@ void check_stack(const RuntimeLimits& l, const EnvLookup& env, int threads) {
 void check_devices(const RuntimeLimits& l, const EnvLookup& env) {
   const auto id = env("KOKKOS_DEVICE_ID");
   const auto map = env("KOKKOS_MAP_DEVICE_ID_BY");
-  if (map && *map != "mpi_rank" && *map != "random") refuse("KOKKOS_MAP_DEVICE_ID_BY", *map, "must be mpi_rank or random");
+  if (map && *map != "mpi_rank" && *map != "random")
+    refuse("KOKKOS_MAP_DEVICE_ID_BY", *map, "must be mpi_rank or random");
   if (map && id) refuse("KOKKOS_MAP_DEVICE_ID_BY", *map, "and KOKKOS_DEVICE_ID are both set (Kokkos would ignore it)");
   if (id && !decimal_in(*id, 0, INT_MAX)) refuse("KOKKOS_DEVICE_ID", *id, "must be an integer >= 0");
   if (!l.gpus) return;
@@ -151,8 +152,8 @@ void check_devices(const RuntimeLimits& l, const EnvLookup& env) {
   }
   if (visible == 0) throw ConfigError("this build runs on a GPU and none is visible (CUDA_VISIBLE_DEVICES?)");
   if (id && !decimal_in(*id, 0, visible - 1))
-    refuse("KOKKOS_DEVICE_ID", *id, "there are " + std::to_string(visible) + " visible GPUs (ids 0.." +
-                                        std::to_string(visible - 1) + ")");
+    refuse("KOKKOS_DEVICE_ID", *id,
+           "there are " + std::to_string(visible) + " visible GPUs (ids 0.." + std::to_string(visible - 1) + ")");
 }
 
 // Kokkos loads the first library of KOKKOS_TOOLS_LIBS (or the deprecated

@@ -11,7 +11,7 @@
 #include "bench/run_metadata.hpp"
 #include "bench/text.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 namespace {
 

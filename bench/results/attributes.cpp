@@ -116,8 +116,10 @@ herr_t read_one_attribute(hid_t obj, const char* name, const H5A_info_t*, void* 
   switch (H5Tget_class(type)) {
     case H5T_STRING: {
       auto strings = read_strings(attr, type, n);
-      if (scalar) ctx->run->set(name, strings.empty() ? std::string() : strings.front());
-      else ctx->run->set(name, std::move(strings));
+      if (scalar)
+        ctx->run->set(name, strings.empty() ? std::string() : strings.front());
+      else
+        ctx->run->set(name, std::move(strings));
       break;
     }
     case H5T_INTEGER:

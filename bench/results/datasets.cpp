@@ -88,9 +88,9 @@ Hid open_or_create_table(hid_t group, const std::string& path, const char* name,
   Hid dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
   H5Pset_chunk(dcpl, 1, &chunk);
   Hid file_type = packed(mem_type);
-  return Hid(must(H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), path,
-                  "creating a dataset"),
-             H5Dclose);
+  return Hid(
+      must(H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), path, "creating a dataset"),
+      H5Dclose);
 }
 
 void write_table_rows(hid_t table, const std::string& path, hid_t mem_type, const void* rows, std::size_t from,
@@ -100,8 +100,7 @@ void write_table_rows(hid_t table, const std::string& path, hid_t mem_type, cons
   if (from >= total) return;
   const hsize_t start = from, count = total - from;
   Hid file_space(H5Dget_space(table), H5Sclose);
-  must_ok(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, nullptr, &count, nullptr), path,
-          "selecting rows");
+  must_ok(H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, nullptr, &count, nullptr), path, "selecting rows");
   Hid mem_space(H5Screate_simple(1, &count, nullptr), H5Sclose);
   const auto* first = static_cast<const char*>(rows) + from * H5Tget_size(mem_type);
   must_ok(H5Dwrite(table, mem_type, mem_space, file_space, H5P_DEFAULT, first), path, "writing rows");

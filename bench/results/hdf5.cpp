@@ -1,6 +1,6 @@
 #include "bench/results/hdf5.hpp"
 
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <cstring>
 
@@ -34,8 +34,8 @@ void must_ok(herr_t rc, const std::string& path, const char* what) {
   if (rc < 0) fail(path, std::string("HDF5 error: ") + what);
 }
 
-void check_declared(const std::string& path, const std::string& what, std::uint64_t count,
-                    std::uint64_t element_bytes, std::uint64_t file_bytes) {
+void check_declared(const std::string& path, const std::string& what, std::uint64_t count, std::uint64_t element_bytes,
+                    std::uint64_t file_bytes) {
   if (element_bytes != 0 && count > file_bytes / element_bytes)
     fail(path, what + " declares " + std::to_string(count) + " elements of " + std::to_string(element_bytes) +
                    " bytes, more than the file's " + std::to_string(file_bytes) + " bytes hold (damaged?)");

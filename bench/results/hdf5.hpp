@@ -41,8 +41,8 @@ void must_ok(herr_t rc, const std::string& path, const char* what);
 
 // Refuses `count` elements of `element_bytes` each that the file cannot hold (a
 // damaged or hostile header declares any size): checked before anything is allocated.
-void check_declared(const std::string& path, const std::string& what, std::uint64_t count,
-                    std::uint64_t element_bytes, std::uint64_t file_bytes);
+void check_declared(const std::string& path, const std::string& what, std::uint64_t count, std::uint64_t element_bytes,
+                    std::uint64_t file_bytes);
 
 bool is_hdf5(const std::string& path);
 // Starts the library with its automatic error printing off: errors become messages.

@@ -1,7 +1,7 @@
 #include "bench/results/read_limits.hpp"
 
 #include "bench/results/hdf5.hpp"
-#include "core/memory_budget.hpp"
+#include "pagequery/core/memory_budget.hpp"
 
 #include <sys/resource.h>
 

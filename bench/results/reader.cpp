@@ -4,7 +4,7 @@
 #include "bench/results/datasets.hpp"
 #include "bench/results/schema.hpp"
 #include "bench/text.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <unistd.h>
 

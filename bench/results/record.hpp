@@ -13,8 +13,8 @@
 
 namespace pagequery::bench {
 
-using AttrValue = std::variant<std::string, std::int64_t, std::uint64_t, double,
-                               std::vector<std::int64_t>, std::vector<std::string>>;
+using AttrValue =
+    std::variant<std::string, std::int64_t, std::uint64_t, double, std::vector<std::int64_t>, std::vector<std::string>>;
 
 struct Attribute {
   std::string name;
@@ -22,7 +22,7 @@ struct Attribute {
 };
 
 struct RunRecord {
-  std::string id;  // before the first commit: the wanted id (a suffix is added if taken)
+  std::string id;                     // before the first commit: the wanted id (a suffix is added if taken)
   std::vector<Attribute> attributes;  // in order
   std::vector<CellRow> cells;
   std::vector<Sample> samples;

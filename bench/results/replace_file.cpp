@@ -1,7 +1,7 @@
 #include "bench/results/replace_file.hpp"
 
 #include "bench/results/hdf5.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

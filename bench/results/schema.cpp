@@ -1,7 +1,7 @@
 #include "bench/results/schema.hpp"
 
 #include "bench/results/attributes.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <algorithm>
 #include <cstddef>

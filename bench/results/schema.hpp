@@ -24,8 +24,8 @@ inline constexpr std::int64_t kFormatVersion = 1;
 // A Stats as columns "<prefix>_<name>"; the last three (the median's interval and
 // the noise) are absent in runs written before them (read as 0).
 inline constexpr int kStatFields = 8;
-inline constexpr const char* kStatNames[kStatFields] = {"min", "median", "mean", "stddev", "max",
-                                                         "median_ci_low", "median_ci_high", "noise_pct"};
+inline constexpr const char* kStatNames[kStatFields] = {"min", "median",        "mean",           "stddev",
+                                                        "max", "median_ci_low", "median_ci_high", "noise_pct"};
 
 struct CellRecord {
   char strategy[kStrategyChars];
@@ -49,7 +49,7 @@ struct CellRecord {
   double bandwidth_gbs;
   double single_reduce_ms;  // since the MPI scale-out; absent in older runs (read as 0)
   double batch_reduce_ms;
-  char dpf[kDpfChars];  // since packed keys; absent in older runs (read as "", i.e. morphogen)
+  char dpf[kDpfChars];                  // since packed keys; absent in older runs (read as "", i.e. morphogen)
   double batch_device_ms[kStatFields];  // since the verdict; absent in older runs (read as 0)
   std::uint64_t update_pages;           // since live updates; absent in older runs (read as 0)
   double update_ms[kStatFields];

@@ -7,8 +7,8 @@
 #include "bench/results/reader.hpp"
 #include "bench/results/replace_file.hpp"
 #include "bench/results/schema.hpp"
-#include "core/memory_budget.hpp"
-#include "core/printable.hpp"
+#include "pagequery/core/memory_budget.hpp"
+#include "pagequery/core/printable.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -127,7 +127,7 @@ void check_results_target(const std::string& path, const ReadGuard& guard) {
   quiet_hdf5();
   std::error_code ec;
   const fs::path target = target_of(path);
-  if (struct stat st {}; ::stat(target.c_str(), &st) == 0) {
+  if (struct stat st{}; ::stat(target.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) fail(path, "exists and is not a regular file");
     check_owner_kept(st, path);
     if (!is_hdf5(target.string())) fail(path, "exists and is not an HDF5 file (refusing to overwrite it)");

@@ -35,7 +35,7 @@ class ResultsWriter {
 
   const std::string& path() const { return path_; }
 
- // What the file holds of the run since the last commit.
+  // What the file holds of the run since the last commit.
   struct Written {
     bool claimed = false;  // the run id is ours
     std::size_t cells = 0;

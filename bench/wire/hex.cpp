@@ -39,12 +39,11 @@ std::vector<std::uint8_t> from_hex(std::string_view text) {
   const std::string_view digits = text.substr(offset);
   for (std::size_t i = 0; i < digits.size(); ++i) {
     if (hex_value(digits[i]) < 0)
-      throw FormatError("malformed hex: " + describe_char(digits[i]) + " at position " +
-                        std::to_string(offset + i) + " is not a hex digit");
+      throw FormatError("malformed hex: " + describe_char(digits[i]) + " at position " + std::to_string(offset + i) +
+                        " is not a hex digit");
   }
   if (digits.size() % 2 != 0)
-    throw FormatError("malformed hex: odd number of hex digits (" +
-                      std::to_string(digits.size()) + ")");
+    throw FormatError("malformed hex: odd number of hex digits (" + std::to_string(digits.size()) + ")");
   std::vector<std::uint8_t> out(digits.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i)
     out[i] = static_cast<std::uint8_t>(hex_value(digits[2 * i]) << 4 | hex_value(digits[2 * i + 1]));

@@ -34,8 +34,7 @@ const json& queries_of(const json& request) {
 // Appends the 3 keys of queries[q] to `keys`.
 void add_query(const json& query, std::size_t q, KeyList& keys, const std::string& matrix, std::uint64_t pages) {
   const std::string where = "request: queries[" + std::to_string(q) + "]";
-  if (!query.is_object())
-    throw InputError(where + " must be an object {\"keys\": [...]}, got " + query.type_name());
+  if (!query.is_object()) throw InputError(where + " must be an object {\"keys\": [...]}, got " + query.type_name());
   const auto list = query.find("keys");
   if (list == query.end()) throw InputError(where + ": the \"keys\" field is missing");
   if (!list->is_array()) throw InputError(where + ".keys must be an array, got " + list->type_name());

@@ -3,8 +3,8 @@
 #include "bench/errors.hpp"
 #include "bench/wire/hex.hpp"
 #include "bench/wire/json_strict.hpp"
-#include "core/bits128.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <vector>
 
@@ -25,8 +25,7 @@ Page page_of(const json& page, const std::string& where) {
     throw InputError(where + ": " + one_line(e.what()));
   }
   if (bytes.size() != static_cast<std::size_t>(kPageBytes))
-    throw InputError(where + " holds " + std::to_string(bytes.size()) + " bytes, a page " +
-                     std::to_string(kPageBytes));
+    throw InputError(where + " holds " + std::to_string(bytes.size()) + " bytes, a page " + std::to_string(kPageBytes));
   return bytes;
 }
 

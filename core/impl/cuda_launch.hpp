@@ -27,7 +27,9 @@ class StreamBuffer {
   StreamBuffer(const StreamBuffer&) = delete;
   StreamBuffer& operator=(const StreamBuffer&) = delete;
   template <class T>
-  T* get() const { return static_cast<T*>(data_); }
+  T* get() const {
+    return static_cast<T*>(data_);
+  }
 
  private:
   cudaStream_t stream_;
@@ -81,7 +83,8 @@ double probe_rate(cudaStream_t stream, Probe probe, int blocks, int threads, dou
   constexpr int kSteps = 20000;
   const StreamBuffer sink(stream, threads * sizeof(std::uint32_t));
   probe<<<blocks, threads, 0, stream>>>(kSteps / 10, sink.get<std::uint32_t>());
-  const float ms = elapsed_ms(stream, [&] { probe<<<blocks, threads, 0, stream>>>(kSteps, sink.get<std::uint32_t>()); });
+  const float ms =
+      elapsed_ms(stream, [&] { probe<<<blocks, threads, 0, stream>>>(kSteps, sink.get<std::uint32_t>()); });
   check(cudaGetLastError(), "binary MMA rate probe");
   return blocks * (kSteps * mnk_per_step) / (ms * 1e-3);
 }

@@ -4,7 +4,7 @@
 // path from the root, re-expanding only the levels below the highest bit in
 // which a node's index differs from the previous one's; a chunk's subtree is
 // expanded in place, one level at a time.
-#include "core/dpf.hpp"
+#include "pagequery/core/dpf.hpp"
 
 #include <bit>
 #include <cstdint>

@@ -3,8 +3,8 @@
 // every key's leaves of a slab of 256-page blocks, written in the order the
 // scan's MMAs read them. A Layout gives the buffer's rows (keys, padded to its
 // tiles) and the word index of (leaf of the slab, key, word of the leaf).
-#include "core/dpf_packed.hpp"
-#include "core/impl/dpf_walk.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -20,8 +20,8 @@ inline constexpr std::size_t kLeafBufferBytes = std::size_t{256} << 20;
 // kept and only the levels below the highest changed bit are re-expanded (two
 // PRG blocks a leaf on average). Rows past key_count are zeros.
 template <class Layout>
-__global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, Layout layout,
-                                     std::uint64_t first_leaf, std::uint64_t leaf_count, std::uint32_t* out) {
+__global__ void expand_packed_leaves(const PackedDpfKey* keys, int key_count, Layout layout, std::uint64_t first_leaf,
+                                     std::uint64_t leaf_count, std::uint32_t* out) {
   const std::uint64_t item = static_cast<std::uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int k = static_cast<int>(item % layout.rows);
   const std::uint64_t begin = item / layout.rows * kLeafRun;
@@ -51,7 +51,7 @@ void queue_leaf_expansion(cudaStream_t stream, const PackedDpfKey* keys, int key
                           std::uint64_t first_leaf, std::uint64_t leaf_count, std::uint32_t* out) {
   const std::uint64_t items = (leaf_count + kLeafRun - 1) / kLeafRun * layout.rows;
   expand_packed_leaves<<<static_cast<unsigned>((items + 255) / 256), 256, 0, stream>>>(keys, key_count, layout,
-                                                                                      first_leaf, leaf_count, out);
+                                                                                       first_leaf, leaf_count, out);
 }
 
 }  // namespace pagequery::impl

@@ -1,10 +1,10 @@
-#include "core/impl/page_query_mma.hpp"
+#include "pagequery/core/impl/page_query_mma.hpp"
 
-#include "core/impl/cuda_launch.hpp"
-#include "core/impl/dpf_walk.hpp"
-#include "core/impl/packed_leaves.hpp"
-#include "core/impl/page_query_wgmma.hpp"
-#include "core/impl/team_grid.hpp"
+#include "pagequery/core/impl/cuda_launch.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
+#include "pagequery/core/impl/packed_leaves.hpp"
+#include "pagequery/core/impl/page_query_wgmma.hpp"
+#include "pagequery/core/impl/team_grid.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -34,7 +34,9 @@ __device__ __forceinline__ void copy_async(uint4* to, const uint4* from) {
 __device__ __forceinline__ void commit_copies() { asm volatile("cp.async.commit_group;" ::: "memory"); }
 // Returns when at most Pending groups of copies are pending.
 template <int Pending>
-__device__ __forceinline__ void wait_copies() { asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory"); }
+__device__ __forceinline__ void wait_copies() {
+  asm volatile("cp.async.wait_group %0;" ::"n"(Pending) : "memory");
+}
 
 // c += popc(a AND b), one 16 x 8 x 256 binary MMA: counts of several blocks may
 // add up, since only their parity matters.
@@ -214,8 +216,7 @@ __global__ void __launch_bounds__(kThreads, 1) mma_page_query(const MmaLaunch q)
     // 4. MMAs. A warp's units share the word w = warp % 4, so it runs them
     //    kUnitsPerStep at a time: each A fragment read from shared memory feeds
     //    that many MMAs per tile.
-    const uint4* block = reinterpret_cast<const uint4*>(q.slices) +
-                         (c - q.first_block) * (kSliceWords / 4);
+    const uint4* block = reinterpret_cast<const uint4*>(q.slices) + (c - q.first_block) * (kSliceWords / 4);
     const uint4* afrag = reinterpret_cast<const uint4*>(sh.masks);
     const int w = warp & 3;
 #pragma unroll 1
@@ -411,14 +412,16 @@ __device__ __forceinline__ uint4 a_fragment(const std::uint32_t* buffer, int j, 
 // steps and blocks: the next block's pages are in flight before its fragments
 // are ready.
 template <int Keys>
-__device__ __forceinline__ void consume(const MmaLaunch& q, PipelinedShared<Keys>& sh, uint4* partial, int k0,
-                                        int g, std::uint64_t c_begin, std::uint64_t c_end) {
+__device__ __forceinline__ void consume(const MmaLaunch& q, PipelinedShared<Keys>& sh, uint4* partial, int k0, int g,
+                                        std::uint64_t c_begin, std::uint64_t c_end) {
   using Shared = PipelinedShared<Keys>;
   const int lane = threadIdx.x & 31;
   const int cw = (threadIdx.x >> 5) - kProducerWarps;
   const int w = cw & 3;
   const auto unit_of = [&](int step, int u) { return cw + kConsumerWarps * (kUnitsPerStep * step + u); };
-  const auto words_of = [&](int unit) { return (Shared::kWordsHere ? &sh.words[unit][0] : partial + unit * 32) + lane; };
+  const auto words_of = [&](int unit) {
+    return (Shared::kWordsHere ? &sh.words[unit][0] : partial + unit * 32) + lane;
+  };
   const int items = static_cast<int>(c_end - c_begin) * kStepsPerBlock * 16;
   // Every item commits one group of copies, empty past the end, so that the wait counts alike.
   const auto issue = [&](int item) {
@@ -468,8 +471,10 @@ __device__ __forceinline__ void consume(const MmaLaunch& q, PipelinedShared<Keys
         const uint4 before = c == c_begin ? make_uint4(0, 0, 0, 0) : Shared::kWordsHere ? *words : __ldcg(words);
         const uint4 after = make_uint4(before.x ^ packed[u][0], before.y ^ packed[u][1], before.z ^ packed[u][2],
                                        before.w ^ packed[u][3]);
-        if constexpr (Shared::kWordsHere) *words = after;
-        else __stcg(words, after);
+        if constexpr (Shared::kWordsHere)
+          *words = after;
+        else
+          __stcg(words, after);
       }
     }
     if (c + 2 < c_end) barrier_arrive(kEmpty + n % 2, kTeamThreads);  // only where a producer waits
@@ -522,12 +527,12 @@ constexpr int kPackedStep = 2;
 
 struct PackedLaunch {
   const std::uint32_t* slices;
-  std::uint64_t first_block;      // of the matrix's view
-  std::uint64_t slab_first;       // blocks [slab_first, slab_first + slab_blocks) this launch
+  std::uint64_t first_block;  // of the matrix's view
+  std::uint64_t slab_first;   // blocks [slab_first, slab_first + slab_blocks) this launch
   std::uint64_t slab_blocks;
-  const uint4* fragments;         // the slab's leaves, fragment order, (block, tile, lane)
-  int tiles;                      // tiles of the whole batch
-  int groups;                     // key groups of `Tiles` tiles
+  const uint4* fragments;  // the slab's leaves, fragment order, (block, tile, lane)
+  int tiles;               // tiles of the whole batch
+  int groups;              // key groups of `Tiles` tiles
   std::uint64_t blocks_per_team;
   int key_count;
   Bits128* answers;
@@ -540,7 +545,6 @@ struct PackedShared {
   uint4 ring[kWarps][kRing][kPackedStep][32];
   uint4 words[kWarps][Tiles][32];
 };
-
 
 // League: (range, key group, column slice), the slices and groups of a range
 // adjacent. A warp walks items (step, pair): per step it loads the step's A
@@ -560,8 +564,8 @@ __global__ void __launch_bounds__(kThreads, 1) packed_mma_page_query(const Packe
   const std::uint64_t c_end = min(c_begin + q.blocks_per_team, q.slab_first + q.slab_blocks);
   if (c_begin >= c_end) return;
   const int unit = slice * kWarps + warp;
-  const uint4* const unit_bits = reinterpret_cast<const uint4*>(q.slices) +
-                                 ((unit >> 2) * 64 + (unit & 3) * 16) * 32 + lane;
+  const uint4* const unit_bits =
+      reinterpret_cast<const uint4*>(q.slices) + ((unit >> 2) * 64 + (unit & 3) * 16) * 32 + lane;
   const int steps = static_cast<int>((c_end - c_begin + kPackedStep - 1) / kPackedStep);
 
   // Every item commits one group of copies, empty past the end, so that the wait counts alike.
@@ -678,11 +682,16 @@ void launch_packed(cudaStream_t stream, const MmaPageQuery& query) {
     per_team = *std::find_if(std::begin(kPackedTiles), std::end(kPackedTiles), [&](int t) { return t >= most; });
   }
   switch (per_team) {
-    case 1: return launch_packed_tiles<1>(stream, query, tiles);
-    case 2: return launch_packed_tiles<2>(stream, query, tiles);
-    case 3: return launch_packed_tiles<3>(stream, query, tiles);
-    case 4: return launch_packed_tiles<4>(stream, query, tiles);
-    case 6: return launch_packed_tiles<6>(stream, query, tiles);
+    case 1:
+      return launch_packed_tiles<1>(stream, query, tiles);
+    case 2:
+      return launch_packed_tiles<2>(stream, query, tiles);
+    case 3:
+      return launch_packed_tiles<3>(stream, query, tiles);
+    case 4:
+      return launch_packed_tiles<4>(stream, query, tiles);
+    case 6:
+      return launch_packed_tiles<6>(stream, query, tiles);
     default:
       throw std::invalid_argument("mma page query: a packed team holds 1, 2, 3, 4 or 6 key tiles, got " +
                                   std::to_string(per_team));

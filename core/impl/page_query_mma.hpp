@@ -22,10 +22,10 @@
 // fragment order (one ChaCha8 block a node: a few % of the scan); the scan loads
 // each team's fragments of a few blocks into registers, and accumulates the
 // MMAs of those blocks in the MMA's own accumulator before it folds the parities.
-#include "core/bit_slice.hpp"
-#include "core/dpf.hpp"
-#include "core/dpf_packed.hpp"
-#include "core/tensor_kernel.hpp"
+#include "pagequery/core/bit_slice.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
 
 #include <cuda_runtime_api.h>
 
@@ -37,17 +37,17 @@ struct MmaPageQuery {
   const std::uint32_t* slices;  // bit-sliced blocks [first_block, first_block + blocks)
   std::uint64_t first_block;
   std::uint64_t blocks;
-  int domain_bits;              // of Morphogen keys (packed keys carry their own)
+  int domain_bits;  // of Morphogen keys (packed keys carry their own)
   DpfFormat format;
-  const void* keys;             // DpfKey or PackedDpfKey, by format
+  const void* keys;  // DpfKey or PackedDpfKey, by format
   int key_count;
-  Bits128* answers;             // (key_count x 256) vectors, zero before the launch
-  int multiprocessors;          // of the instance's device
-  int teams = 0;                // 0: one team per multiprocessor
-  int tiles = 0;                // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6), 0: by key count
-  int slab_blocks = 0;          // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
+  Bits128* answers;     // (key_count x 256) vectors, zero before the launch
+  int multiprocessors;  // of the instance's device
+  int teams = 0;        // 0: one team per multiprocessor
+  int tiles = 0;        // packed keys: 16-key tiles a team holds (1, 2, 3, 4, 6), 0: by key count
+  int slab_blocks = 0;  // packed keys: blocks of one leaf expansion, 0: 256 MiB of leaves
   TensorKernel kernel = TensorKernel::MmaSync;  // packed keys, resolved (never Auto)
-  int wgmma_cluster = 0;        // wgmma: blocks sharing the leaves (1, 2, 4), 0: by pass size
+  int wgmma_cluster = 0;                        // wgmma: blocks sharing the leaves (1, 2, 4), 0: by pass size
 };
 
 // Queues the scan on `stream`. Throws std::runtime_error when the launch fails

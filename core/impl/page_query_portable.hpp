@@ -12,9 +12,9 @@
 //   is bounded by the group, not by K.
 // - A thread owns fixed vectors of a page; its accumulators stay in registers
 //   for the whole range and are XORed into the answers atomically at the end.
-#include "core/impl/dpf_walk.hpp"
-#include "core/impl/team_grid.hpp"
-#include "core/page_query_args.hpp"
+#include "pagequery/core/impl/dpf_walk.hpp"
+#include "pagequery/core/impl/team_grid.hpp"
+#include "pagequery/core/page_query_args.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <Kokkos_Graph.hpp>
@@ -41,15 +41,13 @@ inline constexpr int kMaxKeyGroup = 8;  // 8: 127 queries/s at Q = 32 on an H100
 
 // Teams per GPU multiprocessor the register budget is set for, by key group
 // (accumulators: 4 registers x key group x vectors per thread).
-constexpr int min_teams_per_sm(int key_group) {
-  return key_group <= 8 ? 4 : key_group <= 12 ? 3 : 2;
-}
+constexpr int min_teams_per_sm(int key_group) { return key_group <= 8 ? 4 : key_group <= 12 ? 3 : 2; }
 // Default chunk: large, within the scratch budget (~48 KB a team on CUDA). A
 // packed chunk of 4 leaves is already 512 pages: expansion is cheap there, and
 // small chunks spread small matrices over more teams.
 template <class Key>
 constexpr int default_chunk_log2(int key_group) {
-  if constexpr (kLeafPagesLog2<Key> > 0) return 2;
+  if constexpr (kLeafPagesLog2 < Key >> 0) return 2;
   return key_group <= 4 ? 9 : key_group <= 8 ? 8 : 7;
 }
 
@@ -75,7 +73,7 @@ struct PageQueryShape {
   int groups;                // key groups
   int group_size;            // keys per group (the last may hold fewer)
   std::uint64_t first_chunk;
-  std::uint64_t chunks;      // chunks overlapping the local pages
+  std::uint64_t chunks;  // chunks overlapping the local pages
   std::uint64_t chunks_per_team;
 };
 
@@ -85,14 +83,12 @@ struct PageQueryFunctor : PageQueryShape {
   using member_type = typename Kokkos::TeamPolicy<ExecSpace>::member_type;
   using scratch_space = typename ExecSpace::scratch_memory_space;
   template <class T>
-  using Scratch2D = Kokkos::View<T**, Kokkos::LayoutRight, scratch_space,
-                                 Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+  using Scratch2D = Kokkos::View<T**, Kokkos::LayoutRight, scratch_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
   static constexpr int kSlots = vectors_per_thread<ExecSpace, KeyGroup>();
   static constexpr int kTeamSize = kVectorsPerPage / kSlots;
   static constexpr int kLeafLog2 = kLeafPagesLog2<Key>;
 
-  using policy_type =
-      Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<kTeamSize, min_teams_per_sm(KeyGroup)>>;
+  using policy_type = Kokkos::TeamPolicy<ExecSpace, Kokkos::LaunchBounds<kTeamSize, min_teams_per_sm(KeyGroup)>>;
 
   Kokkos::View<const Bits128**, Kokkos::LayoutRight, memory_space> pages;
   KeyView<memory_space, Key> keys;
@@ -135,9 +131,8 @@ struct PageQueryFunctor : PageQueryShape {
 
     Bits128 acc[kSlots][KeyGroup];
     PAGEQUERY_UNROLL
-    for (int slot = 0; slot < kSlots; ++slot)
-      PAGEQUERY_UNROLL
-      for (int kk = 0; kk < KeyGroup; ++kk) acc[slot][kk] = Bits128{{0, 0, 0, 0}};
+    for (int slot = 0; slot < kSlots; ++slot) PAGEQUERY_UNROLL
+    for (int kk = 0; kk < KeyGroup; ++kk) acc[slot][kk] = Bits128{{0, 0, 0, 0}};
 
     const std::uint64_t page_end = first_page + pages.extent(0);
     for (std::uint64_t c = c_begin; c < c_end; ++c) {
@@ -195,19 +190,16 @@ struct PageQueryFunctor : PageQueryShape {
   // ahead of their use (two vectors in flight per thread) to keep memory busy.
   // A packed key's mask is all ones or zero: its selection bit decides whether
   // the page is XORed at all (the same branch for every thread of the team).
-  KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kSlots][KeyGroup], int rank,
-                                              std::uint64_t lo, std::uint64_t hi,
-                                              std::uint64_t chunk_first,
+  KOKKOS_FORCEINLINE_FUNCTION void accumulate(Bits128 (&acc)[kSlots][KeyGroup], int rank, std::uint64_t lo,
+                                              std::uint64_t hi, std::uint64_t chunk_first,
                                               const Scratch2D<Bits128>& masks) const {
     constexpr int kBlock = kSlots == 1 ? 2 : 1;
-    const auto load = [&](Bits128 (&block)[kBlock][kSlots], std::uint64_t p) {
+    const auto load = [&](Bits128(&block)[kBlock][kSlots], std::uint64_t p) {
       PAGEQUERY_UNROLL
-      for (int b = 0; b < kBlock; ++b)
-        PAGEQUERY_UNROLL
-        for (int slot = 0; slot < kSlots; ++slot)
-          block[b][slot] = pages(p + b - first_page, rank + slot * kTeamSize);
+      for (int b = 0; b < kBlock; ++b) PAGEQUERY_UNROLL
+      for (int slot = 0; slot < kSlots; ++slot) block[b][slot] = pages(p + b - first_page, rank + slot * kTeamSize);
     };
-    const auto apply = [&](const Bits128 (&page)[kSlots], std::uint64_t p) {
+    const auto apply = [&](const Bits128(&page)[kSlots], std::uint64_t p) {
       PAGEQUERY_UNROLL
       for (int kk = 0; kk < KeyGroup; ++kk) {
         if constexpr (kLeafLog2 == 0) {
@@ -236,9 +228,8 @@ struct PageQueryFunctor : PageQueryShape {
       for (; p < blocks_end; p += kBlock) {
         Bits128 block[kBlock][kSlots];
         PAGEQUERY_UNROLL
-        for (int b = 0; b < kBlock; ++b)
-          PAGEQUERY_UNROLL
-          for (int slot = 0; slot < kSlots; ++slot) block[b][slot] = next[b][slot];
+        for (int b = 0; b < kBlock; ++b) PAGEQUERY_UNROLL
+        for (int slot = 0; slot < kSlots; ++slot) block[b][slot] = next[b][slot];
         if (p + kBlock < blocks_end) load(next, p + kBlock);
         PAGEQUERY_UNROLL
         for (int b = 0; b < kBlock; ++b) apply(block[b], p + b);
@@ -272,8 +263,8 @@ class PortablePageQuery {
     PageQueryShape& f = shape_;
     f.first_page = matrix.first_page();
     f.domain_bits = std::max(1, matrix.domain_bits() - leaf_log2);  // packed: packed_domain_bits
-    const int chunk_default = packed ? default_chunk_log2<PackedDpfKey>(key_group_)
-                                     : default_chunk_log2<DpfKey>(key_group_);
+    const int chunk_default =
+        packed ? default_chunk_log2<PackedDpfKey>(key_group_) : default_chunk_log2<DpfKey>(key_group_);
     f.chunk_log2 = std::clamp(tuning.chunk_log2 > 0 ? tuning.chunk_log2 : chunk_default, 1, f.domain_bits);
     const KeyGroups split = split_keys(K, key_group_);
     f.groups = split.groups;
@@ -285,13 +276,14 @@ class PortablePageQuery {
     const int chunk_pages_log2 = f.chunk_log2 + leaf_log2;
     f.first_chunk = matrix.first_page() >> chunk_pages_log2;
     f.chunks = n == 0 ? 0 : ((matrix.first_page() + n - 1) >> chunk_pages_log2) - f.first_chunk + 1;
-    const int team_size = kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>()
-                                                              : vectors_per_thread<ExecSpace, 8>());
+    const int team_size =
+        kVectorsPerPage / (key_group_ <= 4 ? vectors_per_thread<ExecSpace, 4>() : vectors_per_thread<ExecSpace, 8>());
     // One-thread teams (host backends): a team per chunk, so that all key groups
     // pass over a chunk's pages while they are in the core's cache.
-    const std::uint64_t target = tuning.teams > 0  ? static_cast<std::uint64_t>(tuning.teams)
-                                 : team_size == 1 ? f.chunks * f.groups
-                                                  : static_cast<std::uint64_t>(std::max(1, 4 * exec.concurrency() / team_size));
+    const std::uint64_t target = tuning.teams > 0 ? static_cast<std::uint64_t>(tuning.teams)
+                                 : team_size == 1
+                                     ? f.chunks * f.groups
+                                     : static_cast<std::uint64_t>(std::max(1, 4 * exec.concurrency() / team_size));
     const TeamGrid grid = team_grid(f.groups, f.chunks, target);
     f.chunks_per_team = grid.chunks_per_team;
     league_ = K == 0 ? 0 : static_cast<int>(grid.league);
@@ -307,9 +299,8 @@ class PortablePageQuery {
   Kokkos::Experimental::GraphNodeRef<ExecSpace> then(const Node& node) const {
     Kokkos::Experimental::GraphNodeRef<ExecSpace> last = node;
     if (league_ == 0) return last;
-    with_functor([&](const auto& f) {
-      last = node.then_parallel_for("pagequery::page_query", team_policy(ExecSpace(), f), f);
-    });
+    with_functor(
+        [&](const auto& f) { last = node.then_parallel_for("pagequery::page_query", team_policy(ExecSpace(), f), f); });
     return last;
   }
 
@@ -322,17 +313,27 @@ class PortablePageQuery {
 
   template <class Body>
   void with_functor(Body&& body) const {
-    if (keys_.format() == DpfFormat::Packed) with_group<PackedDpfKey>(body);
-    else with_group<DpfKey>(body);
+    if (keys_.format() == DpfFormat::Packed)
+      with_group<PackedDpfKey>(body);
+    else
+      with_group<DpfKey>(body);
   }
 
   template <class Key, class Body>
   void with_group(Body&& body) const {
     switch (key_group_) {
-      case 4: body(functor<4, Key>()); break;
-      case 8: body(functor<8, Key>()); break;
-      case 12: body(functor<12, Key>()); break;
-      default: body(functor<16, Key>()); break;
+      case 4:
+        body(functor<4, Key>());
+        break;
+      case 8:
+        body(functor<8, Key>());
+        break;
+      case 12:
+        body(functor<12, Key>());
+        break;
+      default:
+        body(functor<16, Key>());
+        break;
     }
   }
 

@@ -2,10 +2,10 @@
 // The Kokkos side of the tensor-core page query (bit-sliced matrices, CUDA,
 // compute capability 8.0+): what the raw-CUDA kernels of impl/page_query_mma.cpp
 // need from the instance, the matrix and the keys. Elsewhere it only refuses.
-#include "core/page_query_args.hpp"
-#include "core/tensor_kernel.hpp"
+#include "pagequery/core/page_query_args.hpp"
+#include "pagequery/core/tensor_kernel.hpp"
 #ifdef KOKKOS_ENABLE_CUDA
-#include "core/impl/page_query_mma.hpp"
+#include "pagequery/core/impl/page_query_mma.hpp"
 #endif
 
 #include <Kokkos_Core.hpp>
@@ -61,8 +61,7 @@ class TensorCorePageQuery {
  public:
   using memory_space = typename ExecSpace::memory_space;
 
-  TensorCorePageQuery([[maybe_unused]] const ExecSpace& exec,
-                      [[maybe_unused]] const PageMatrix<memory_space>& matrix,
+  TensorCorePageQuery([[maybe_unused]] const ExecSpace& exec, [[maybe_unused]] const PageMatrix<memory_space>& matrix,
                       [[maybe_unused]] const KeyBatch<memory_space>& keys,
                       [[maybe_unused]] const AnswerView<memory_space>& answers,
                       [[maybe_unused]] const PageQueryTuning& tuning) {
@@ -70,23 +69,23 @@ class TensorCorePageQuery {
       throw std::invalid_argument("page query: a bit-sliced matrix needs a CUDA GPU of compute capability 8.0+");
 #ifdef KOKKOS_ENABLE_CUDA
     if constexpr (std::is_same_v<ExecSpace, Kokkos::Cuda>)
-      query_ = MmaPageQuery{reinterpret_cast<const std::uint32_t*>(matrix.view().data()),
-                            matrix.first_block(),
-                            matrix.blocks(),
-                            matrix.domain_bits(),
-                            keys.format(),
-                            keys.data(),
-                            static_cast<int>(keys.size()),
-                            answers.data(),
-                            exec.cuda_device_prop().multiProcessorCount,
-                            tuning.teams,
-                            tuning.mma_tiles,
-                            tuning.mma_slab,
-                            resolve_tensor_kernel(tuning.tensor_kernel != TensorKernel::Auto ? tuning.tensor_kernel
-                                                                                            : matrix.tensor_kernel(),
-                                                  exec.cuda_device_prop().major, exec.cuda_device_prop().minor,
-                                                  keys.size()),
-                            tuning.wgmma_cluster > 0 ? tuning.wgmma_cluster : matrix.wgmma_cluster()};
+      query_ =
+          MmaPageQuery{reinterpret_cast<const std::uint32_t*>(matrix.view().data()),
+                       matrix.first_block(),
+                       matrix.blocks(),
+                       matrix.domain_bits(),
+                       keys.format(),
+                       keys.data(),
+                       static_cast<int>(keys.size()),
+                       answers.data(),
+                       exec.cuda_device_prop().multiProcessorCount,
+                       tuning.teams,
+                       tuning.mma_tiles,
+                       tuning.mma_slab,
+                       resolve_tensor_kernel(
+                           tuning.tensor_kernel != TensorKernel::Auto ? tuning.tensor_kernel : matrix.tensor_kernel(),
+                           exec.cuda_device_prop().major, exec.cuda_device_prop().minor, keys.size()),
+                       tuning.wgmma_cluster > 0 ? tuning.wgmma_cluster : matrix.wgmma_cluster()};
 #endif
   }
 

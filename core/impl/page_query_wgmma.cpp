@@ -1,8 +1,8 @@
-#include "core/impl/page_query_wgmma.hpp"
+#include "pagequery/core/impl/page_query_wgmma.hpp"
 
-#include "core/impl/cuda_launch.hpp"
-#include "core/impl/packed_leaves.hpp"
-#include "core/impl/ptx_sm90.hpp"
+#include "pagequery/core/impl/cuda_launch.hpp"
+#include "pagequery/core/impl/packed_leaves.hpp"
+#include "pagequery/core/impl/ptx_sm90.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -23,11 +23,11 @@ constexpr int kConsumers = kGroups * 128;  // their threads
 constexpr int kThreads = kConsumers + 128;
 constexpr int kProducerRegisters = 40;
 constexpr int kConsumerRegisters = 232;
-constexpr int kRows = 64;                  // wgmma M: page bits of one A fragment
-constexpr int kSubKeys = 64;               // wgmma N of one instruction
-constexpr int kTileBytes = kRows * 32;     // one A fragment's bits of a block's 256 pages
-constexpr int kStages = 8;                 // ring depth
-constexpr int kMaxWgmmas = 4;              // a warpgroup's accumulators: 4 x 64 x 64 counts
+constexpr int kRows = 64;               // wgmma M: page bits of one A fragment
+constexpr int kSubKeys = 64;            // wgmma N of one instruction
+constexpr int kTileBytes = kRows * 32;  // one A fragment's bits of a block's 256 pages
+constexpr int kStages = 8;              // ring depth
+constexpr int kMaxWgmmas = 4;           // a warpgroup's accumulators: 4 x 64 x 64 counts
 
 // A team's shape: Sub wgmmas of 64 keys make a pass (N = 64 Sub keys), and each
 // warpgroup owns Tiles A fragments (64 Tiles page bits): Sub x Tiles <= 4. More
@@ -40,11 +40,11 @@ struct Shape {
   static constexpr int kSub = Sub;
   static constexpr int kTiles = Tiles;
   static constexpr int kCluster = Cluster;
-  static constexpr int kKeys = Sub * kSubKeys;                        // of one pass
-  static constexpr std::uint32_t kLeafBytes = kKeys * 32;             // B: keys x 256 bits
+  static constexpr int kKeys = Sub * kSubKeys;                                // of one pass
+  static constexpr std::uint32_t kLeafBytes = kKeys * 32;                     // B: keys x 256 bits
   static constexpr std::uint32_t kChunkBytes = kGroups * Tiles * kTileBytes;  // A: the team's bits of a block
-  static constexpr int kChunks = kSliceWords * 4 / kChunkBytes;       // of a block
-  static constexpr int kChunkGroups = kChunks / Cluster;               // of a block: one a cluster
+  static constexpr int kChunks = kSliceWords * 4 / kChunkBytes;               // of a block
+  static constexpr int kChunkGroups = kChunks / Cluster;                      // of a block: one a cluster
   static constexpr std::uint32_t kStageBytes = kChunkBytes + kLeafBytes;
   // A chunk is 8 Tiles pairs of bits j of 8 vectors: whole answer words from 2 tiles on.
   static constexpr int kWordsPerVector = Tiles >= 2 ? Tiles / 2 : 1;
@@ -68,13 +68,13 @@ struct WgmmaLeaves {
 struct WgmmaLaunch {
   const std::uint32_t* slices;  // bit-sliced blocks from first_block
   std::uint64_t first_block;
-  std::uint64_t slab_first;     // blocks [slab_first, +slab_blocks) this launch
+  std::uint64_t slab_first;  // blocks [slab_first, +slab_blocks) this launch
   std::uint64_t slab_blocks;
   const std::uint32_t* leaves;  // the slab's B operands (WgmmaLeaves)
   int passes;
-  std::uint64_t ranges;         // of the slab's blocks
+  std::uint64_t ranges;  // of the slab's blocks
   int key_count;
-  std::uint32_t* answers;       // (key_count x 256 vectors) x 4 words
+  std::uint32_t* answers;  // (key_count x 256 vectors) x 4 words
 };
 
 struct Item {
@@ -91,15 +91,19 @@ __device__ Item item_at(const WgmmaLaunch& q, std::uint64_t i) {
   i /= q.passes;
   const std::uint64_t range = i / S::kChunkGroups;
   const int chunk = static_cast<int>(i % S::kChunkGroups) * S::kCluster + static_cast<int>(cluster_rank());
-  return {q.slab_first + range * q.slab_blocks / q.ranges, q.slab_first + (range + 1) * q.slab_blocks / q.ranges,
-          chunk, pass};
+  return {q.slab_first + range * q.slab_blocks / q.ranges, q.slab_first + (range + 1) * q.slab_blocks / q.ranges, chunk,
+          pass};
 }
 
 // The items of this block's cluster: i = first(), first() + stride(), ...
 template <class S>
-__device__ std::uint64_t first_item() { return blockIdx.x / S::kCluster; }
+__device__ std::uint64_t first_item() {
+  return blockIdx.x / S::kCluster;
+}
 template <class S>
-__device__ std::uint64_t item_stride() { return gridDim.x / S::kCluster; }
+__device__ std::uint64_t item_stride() {
+  return gridDim.x / S::kCluster;
+}
 
 template <class S>
 struct Ring {
@@ -330,8 +334,15 @@ void launch_passes(cudaStream_t stream, const MmaPageQuery& query, int passes) {
   const std::uint64_t slab = std::clamp<std::uint64_t>(
       query.slab_blocks > 0 ? query.slab_blocks : kLeafBufferBytes / (layout.rows * 32), 1, query.blocks);
   const StreamBuffer leaves(stream, slab * layout.rows * 32);
-  WgmmaLaunch l{query.slices, query.first_block, 0, 0, leaves.get<const std::uint32_t>(), passes, 0,
-                query.key_count, reinterpret_cast<std::uint32_t*>(query.answers)};
+  WgmmaLaunch l{query.slices,
+                query.first_block,
+                0,
+                0,
+                leaves.get<const std::uint32_t>(),
+                passes,
+                0,
+                query.key_count,
+                reinterpret_cast<std::uint32_t*>(query.answers)};
   for (l.slab_first = query.first_block; l.slab_first < query.first_block + query.blocks; l.slab_first += slab) {
     l.slab_blocks = std::min(slab, query.first_block + query.blocks - l.slab_first);
     queue_leaf_expansion(stream, static_cast<const PackedDpfKey*>(query.keys), query.key_count, layout,
@@ -352,9 +363,12 @@ template <int Sub, int Tiles>
 void launch_shape(cudaStream_t stream, const MmaPageQuery& query, int passes) {
   const int cluster = query.wgmma_cluster > 0 ? query.wgmma_cluster : Sub == 2 ? 2 : 1;
   switch (cluster) {
-    case 1: return launch_passes<Shape<Sub, Tiles, 1>>(stream, query, passes);
-    case 2: return launch_passes<Shape<Sub, Tiles, 2>>(stream, query, passes);
-    case 4: return launch_passes<Shape<Sub, Tiles, 4>>(stream, query, passes);
+    case 1:
+      return launch_passes<Shape<Sub, Tiles, 1>>(stream, query, passes);
+    case 2:
+      return launch_passes<Shape<Sub, Tiles, 2>>(stream, query, passes);
+    case 4:
+      return launch_passes<Shape<Sub, Tiles, 4>>(stream, query, passes);
     default:
       throw std::invalid_argument("mma page query: a wgmma cluster holds 1, 2 or 4 blocks, got " +
                                   std::to_string(cluster));
@@ -398,10 +412,14 @@ void launch_wgmma_page_query(cudaStream_t stream, const MmaPageQuery& query) {
   const int most = kMaxWgmmas * kSubKeys;
   const int passes = (query.key_count + most - 1) / most;
   switch (((query.key_count + passes - 1) / passes + kSubKeys - 1) / kSubKeys) {
-    case 1: return launch_shape<1, 4>(stream, query, passes);
-    case 2: return launch_shape<2, 2>(stream, query, passes);
-    case 3: return launch_shape<3, 1>(stream, query, passes);
-    default: return launch_shape<4, 1>(stream, query, passes);
+    case 1:
+      return launch_shape<1, 4>(stream, query, passes);
+    case 2:
+      return launch_shape<2, 2>(stream, query, passes);
+    case 3:
+      return launch_shape<3, 1>(stream, query, passes);
+    default:
+      return launch_shape<4, 1>(stream, query, passes);
   }
 }
 

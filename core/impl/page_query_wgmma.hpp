@@ -20,7 +20,7 @@
 // Items (range of blocks, column chunk, key pass) are dealt to a persistent
 // grid; the chunks and passes of one range run together, so the range's pages
 // and leaves are read from memory about once and shared through L2.
-#include "core/impl/page_query_mma.hpp"
+#include "pagequery/core/impl/page_query_mma.hpp"
 
 #include <cuda_runtime_api.h>
 

@@ -76,13 +76,12 @@ TEST(PolicyFlags, FlagsOverrideEnv) {
                {"MORPHOGEN_GPU_CUDA_GRAPH", "yes"},
                {"MORPHOGEN_GPU_BATCH_TILE_SIZE", "2"},
                {"MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD", "9"}}};
-  const PolicyConfig c = resolve(
-      parse({"--policy", "fused", "--streams", "1", "--graph", "off", "--tile", "16", "--threshold", "4"}),
-      env.lookup());
+  const PolicyConfig c =
+      resolve(parse({"--policy", "fused", "--streams", "1", "--graph", "off", "--tile", "16", "--threshold", "4"}),
+              env.lookup());
   EXPECT_EQ(c, (PolicyConfig{BatchMode::Fused, 1, false, 16, 4}));
   // One flag overrides its own variable only.
-  EXPECT_EQ(resolve(parse({"--tile", "5"}), env.lookup()),
-            (PolicyConfig{BatchMode::Throughput, 3, true, 5, 9}));
+  EXPECT_EQ(resolve(parse({"--tile", "5"}), env.lookup()), (PolicyConfig{BatchMode::Throughput, 3, true, 5, 9}));
 }
 
 TEST(PolicyFlags, AnOverriddenEnvVarIsNotRead) {
@@ -91,15 +90,14 @@ TEST(PolicyFlags, AnOverriddenEnvVarIsNotRead) {
   env.read.clear();
   EXPECT_EQ(resolve(parse({"--streams", "2"}), env.lookup()).streams, 2);
   EXPECT_EQ(env.read.count("MORPHOGEN_GPU_STREAMS"), 0u);
-  EXPECT_EQ(refusal(parse({"--tile", "2"}), env),
-            "MORPHOGEN_GPU_STREAMS must be an integer in 1..8, got '9'");
+  EXPECT_EQ(refusal(parse({"--tile", "2"}), env), "MORPHOGEN_GPU_STREAMS must be an integer in 1..8, got '9'");
 
   FakeEnv bad{{{"MORPHOGEN_GPU_BATCH_POLICY", "bogus"},
                {"MORPHOGEN_GPU_CUDA_GRAPH", "maybe"},
                {"MORPHOGEN_GPU_BATCH_TILE_SIZE", "0"},
                {"MORPHOGEN_GPU_BATCH_ADAPTIVE_THRESHOLD", "x"}}};
-  const PolicyConfig c = resolve(
-      parse({"--policy", "latency", "--graph", "1", "--tile", "4", "--threshold", "2"}), bad.lookup());
+  const PolicyConfig c =
+      resolve(parse({"--policy", "latency", "--graph", "1", "--tile", "4", "--threshold", "2"}), bad.lookup());
   EXPECT_EQ(c, (PolicyConfig{BatchMode::Latency, 1, true, 4, 2}));
 }
 
@@ -107,8 +105,7 @@ TEST(PolicyFlags, AStrategyNameFixesEverySetting) {
   FakeEnv env{{{"MORPHOGEN_GPU_STREAMS", "9"}, {"MORPHOGEN_GPU_CUDA_GRAPH", "on"}}};
   EXPECT_EQ(resolve(parse({"--policy", "multi_stream_4"}), env.lookup()), strategy_config("multi_stream_4"));
   EXPECT_TRUE(env.read.empty());
-  EXPECT_EQ(resolve(parse({"--policy", "cuda_graph_replay"}), env.lookup()),
-            strategy_config("cuda_graph_replay"));
+  EXPECT_EQ(resolve(parse({"--policy", "cuda_graph_replay"}), env.lookup()), strategy_config("cuda_graph_replay"));
   for (const std::string& name : all_strategies()) {
     if (name == "throughput" || name == "fused") continue;  // mode names: see below
     EXPECT_EQ(resolve(parse({"--policy", name}), env.lookup()), strategy_config(name)) << name;

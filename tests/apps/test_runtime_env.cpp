@@ -1,7 +1,7 @@
 // check_runtime_env(): the variables Kokkos 4.6 aborts or hangs on, refused with
 // one line naming the variable, on made-up machines (the CLI tests run the binary
 // on the real one).
-#include "policies/runtime_env.hpp"
+#include "pagequery/policies/runtime_env.hpp"
 
 #include <gtest/gtest.h>
 
@@ -90,8 +90,7 @@ TEST(RuntimeEnv, DeviceIds) {
   EXPECT_EQ(refusal(openmp_host(), {{"KOKKOS_DEVICE_ID", "7"}}), "");  // a host build has no device to pick
   EXPECT_NE(refusal(openmp_host(), {{"KOKKOS_MAP_DEVICE_ID_BY", "foo"}}).find("must be mpi_rank or random"),
             std::string::npos);
-  EXPECT_NE(refusal(openmp_host(), {{"KOKKOS_MAP_DEVICE_ID_BY", "random"}, {"KOKKOS_DEVICE_ID", "0"}})
-                .find("both set"),
+  EXPECT_NE(refusal(openmp_host(), {{"KOKKOS_MAP_DEVICE_ID_BY", "random"}, {"KOKKOS_DEVICE_ID", "0"}}).find("both set"),
             std::string::npos);
   RuntimeLimits gpu;
   gpu.gpus = 4;

@@ -60,8 +60,10 @@ TEST(DeviceBinding, GpusPerTaskOneEachRankTakesItsOnlyGpu) {
   // srun --gpus-per-task=1: every task sees one GPU, its own.
   std::vector<DeviceChoice> choices;
   for (int local = 0; local < 4; ++local) {
-    const Vars vars{{"CUDA_VISIBLE_DEVICES", std::to_string(4 + local)}, {"PAGEQUERY_GPU_LAYOUT", "per-task"},
-                    {"SLURM_LOCALID", std::to_string(local)}, {"SLURM_STEP_NUM_TASKS", "4"}};
+    const Vars vars{{"CUDA_VISIBLE_DEVICES", std::to_string(4 + local)},
+                    {"PAGEQUERY_GPU_LAYOUT", "per-task"},
+                    {"SLURM_LOCALID", std::to_string(local)},
+                    {"SLURM_STEP_NUM_TASKS", "4"}};
     choices.push_back(choice(vars, local, 1));
     EXPECT_EQ(choices.back().index, 0);
     EXPECT_EQ(choices.back().gpu, std::to_string(4 + local));
@@ -80,8 +82,10 @@ TEST(DeviceBinding, GpusPerNodeTheLocalRankPicks) {
       EXPECT_EQ(choices.back().index, local);
     }
     EXPECT_NO_THROW(check_sharing(node_of(choices), false)) << visible;
-    if (std::string(visible).starts_with("GPU")) EXPECT_EQ(choices[2].gpu, "GPU-cc");
-    else EXPECT_EQ(choices[2].gpu, "2");
+    if (std::string(visible).starts_with("GPU"))
+      EXPECT_EQ(choices[2].gpu, "GPU-cc");
+    else
+      EXPECT_EQ(choices[2].gpu, "2");
   }
 }
 
@@ -110,9 +114,11 @@ TEST(DeviceBinding, MoreRanksThanGpusIsRefusedUnlessShared) {
 
 TEST(DeviceBinding, SeveralRanksOnTheOneLentGpuNeedShareGpus) {
   std::vector<DeviceChoice> choices;
-  for (int local = 0; local < 4; ++local) choices.push_back(choice({{"OMPI_COMM_WORLD_LOCAL_RANK", std::to_string(local)}}, local, 1));
+  for (int local = 0; local < 4; ++local)
+    choices.push_back(choice({{"OMPI_COMM_WORLD_LOCAL_RANK", std::to_string(local)}}, local, 1));
   for (const DeviceChoice& c : choices) EXPECT_EQ(c.index, 0);
-  EXPECT_EQ(refusal([&] { check_sharing(node_of(choices), false); }).substr(0, 35), "ranks 0 and 1 would share GPU 0 of ");
+  EXPECT_EQ(refusal([&] { check_sharing(node_of(choices), false); }).substr(0, 35),
+            "ranks 0 and 1 would share GPU 0 of ");
   EXPECT_NO_THROW(check_sharing(node_of(choices), true));
 }
 
@@ -125,9 +131,9 @@ TEST(DeviceBinding, TheSameGpuHandedToEveryTaskIsRefused) {
 
 TEST(DeviceBinding, TheLaunchersLocalRankWinsWhereItStartedTheRanks) {
   // mpirun's local rank, before SLURM_LOCALID and MPI's.
-  EXPECT_EQ(choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"SLURM_LOCALID", "1"}, {"SLURM_STEP_NUM_TASKS", "4"}}, 2, 4)
-                .index,
-            3);
+  EXPECT_EQ(
+      choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"SLURM_LOCALID", "1"}, {"SLURM_STEP_NUM_TASKS", "4"}}, 2, 4).index,
+      3);
   // srun started the 4 ranks: its task numbering.
   EXPECT_EQ(choice({{"SLURM_LOCALID", "1"}, {"SLURM_STEP_NUM_TASKS", "4"}}, 2, 4).index, 1);
   // mpirun inside a job: SLURM_LOCALID is its daemon's (a step of 1 task per node).
@@ -138,28 +144,46 @@ TEST(DeviceBinding, TheLaunchersLocalRankWinsWhereItStartedTheRanks) {
 }
 
 TEST(DeviceBinding, RefusesWhatContradictsTheLayout) {
-  EXPECT_EQ(refusal([] { choice({{"PAGEQUERY_GPU_LAYOUT", "per-task"}, {"CUDA_VISIBLE_DEVICES", "0,1"}}, 0, 2); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"PAGEQUERY_GPU_LAYOUT", "per-task"}, {"CUDA_VISIBLE_DEVICES", "0,1"}}, 0, 2);
+            }),
             "the GPU layout is per-task, but this rank sees 2 GPUs (CUDA_VISIBLE_DEVICES=0,1): the launcher did not "
             "give each task a GPU of its own (srun --gpus-per-task=1)");
-  EXPECT_EQ(refusal([] { choice({{"PAGEQUERY_GPU_LAYOUT", "per-task"}}, 0, 4); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"PAGEQUERY_GPU_LAYOUT", "per-task"}}, 0, 4);
+            }),
             "the GPU layout is per-task, but this rank sees 4 GPUs: the launcher did not give each task a GPU of "
             "its own (srun --gpus-per-task=1)");
-  EXPECT_EQ(refusal([] { choice({{"PAGEQUERY_GPU_LAYOUT", "per-rank"}}, 0, 1); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"PAGEQUERY_GPU_LAYOUT", "per-rank"}}, 0, 1);
+            }),
             "PAGEQUERY_GPU_LAYOUT must be per-task or per-node, got 'per-rank'");
-  EXPECT_EQ(refusal([] { choice({{"PAGEQUERY_GPU_LAYOUT", "per-rank"}}, 0, 0); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"PAGEQUERY_GPU_LAYOUT", "per-rank"}}, 0, 0);
+            }),
             "PAGEQUERY_GPU_LAYOUT must be per-task or per-node, got 'per-rank'");
 }
 
 TEST(DeviceBinding, RefusesMalformedVariables) {
-  EXPECT_EQ(refusal([] { choice({{"CUDA_VISIBLE_DEVICES", "0"}}, 1, 2); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"CUDA_VISIBLE_DEVICES", "0"}}, 1, 2);
+            }),
             "CUDA_VISIBLE_DEVICES=0 has no entry 1, but this rank sees 2 GPUs (CUDA_VISIBLE_DEVICES=0)");
-  EXPECT_EQ(refusal([] { choice({{"CUDA_VISIBLE_DEVICES", "0,,2"}}, 1, 3); }).substr(0, 35),
+  EXPECT_EQ(refusal([] {
+              choice({{"CUDA_VISIBLE_DEVICES", "0,,2"}}, 1, 3);
+            }).substr(0, 35),
             "CUDA_VISIBLE_DEVICES=0,,2 has no en");
-  EXPECT_EQ(refusal([] { choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "-1"}}, 0, 1); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "-1"}}, 0, 1);
+            }),
             "OMPI_COMM_WORLD_LOCAL_RANK must be an unsigned decimal integer below 2^64, got '-1'");
-  EXPECT_EQ(refusal([] { choice({{"SLURM_LOCALID", "x"}, {"SLURM_STEP_NUM_TASKS", "4"}}, 0, 1); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"SLURM_LOCALID", "x"}, {"SLURM_STEP_NUM_TASKS", "4"}}, 0, 1);
+            }),
             "SLURM_LOCALID must be an unsigned decimal integer below 2^64, got 'x'");
-  EXPECT_EQ(refusal([] { choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "4294967296"}}, 0, 1); }),
+  EXPECT_EQ(refusal([] {
+              choice({{"OMPI_COMM_WORLD_LOCAL_RANK", "4294967296"}}, 0, 1);
+            }),
             "OMPI_COMM_WORLD_LOCAL_RANK is too large: 4294967296");
 }
 

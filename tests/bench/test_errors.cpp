@@ -3,10 +3,10 @@
 #include "bench/errors.hpp"
 #include "bench/text.hpp"
 
-#include "core/dpf.hpp"
-#include "core/matrix_shape.hpp"
-#include "policies/engine.hpp"
-#include "policies/policy_config.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/matrix_shape.hpp"
+#include "pagequery/policies/engine.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,10 +26,10 @@ Failure failure_of_thrown(const E& error) {
 
 TEST(FailureOf, RefusedInputIsExitTwoWithItsMessage) {
   const std::string why = "--x must be y";
-  for (const Failure& f : {failure_of_thrown(InputError(why)), failure_of_thrown(StoreError(why)),
-                           failure_of_thrown(ConfigError(why)), failure_of_thrown(KeyError(why)),
-                           failure_of_thrown(FormatError(why)), failure_of_thrown(UpdateError(why)),
-                           failure_of_thrown(MatrixError(why)), failure_of_thrown(std::invalid_argument(why))}) {
+  for (const Failure& f :
+       {failure_of_thrown(InputError(why)), failure_of_thrown(StoreError(why)), failure_of_thrown(ConfigError(why)),
+        failure_of_thrown(KeyError(why)), failure_of_thrown(FormatError(why)), failure_of_thrown(UpdateError(why)),
+        failure_of_thrown(MatrixError(why)), failure_of_thrown(std::invalid_argument(why))}) {
     EXPECT_EQ(f.exit_code, 2) << f.message;
     EXPECT_EQ(f.message, why);
   }

@@ -83,8 +83,9 @@ TEST(Plan, MmaLeavesGroupsShortAndRefusesNames) {
   EXPECT_EQ(accumulate_note(mma), " (kokkos_kernels_gemm left out: they run only with --accumulate lop3)");
   EXPECT_EQ(mma.strategies.size(), all_strategies().size() - 1);
   o.strategies = "fused,kokkos_kernels_gemm";
-  EXPECT_EQ(refusal(o), "--strategies: kokkos_kernels_gemm: kokkos_kernels_gemm runs only with --accumulate lop3: "
-                        "its gemm reads pages as vectors");
+  EXPECT_EQ(refusal(o),
+            "--strategies: kokkos_kernels_gemm: kokkos_kernels_gemm runs only with --accumulate lop3: "
+            "its gemm reads pages as vectors");
 #else
   EXPECT_EQ(accumulate_note(mma), "");
   EXPECT_EQ(mma.strategies.size(), all_strategies().size());

@@ -36,7 +36,10 @@ TEST(OneLine, ReplacesControlCharacters) {
   EXPECT_EQ(one_line(std::string("x\x1b\x7f\0y", 5)), "x\\x1b\\x7f\\x00y");
   EXPECT_EQ(one_line("plain"), "plain");
   EXPECT_EQ(one_line("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 stays
-  EXPECT_EQ(one_line("a\xff\xc3" "b\xed\xa0\x80"), "a\\xff\\xc3" "b\\xed\\xa0\\x80");    // the rest is escaped
+  EXPECT_EQ(one_line("a\xff\xc3"
+                     "b\xed\xa0\x80"),
+            "a\\xff\\xc3"
+            "b\\xed\\xa0\\x80");  // the rest is escaped
 }
 
 TEST(ParseFinite, TakesWholeFiniteNumbers) {

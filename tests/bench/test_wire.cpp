@@ -5,8 +5,8 @@
 #include "bench/wire/request.hpp"
 #include "bench/wire/response.hpp"
 
-#include "core/bits128.hpp"
-#include "core/dpf.hpp"
+#include "pagequery/core/bits128.hpp"
+#include "pagequery/core/dpf.hpp"
 
 #include <gtest/gtest.h>
 

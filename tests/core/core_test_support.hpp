@@ -3,9 +3,9 @@
 // host function: device work goes through deep_copy and the library's own
 // launches, so no lambda is ever defined inside a TEST body.
 #include "tests/test_backends.hpp"
-#include "core/dpf.hpp"
-#include "core/page_matrix.hpp"
-#include "core/page_query.hpp"
+#include "pagequery/core/dpf.hpp"
+#include "pagequery/core/page_matrix.hpp"
+#include "pagequery/core/page_query.hpp"
 
 #include <Kokkos_Core.hpp>
 #include <gtest/gtest.h>
@@ -49,9 +49,10 @@ inline std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed)
 
 // A matrix (or shard) on the device from host bytes: pages.size() == count * 4096.
 template <class ExecSpace>
-pagequery::PageMatrix<typename ExecSpace::memory_space> matrix_from_bytes(
-    const ExecSpace& exec, const std::vector<std::uint8_t>& bytes, std::uint64_t first_page,
-    std::uint64_t total_pages) {
+pagequery::PageMatrix<typename ExecSpace::memory_space> matrix_from_bytes(const ExecSpace& exec,
+                                                                          const std::vector<std::uint8_t>& bytes,
+                                                                          std::uint64_t first_page,
+                                                                          std::uint64_t total_pages) {
   using MemorySpace = typename ExecSpace::memory_space;
   using View = typename pagequery::PageMatrix<MemorySpace>::view_type;
   const std::uint64_t count = bytes.size() / kPageBytes;
@@ -79,8 +80,7 @@ std::vector<std::uint8_t> matrix_bytes(const pagequery::PageMatrix<MemorySpace>&
 template <class ExecSpace, class Key = DpfKey>
 std::vector<Page> kernel_answers(const ExecSpace& exec,
                                  const pagequery::PageMatrix<typename ExecSpace::memory_space>& matrix,
-                                 const std::vector<Key>& keys,
-                                 const pagequery::PageQueryTuning& tuning = {}) {
+                                 const std::vector<Key>& keys, const pagequery::PageQueryTuning& tuning = {}) {
   using MemorySpace = typename ExecSpace::memory_space;
   const std::size_t K = keys.size();
   Kokkos::View<Key*, MemorySpace> dkeys("pqtest::keys", K);
@@ -92,8 +92,8 @@ std::vector<Page> kernel_answers(const ExecSpace& exec,
   auto hgarbage = Kokkos::create_mirror_view(answers);
   for (std::size_t k = 0; k < K; ++k)
     for (int v = 0; v < kVectorsPerPage; ++v)
-      hgarbage(k, v) = Bits128{{0xa5a5a5a5u ^ static_cast<std::uint32_t>(k), 0xdeadbeefu,
-                                static_cast<std::uint32_t>(v), 0x5a5a5a5au}};
+      hgarbage(k, v) = Bits128{
+          {0xa5a5a5a5u ^ static_cast<std::uint32_t>(k), 0xdeadbeefu, static_cast<std::uint32_t>(v), 0x5a5a5a5au}};
   Kokkos::deep_copy(exec, answers, hgarbage);
   exec.fence();
 
@@ -110,8 +110,7 @@ std::vector<Page> kernel_answers(const ExecSpace& exec,
 // ---------------------------------------------------------------------------
 // The plain scalar reference: for each local page i, mask = dpf_evaluate(key,
 // first_page + i) (the full root-to-leaf walk), answer ^= page & mask per vector.
-inline Page reference_answer(const std::vector<std::uint8_t>& pages, std::uint64_t first_page,
-                             const DpfKey& key) {
+inline Page reference_answer(const std::vector<std::uint8_t>& pages, std::uint64_t first_page, const DpfKey& key) {
   Bits128 acc[kVectorsPerPage] = {};
   const std::uint64_t n = pages.size() / kPageBytes;
   for (std::uint64_t i = 0; i < n; ++i) {
@@ -124,8 +123,7 @@ inline Page reference_answer(const std::vector<std::uint8_t>& pages, std::uint64
   return out;
 }
 
-inline std::vector<Page> reference_answers(const std::vector<std::uint8_t>& pages,
-                                           std::uint64_t first_page,
+inline std::vector<Page> reference_answers(const std::vector<std::uint8_t>& pages, std::uint64_t first_page,
                                            const std::vector<DpfKey>& keys) {
   std::vector<Page> out;
   out.reserve(keys.size());

@@ -1,6 +1,6 @@
 // Morphogen's ChaCha8 DPF: point-function correctness, key bytes, rejections,
 // key generation against the reference algorithm, and the key RNG.
-#include "core/dpf.hpp"
+#include "pagequery/core/dpf.hpp"
 
 #include <gtest/gtest.h>
 
@@ -35,8 +35,8 @@ Bits128 point(const DpfKeyPair& pair, std::uint64_t i) {
 void expect_point_function(const DpfKeyPair& pair, std::uint64_t target, std::uint64_t i) {
   const Bits128 got = point(pair, i);
   const Bits128& want = i == target ? kOnes : kZero;
-  EXPECT_TRUE(got == want) << "d=" << int(pair.party0.domain_bits) << " target=" << target
-                           << " index=" << i << " got " << hex(got);
+  EXPECT_TRUE(got == want) << "d=" << int(pair.party0.domain_bits) << " target=" << target << " index=" << i << " got "
+                           << hex(got);
 }
 
 void expect_same_key(const DpfKey& a, const DpfKey& b) {
@@ -207,13 +207,17 @@ TEST(Dpf, GoldenKeyEvaluation) {
     Bits128 mask0, mask1;
   };
   const Row rows[] = {
-      {0, {{0xab841c2cu, 0x25b161e8u, 0x23fabf27u, 0x6176a076u}},
+      {0,
+       {{0xab841c2cu, 0x25b161e8u, 0x23fabf27u, 0x6176a076u}},
        {{0xab841c2cu, 0x25b161e8u, 0x23fabf27u, 0x6176a076u}}},
-      {5, {{0xa5648365u, 0xbde5e3dcu, 0xa2a3d5f0u, 0xdf77ee40u}},
+      {5,
+       {{0xa5648365u, 0xbde5e3dcu, 0xa2a3d5f0u, 0xdf77ee40u}},
        {{0xa5648365u, 0xbde5e3dcu, 0xa2a3d5f0u, 0xdf77ee40u}}},
-      {11, {{0x6d0cb72du, 0x07a80736u, 0x417f0e2du, 0x18a43e1au}},
+      {11,
+       {{0x6d0cb72du, 0x07a80736u, 0x417f0e2du, 0x18a43e1au}},
        {{0x92f348d2u, 0xf857f8c9u, 0xbe80f1d2u, 0xe75bc1e5u}}},
-      {15, {{0xe7b442d1u, 0x214ab62au, 0x4ec94515u, 0xd055b9afu}},
+      {15,
+       {{0xe7b442d1u, 0x214ab62au, 0x4ec94515u, 0xd055b9afu}},
        {{0xe7b442d1u, 0x214ab62au, 0x4ec94515u, 0xd055b9afu}}},
   };
   for (const Row& r : rows) {
@@ -441,8 +445,14 @@ TEST(KeyRng, SameSeedIsDeterministic) {
 }
 
 TEST(KeyRng, DifferentSeedsDiffer) {
-  const std::uint64_t seeds[] = {0, 1, 2, std::uint64_t{1} << 32, (std::uint64_t{1} << 32) | 1,
-                                 0xffffffffull, 0xffffffff00000000ull, ~std::uint64_t{0}};
+  const std::uint64_t seeds[] = {0,
+                                 1,
+                                 2,
+                                 std::uint64_t{1} << 32,
+                                 (std::uint64_t{1} << 32) | 1,
+                                 0xffffffffull,
+                                 0xffffffff00000000ull,
+                                 ~std::uint64_t{0}};
   std::vector<std::vector<Bits128>> streams;
   for (std::uint64_t s : seeds) {
     KeyRng rng(s);

@@ -1,8 +1,8 @@
 // Packed DPF keys (issue 14): the point function over every leaf, party XOR =
 // beta, pinned bytes from the independent Python derivation (data/make_fixture.py),
 // round trips, every refusal, and format detection.
-#include "core/dpf_packed.hpp"
-#include "core/matrix_shape.hpp"
+#include "pagequery/core/dpf_packed.hpp"
+#include "pagequery/core/matrix_shape.hpp"
 
 #include <gtest/gtest.h>
 
@@ -160,7 +160,8 @@ TEST(PackedDpf, GoldenKeysFromTheIndependentDerivation) {
 TEST(PackedKeyBytes, SizeIsNeverAMorphogenSize) {
   for (int d = 1; d <= pagequery::kMaxPackedDomainBits; ++d) {
     EXPECT_EQ(pagequery::packed_key_size(d), 39u + 18u * d);
-    for (int m = 1; m <= pagequery::kMaxDomainBits; ++m) EXPECT_NE(pagequery::packed_key_size(d), pagequery::dpf_key_size(m));
+    for (int m = 1; m <= pagequery::kMaxDomainBits; ++m)
+      EXPECT_NE(pagequery::packed_key_size(d), pagequery::dpf_key_size(m));
   }
 }
 
@@ -280,8 +281,8 @@ TEST(PackedDpf, LeafBitsOfAMatrix) {
     while ((std::uint64_t{1} << d) < leaves) ++d;
     return std::max(1, d);
   };
-  for (std::uint64_t n : {1ull, 2ull, 6ull, 127ull, 128ull, 129ull, 255ull, 256ull, 257ull, 512ull, 4096ull,
-                          4097ull, 16'830'000ull, (1ull << 31) + 1, 1ull << 32})
+  for (std::uint64_t n : {1ull, 2ull, 6ull, 127ull, 128ull, 129ull, 255ull, 256ull, 257ull, 512ull, 4096ull, 4097ull,
+                          16'830'000ull, (1ull << 31) + 1, 1ull << 32})
     EXPECT_EQ(pagequery::packed_domain_bits(n), formula(n)) << n;
   EXPECT_EQ(pagequery::packed_domain_bits(1ull << 32), 25);
   EXPECT_EQ(pagequery::packed_domain_bits(16'830'000ull), 18);
@@ -297,8 +298,7 @@ TEST(PackedDpf, ReferenceAnswerIsTheXorOfSelectedPages) {
   const PackedDpfKeyPair pair = pagequery::generate_packed_keys(2, 257, rng);
   const auto a = pagequery::packed_reference_answer(pages, 0, pair.party0);
   const auto b = pagequery::packed_reference_answer(pages, 0, pair.party1);
-  for (int i = 0; i < pagequery::kPageBytes; ++i)
-    ASSERT_EQ(a[i] ^ b[i], pages[257 * pagequery::kPageBytes + i]) << i;
+  for (int i = 0; i < pagequery::kPageBytes; ++i) ASSERT_EQ(a[i] ^ b[i], pages[257 * pagequery::kPageBytes + i]) << i;
   // A shard starting at page 256 holds the target as its page 1.
   const std::vector<std::uint8_t> shard(pages.begin() + 256 * pagequery::kPageBytes, pages.end());
   const auto sa = pagequery::packed_reference_answer(shard, 256, pair.party0);

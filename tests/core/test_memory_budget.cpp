@@ -1,6 +1,6 @@
 // host_memory_available() on fake /proc and cgroup trees: the cgroup limit of the
 // process and of its ancestors bounds what MemAvailable says, on v2 and v1.
-#include "core/memory_budget.hpp"
+#include "pagequery/core/memory_budget.hpp"
 
 #include <gtest/gtest.h>
 
@@ -87,7 +87,7 @@ TEST(MemoryBudget, CgroupV2AncestorLimitCounts) {
   FakeRoot r("v2_parent");
   r.write("/proc/self/mountinfo", kV2Mount);
   r.write("/proc/self/cgroup", "0::/user/job/step\n");
-  r.write("/sys/fs/cgroup/user/job/step/memory.max", "max\n");  // no limit here ...
+  r.write("/sys/fs/cgroup/user/job/step/memory.max", "max\n");                     // no limit here ...
   r.write("/sys/fs/cgroup/user/job/memory.max", std::to_string(3 * kGiB) + "\n");  // ... but on the job
   r.write("/sys/fs/cgroup/user/job/memory.current", std::to_string(kGiB) + "\n");
   EXPECT_EQ(host_memory_available(r.path()), 2 * kGiB);
@@ -126,8 +126,8 @@ TEST(MemoryBudget, UsageAboveTheLimitLeavesNothing) {
 }
 
 TEST(MemoryBudget, Headroom) {
-  EXPECT_EQ(memory_headroom(kGiB), std::uint64_t{256} << 20);     // at least 256 MiB
-  EXPECT_EQ(memory_headroom(100 * kGiB), 5 * kGiB);               // 5 % above 5 GiB
+  EXPECT_EQ(memory_headroom(kGiB), std::uint64_t{256} << 20);  // at least 256 MiB
+  EXPECT_EQ(memory_headroom(100 * kGiB), 5 * kGiB);            // 5 % above 5 GiB
   EXPECT_TRUE(fits_in(kGiB - (256u << 20), kGiB));
   EXPECT_FALSE(fits_in(kGiB - (256u << 20) + 1, kGiB));
 }

@@ -31,9 +31,8 @@ class TempPath {
   TempPath() {
     static std::atomic<unsigned> counter{0};
     std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("pagequery-core-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() / ("pagequery-core-test-" + std::to_string(::getpid()) + "-" +
+                                         std::to_string(counter++) + "-" + std::to_string(rd()));
   }
   explicit TempPath(const std::vector<std::uint8_t>& bytes) : TempPath() { write(bytes); }
   ~TempPath() {
@@ -130,9 +129,9 @@ TYPED_TEST(PageMatrixLoad, TenAndAHalfPagesByteExact) {
   const TempPath file(bytes);
   const std::vector<std::uint8_t> want = padded(bytes);
   ASSERT_EQ(want.size(), 11u * kPageBytes);
-  for (std::size_t staging : {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 3 + 100,
-                              std::size_t{1}, std::size_t{0}, std::size_t{kPageBytes},
-                              std::size_t{kPageBytes} * 2, std::size_t{1} << 20}) {
+  for (std::size_t staging :
+       {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 3 + 100, std::size_t{1}, std::size_t{0},
+        std::size_t{kPageBytes}, std::size_t{kPageBytes} * 2, std::size_t{1} << 20}) {
     const auto m = pagequery::load_page_matrix(exec, file.str(), nullptr, PageLayout::Vectors, staging);
     EXPECT_EQ(m.pages(), 11u) << staging;
     EXPECT_EQ(m.first_page(), 0u);
@@ -157,9 +156,8 @@ TYPED_TEST(PageMatrixLoad, SizesAndPadding) {
     std::uint64_t pages;
     int d;
   };
-  for (const Case c : {Case{1, 1, 1}, Case{kPageBytes - 1, 1, 1}, Case{kPageBytes, 1, 1},
-                       Case{kPageBytes + 1, 2, 1}, Case{3 * kPageBytes, 3, 2},
-                       Case{4 * kPageBytes, 4, 2}, Case{4 * kPageBytes + 17, 5, 3},
+  for (const Case c : {Case{1, 1, 1}, Case{kPageBytes - 1, 1, 1}, Case{kPageBytes, 1, 1}, Case{kPageBytes + 1, 2, 1},
+                       Case{3 * kPageBytes, 3, 2}, Case{4 * kPageBytes, 4, 2}, Case{4 * kPageBytes + 17, 5, 3},
                        Case{9 * kPageBytes, 9, 4}}) {
     const std::vector<std::uint8_t> bytes = pqtest::random_bytes(c.bytes, c.bytes);
     const TempPath file(bytes);
@@ -177,11 +175,9 @@ TYPED_TEST(PageMatrixLoad, Shards) {
   const std::vector<std::uint8_t> bytes = pqtest::random_bytes(kPageBytes * 21 / 2, 2);
   const TempPath file(bytes);
   const std::vector<std::uint8_t> whole = padded(bytes);
-  for (const PageRange r : {PageRange{11, 0, 11}, PageRange{11, 4, 7}, PageRange{11, 2, 3},
-                            PageRange{11, 10, 1}, PageRange{11, 0, 1}, PageRange{11, 3, 8},
-                            PageRange{11, 1, 9}}) {
-    for (std::size_t staging : {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 2,
-                                std::size_t{1} << 20}) {
+  for (const PageRange r : {PageRange{11, 0, 11}, PageRange{11, 4, 7}, PageRange{11, 2, 3}, PageRange{11, 10, 1},
+                            PageRange{11, 0, 1}, PageRange{11, 3, 8}, PageRange{11, 1, 9}}) {
+    for (std::size_t staging : {std::size_t{kPageBytes} * 3, std::size_t{kPageBytes} * 2, std::size_t{1} << 20}) {
       const auto m = pagequery::load_page_matrix(exec, file.str(), &r, PageLayout::Vectors, staging);
       EXPECT_EQ(m.first_page(), r.first_page);
       EXPECT_EQ(m.pages(), r.count);
@@ -195,9 +191,8 @@ TYPED_TEST(PageMatrixLoad, Shards) {
 TYPED_TEST(PageMatrixLoad, RejectsBadShards) {
   const TypeParam exec;
   const TempPath file(pqtest::random_bytes(kPageBytes * 21 / 2, 3));
-  for (const PageRange r : {PageRange{12, 0, 12}, PageRange{10, 0, 10}, PageRange{11, 5, 7},
-                            PageRange{11, 0, 12}, PageRange{11, 12, 0}, PageRange{11, 11, 1},
-                            PageRange{11, 1, ~std::uint64_t{0}}}) {
+  for (const PageRange r : {PageRange{12, 0, 12}, PageRange{10, 0, 10}, PageRange{11, 5, 7}, PageRange{11, 0, 12},
+                            PageRange{11, 12, 0}, PageRange{11, 11, 1}, PageRange{11, 1, ~std::uint64_t{0}}}) {
     EXPECT_THROW(pagequery::load_page_matrix(exec, file.str(), &r, PageLayout::Vectors, kPageBytes * 3), MatrixError)
         << "total " << r.total_pages << " range [" << r.first_page << ", +" << r.count << ")";
   }
@@ -210,7 +205,8 @@ TYPED_TEST(PageMatrixLoad, Errors) {
   EXPECT_THROW(pagequery::load_page_matrix(exec, missing.str() + "/nested/matrix.bin"), MatrixError);
   TempPath empty(std::vector<std::uint8_t>{});
   EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str()), MatrixError);
-  EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str(), nullptr, PageLayout::Vectors, kPageBytes * 3), MatrixError);
+  EXPECT_THROW(pagequery::load_page_matrix(exec, empty.str(), nullptr, PageLayout::Vectors, kPageBytes * 3),
+               MatrixError);
   TempPath dir;
   fs::create_directory(dir.str());
   EXPECT_THROW(pagequery::load_page_matrix(exec, dir.str()), MatrixError);
@@ -236,31 +232,27 @@ void expect_hash_pages(const pagequery::PageMatrix<MemorySpace>& m, std::uint64_
   for (std::uint64_t p = 0; p < m.pages(); ++p)
     for (int v = 0; v < kVectorsPerPage; ++v)
       for (int w = 0; w < 4; ++w)
-        ASSERT_EQ(host(p, v).w[w],
-                  pagequery::synthetic_word(SyntheticFill::Hash, seed, m.first_page() + p, v, w))
+        ASSERT_EQ(host(p, v).w[w], pagequery::synthetic_word(SyntheticFill::Hash, seed, m.first_page() + p, v, w))
             << "page " << m.first_page() + p << " vector " << v << " word " << w;
 }
 
 TYPED_TEST(PageMatrixSynthetic, MorphogenFill) {
   const TypeParam exec;
-  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300},
-                                                   SyntheticFill::Morphogen, 0);
+  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Morphogen, 0);
   exec.fence();
   EXPECT_EQ(m.pages(), 300u);
   EXPECT_EQ(m.first_page(), 0u);
   EXPECT_EQ(m.domain_bits(), 9);
   expect_morphogen_pages(pqtest::matrix_bytes(m), 0);
   // The seed does not matter for Morphogen's fill.
-  const auto m2 = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300},
-                                                    SyntheticFill::Morphogen, 99);
+  const auto m2 = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Morphogen, 99);
   exec.fence();
   EXPECT_TRUE(pqtest::matrix_bytes(m2) == pqtest::matrix_bytes(m));
 }
 
 TYPED_TEST(PageMatrixSynthetic, MorphogenFillShard) {
   const TypeParam exec;
-  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 250, 20},
-                                                   SyntheticFill::Morphogen, 0);
+  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 250, 20}, SyntheticFill::Morphogen, 0);
   exec.fence();
   EXPECT_EQ(m.pages(), 20u);
   EXPECT_EQ(m.first_page(), 250u);
@@ -270,16 +262,15 @@ TYPED_TEST(PageMatrixSynthetic, MorphogenFillShard) {
 
 TYPED_TEST(PageMatrixSynthetic, HashFillMatchesSyntheticWord) {
   const TypeParam exec;
-  const auto whole = pagequery::synthesize_page_matrix(exec, PageRange{1000, 0, 1000},
-                                                       SyntheticFill::Hash, 42);
+  const auto whole = pagequery::synthesize_page_matrix(exec, PageRange{1000, 0, 1000}, SyntheticFill::Hash, 42);
   exec.fence();
   EXPECT_EQ(whole.domain_bits(), 10);
   expect_hash_pages(whole, 42);
   const std::vector<std::uint8_t> whole_bytes = pqtest::matrix_bytes(whole);
 
   // Shards hold the rows of the whole matrix.
-  for (const PageRange r : {PageRange{1000, 0, 37}, PageRange{1000, 600, 40},
-                            PageRange{1000, 999, 1}, PageRange{1000, 1, 998}}) {
+  for (const PageRange r :
+       {PageRange{1000, 0, 37}, PageRange{1000, 600, 40}, PageRange{1000, 999, 1}, PageRange{1000, 1, 998}}) {
     const auto shard = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 42);
     exec.fence();
     EXPECT_EQ(shard.first_page(), r.first_page);
@@ -290,8 +281,7 @@ TYPED_TEST(PageMatrixSynthetic, HashFillMatchesSyntheticWord) {
   }
 
   // Another seed gives other contents.
-  const auto other = pagequery::synthesize_page_matrix(exec, PageRange{1000, 0, 1000},
-                                                       SyntheticFill::Hash, 43);
+  const auto other = pagequery::synthesize_page_matrix(exec, PageRange{1000, 0, 1000}, SyntheticFill::Hash, 43);
   exec.fence();
   EXPECT_FALSE(pqtest::matrix_bytes(other) == whole_bytes);
 }
@@ -309,9 +299,8 @@ TYPED_TEST(PageMatrixSynthetic, FillSyntheticRefillsInPlace) {
 
 TYPED_TEST(PageMatrixSynthetic, RejectsBadRanges) {
   const TypeParam exec;
-  for (const PageRange r : {PageRange{0, 0, 0}, PageRange{0, 0, 1}, PageRange{10, 5, 6},
-                            PageRange{10, 11, 0}, PageRange{10, 0, 11},
-                            PageRange{(std::uint64_t{1} << 32) + 1, 0, 1}}) {
+  for (const PageRange r : {PageRange{0, 0, 0}, PageRange{0, 0, 1}, PageRange{10, 5, 6}, PageRange{10, 11, 0},
+                            PageRange{10, 0, 11}, PageRange{(std::uint64_t{1} << 32) + 1, 0, 1}}) {
     EXPECT_THROW(pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 0), MatrixError)
         << "total " << r.total_pages << " range [" << r.first_page << ", +" << r.count << ")";
   }
@@ -326,8 +315,7 @@ TEST(BitSlice, Transpose32MovesBitBOfWordIToBitIOfWordB) {
     for (int i = 0; i < 32; ++i) in[i] = out[i] = gen();
     pagequery::transpose32(out);
     for (int i = 0; i < 32; ++i)
-      for (int b = 0; b < 32; ++b)
-        ASSERT_EQ((out[b] >> i) & 1u, (in[i] >> b) & 1u) << "word " << i << " bit " << b;
+      for (int b = 0; b < 32; ++b) ASSERT_EQ((out[b] >> i) & 1u, (in[i] >> b) & 1u) << "word " << i << " bit " << b;
   }
 }
 
@@ -359,12 +347,11 @@ void expect_sliced(const pagequery::PageMatrix<MemorySpace>& m, const std::vecto
       const std::uint64_t row = block * pagequery::kSlicePages + q;
       const bool present = row >= first_row && row < first_row + m.pages();
       for (int v = 0; v < kVectorsPerPage; ++v) {
-        const Bits128 want = present ? pqtest::vector_of(pages.data() + (row - first_row) * kPageBytes, v)
-                                     : Bits128{{0, 0, 0, 0}};
+        const Bits128 want =
+            present ? pqtest::vector_of(pages.data() + (row - first_row) * kPageBytes, v) : Bits128{{0, 0, 0, 0}};
         for (int bit = 0; bit < 128; ++bit) {
           const std::uint32_t word =
-              words[block * pagequery::kSliceWords +
-                    pagequery::slice_word_index(v, bit, q / 128, (q % 128) / 32)];
+              words[block * pagequery::kSliceWords + pagequery::slice_word_index(v, bit, q / 128, (q % 128) / 32)];
           ASSERT_EQ((word >> (q % 32)) & 1u, (want.w[bit / 32] >> (bit % 32)) & 1u)
               << "block " << block << " page " << q << " vector " << v << " bit " << bit;
         }
@@ -377,8 +364,7 @@ TYPED_TEST(PageMatrixSynthetic, BitSlicedHoldsThePagesOfEveryShard) {
   for (const PageRange r : {PageRange{1, 0, 1}, PageRange{300, 0, 300}, PageRange{1000, 300, 500},
                             PageRange{1000, 999, 1}, PageRange{600, 256, 256}}) {
     const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 9);
-    const auto sliced =
-        pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 9, PageLayout::BitSliced);
+    const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 9, PageLayout::BitSliced);
     exec.fence();
     EXPECT_EQ(sliced.first_page(), r.first_page);
     EXPECT_EQ(sliced.pages(), r.count);
@@ -386,11 +372,10 @@ TYPED_TEST(PageMatrixSynthetic, BitSlicedHoldsThePagesOfEveryShard) {
     if (::testing::Test::HasFailure()) return;
   }
   // Refilling in place re-slices, with the padding pages still zero.
-  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500}, SyntheticFill::Hash,
-                                                   9, PageLayout::BitSliced);
+  const auto m =
+      pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500}, SyntheticFill::Hash, 9, PageLayout::BitSliced);
   pagequery::fill_synthetic(exec, m, SyntheticFill::Morphogen, 0);
-  const auto want = pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500},
-                                                      SyntheticFill::Morphogen, 0);
+  const auto want = pagequery::synthesize_page_matrix(exec, PageRange{1000, 300, 500}, SyntheticFill::Morphogen, 0);
   exec.fence();
   expect_sliced(m, pqtest::matrix_bytes(want));
 }

@@ -60,13 +60,11 @@ std::vector<T> prefix(const std::vector<T>& v, std::size_t k) {
   return {v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k)};
 }
 
-void expect_answers(const std::vector<Page>& got, const std::vector<Page>& want,
-                    const std::string& what) {
+void expect_answers(const std::vector<Page>& got, const std::vector<Page>& want, const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (std::size_t k = 0; k < got.size(); ++k) {
     const long diff = pqtest::first_difference(got[k], want[k]);
-    EXPECT_EQ(diff, -1) << what << ": key " << k << " of " << got.size()
-                        << " differs first at byte " << diff;
+    EXPECT_EQ(diff, -1) << what << ": key " << k << " of " << got.size() << " differs first at byte " << diff;
   }
 }
 
@@ -77,8 +75,7 @@ TYPED_TEST_SUITE(PageQueryKernel, pqtest::ExecSpaces, pqtest::ExecSpaceNames);
 // --- Kernel vs scalar reference ----------------------------------------------
 
 template <class ExecSpace>
-void check_against_reference(const ExecSpace& exec, std::uint64_t n,
-                             const std::vector<std::uint8_t>& bytes,
+void check_against_reference(const ExecSpace& exec, std::uint64_t n, const std::vector<std::uint8_t>& bytes,
                              const pagequery::PageMatrix<typename ExecSpace::memory_space>& m,
                              const std::vector<DpfKey>& keys, const std::vector<std::size_t>& ks,
                              const std::vector<PageQueryTuning>& tunings, bool rotate) {
@@ -160,8 +157,7 @@ void check_parties(const ExecSpace& exec, std::uint64_t n, SyntheticFill fill,
                                    bytes.begin() + static_cast<std::ptrdiff_t>((x + 1) * kPageBytes))
                             : Page(kPageBytes, 0);  // past the end: zero
     const Page got = pqtest::xor_pages(answers[i], answers[targets.size() + i]);
-    EXPECT_EQ(pqtest::first_difference(got, page), -1)
-        << "N=" << n << " target " << x << " " << describe(tuning);
+    EXPECT_EQ(pqtest::first_difference(got, page), -1) << "N=" << n << " target " << x << " " << describe(tuning);
     // A single share is not the page (the mask hides it).
     if (x < n) {
       EXPECT_NE(pqtest::first_difference(answers[i], page), -1) << "target " << x;
@@ -172,8 +168,7 @@ void check_parties(const ExecSpace& exec, std::uint64_t n, SyntheticFill fill,
 TYPED_TEST(PageQueryKernel, PartiesXorToTargetPage) {
   const TypeParam exec;
   // Morphogen's fill: page x is the byte x & 0xff everywhere.
-  check_parties(exec, 1000, SyntheticFill::Morphogen,
-                {0, 1, 63, 64, 255, 256, 500, 998, 999, 1000, 1023}, {6, 0});
+  check_parties(exec, 1000, SyntheticFill::Morphogen, {0, 1, 63, 64, 255, 256, 500, 998, 999, 1000, 1023}, {6, 0});
   check_parties(exec, 1000, SyntheticFill::Hash, {0, 17, 999, 1010}, {3, 3});
   check_parties(exec, 777, SyntheticFill::Hash, {776, 0, 300, 512, 1023}, {1, 1});
   check_parties(exec, 1, SyntheticFill::Hash, {0, 1}, {});
@@ -184,10 +179,9 @@ TYPED_TEST(PageQueryKernel, PartiesXorToTargetPage) {
 // --- Shards -------------------------------------------------------------------
 
 template <class ExecSpace>
-void check_shards(const ExecSpace& exec, std::uint64_t n,
-                  const std::vector<std::uint64_t>& cuts, const std::vector<DpfKey>& keys,
-                  const std::vector<std::uint8_t>& whole_bytes, const std::vector<Page>& whole,
-                  const PageQueryTuning& tuning, bool from_bytes) {
+void check_shards(const ExecSpace& exec, std::uint64_t n, const std::vector<std::uint64_t>& cuts,
+                  const std::vector<DpfKey>& keys, const std::vector<std::uint8_t>& whole_bytes,
+                  const std::vector<Page>& whole, const PageQueryTuning& tuning, bool from_bytes) {
   std::vector<Page> combined(keys.size(), Page(kPageBytes, 0));
   std::string what = "N=" + std::to_string(n) + " " + describe(tuning) + " cuts";
   for (std::uint64_t c : cuts) what += " " + std::to_string(c);
@@ -199,8 +193,7 @@ void check_shards(const ExecSpace& exec, std::uint64_t n,
         whole_bytes.begin() + static_cast<std::ptrdiff_t>((first + count) * kPageBytes));
     const auto shard =
         from_bytes ? pqtest::matrix_from_bytes(exec, shard_bytes, first, n)
-                   : pagequery::synthesize_page_matrix(exec, PageRange{n, first, count},
-                                                       SyntheticFill::Hash, 21);
+                   : pagequery::synthesize_page_matrix(exec, PageRange{n, first, count}, SyntheticFill::Hash, 21);
     exec.fence();
     ASSERT_EQ(shard.first_page(), first);
     ASSERT_EQ(shard.domain_bits(), pagequery::domain_bits_for(n));
@@ -236,8 +229,7 @@ TYPED_TEST(PageQueryKernel, ShardsXorToWholeAnswer) {
 // A PageQuery launched twice on the same answers gives the same answers: every
 // launch zeroes them first.
 template <class ExecSpace>
-std::vector<Page> launch_twice(const ExecSpace& exec,
-                               const pagequery::PageMatrix<typename ExecSpace::memory_space>& m,
+std::vector<Page> launch_twice(const ExecSpace& exec, const pagequery::PageMatrix<typename ExecSpace::memory_space>& m,
                                const std::vector<DpfKey>& keys) {
   using MemorySpace = typename ExecSpace::memory_space;
   Kokkos::View<DpfKey*, MemorySpace> dkeys("keys", keys.size());
@@ -274,8 +266,7 @@ TYPED_TEST(PageQueryKernel, EmptyBatch) {
 }
 
 template <class ExecSpace>
-void answer_with_extents(const ExecSpace& exec,
-                         const pagequery::PageMatrix<typename ExecSpace::memory_space>& m,
+void answer_with_extents(const ExecSpace& exec, const pagequery::PageMatrix<typename ExecSpace::memory_space>& m,
                          std::size_t keys, std::size_t answer_rows, std::size_t answer_vectors) {
   using MemorySpace = typename ExecSpace::memory_space;
   Kokkos::View<DpfKey*, MemorySpace> dkeys("keys", keys);
@@ -313,9 +304,9 @@ void check_sliced(const ExecSpace& exec, const PageRange& r, const std::vector<s
     const std::vector<DpfKey> batch = prefix(keys, K);
     const std::vector<Page> portable = pqtest::kernel_answers(exec, vectors, batch);
     for (int t : teams) {
-      const std::string what = "N=" + std::to_string(r.total_pages) + " shard [" +
-                               std::to_string(r.first_page) + ", +" + std::to_string(r.count) +
-                               ") K=" + std::to_string(K) + " teams=" + std::to_string(t);
+      const std::string what = "N=" + std::to_string(r.total_pages) + " shard [" + std::to_string(r.first_page) +
+                               ", +" + std::to_string(r.count) + ") K=" + std::to_string(K) +
+                               " teams=" + std::to_string(t);
       const std::vector<Page> got = pqtest::kernel_answers(exec, sliced, batch, {0, t});
       expect_answers(got, prefix(reference, K), what + " vs reference");
       expect_answers(got, portable, what + " vs portable");

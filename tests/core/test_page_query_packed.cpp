@@ -56,7 +56,7 @@ TYPED_TEST_SUITE(PackedPageQuery, pqtest::ExecSpaces, pqtest::ExecSpaceNames);
 // leaves (clamped to the tree), one to many teams, every compiled key group.
 TYPED_TEST(PackedPageQuery, MatchesScalarReference) {
   const TypeParam exec;
-  const std::vector<PageQueryTuning> tunings = {{1, 1, 0}, {2, 3, 0}, {0, 0, 0}, {6, 2, 4},
+  const std::vector<PageQueryTuning> tunings = {{1, 1, 0},  {2, 3, 0},     {0, 0, 0}, {6, 2, 4},
                                                 {3, 0, 16}, {1, 1000, 12}, {0, 5, 8}};
   for (std::uint64_t n : {1, 3, 128, 129, 1000, 4097}) {
     const std::vector<std::uint8_t> bytes = pqtest::random_bytes(n * kPageBytes, 800 + n);
@@ -138,8 +138,8 @@ TYPED_TEST(PackedPageQuery, ShardsXorToWholeAnswer) {
 
 template <class ExecSpace>
 void check_packed_sliced(const ExecSpace& exec, const PageRange& r, const std::vector<std::size_t>& ks) {
-  const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 41,
-                                                        pagequery::PageLayout::BitSliced);
+  const auto sliced =
+      pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 41, pagequery::PageLayout::BitSliced);
   const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 41);
   exec.fence();
   const std::vector<PackedDpfKey> keys =
@@ -157,9 +157,8 @@ void check_packed_sliced(const ExecSpace& exec, const PageRange& r, const std::v
       expect_answers(pqtest::kernel_answers(exec, sliced, batch, t),
                      std::vector<Page>(want.begin(), want.begin() + static_cast<std::ptrdiff_t>(K)),
                      "N=" + std::to_string(r.total_pages) + " shard [" + std::to_string(r.first_page) + ", +" +
-                         std::to_string(r.count) + ") K=" + std::to_string(K) + " mma_tiles=" +
-                         std::to_string(tiles) + " teams=" + std::to_string(t.teams) +
-                         " slab=" + std::to_string(t.mma_slab));
+                         std::to_string(r.count) + ") K=" + std::to_string(K) + " mma_tiles=" + std::to_string(tiles) +
+                         " teams=" + std::to_string(t.teams) + " slab=" + std::to_string(t.mma_slab));
       if (::testing::Test::HasFailure()) return;
     }
   }
@@ -186,8 +185,8 @@ TYPED_TEST(PackedPageQuery, TensorCoresMatchReference) {
 // per team), slabs of 1 and 3 blocks; a device it cannot run on refuses it.
 template <class ExecSpace>
 void check_wgmma(const ExecSpace& exec, const PageRange& r, const std::vector<std::size_t>& ks) {
-  const auto sliced = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 43,
-                                                        pagequery::PageLayout::BitSliced);
+  const auto sliced =
+      pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 43, pagequery::PageLayout::BitSliced);
   const auto vectors = pagequery::synthesize_page_matrix(exec, r, SyntheticFill::Hash, 43);
   exec.fence();
   const std::vector<PackedDpfKey> keys =

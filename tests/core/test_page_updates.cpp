@@ -3,7 +3,7 @@
 // checked against the pages patched on the host.
 #include "core_test_support.hpp"
 
-#include "core/page_updates.hpp"
+#include "pagequery/core/page_updates.hpp"
 
 #include <algorithm>
 #include <map>
@@ -17,7 +17,6 @@ using pagequery::SyntheticFill;
 using pqtest::Bits128;
 using pqtest::kPageBytes;
 using pqtest::kVectorsPerPage;
-
 
 template <class ExecSpace>
 class PageUpdates : public ::testing::Test {};
@@ -42,7 +41,7 @@ std::map<std::uint64_t, Change> random_changes(const PageRange& r, std::size_t c
 // The patch on the device, as the engine builds it (rows in staging order: reversed).
 template <class ExecSpace>
 pagequery::PagePatch<typename ExecSpace::memory_space> device_patch(const ExecSpace& exec,
-                                                                     const std::map<std::uint64_t, Change>& changes) {
+                                                                    const std::map<std::uint64_t, Change>& changes) {
   using Mem = typename ExecSpace::memory_space;
   const std::size_t n = changes.size();
   Kokkos::View<std::uint64_t*, Mem> pages("pqtest::patch_pages", n);
@@ -120,10 +119,10 @@ void check_patches(const ExecSpace& exec, const PageRange& r, PageLayout layout,
     const std::vector<std::uint8_t> got = pages_of(m);
     ASSERT_EQ(got.size(), want.size());
     const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
-    ASSERT_TRUE(diff.first == got.end())
-        << "layout " << (layout == PageLayout::BitSliced ? "bit-sliced" : "vectors") << " shard ["
-        << r.first_page << ", +" << r.count << ") round " << round << ": page "
-        << (diff.first - got.begin()) / kPageBytes << " byte " << (diff.first - got.begin()) % kPageBytes;
+    ASSERT_TRUE(diff.first == got.end()) << "layout " << (layout == PageLayout::BitSliced ? "bit-sliced" : "vectors")
+                                         << " shard [" << r.first_page << ", +" << r.count << ") round " << round
+                                         << ": page " << (diff.first - got.begin()) / kPageBytes << " byte "
+                                         << (diff.first - got.begin()) % kPageBytes;
   }
 }
 
@@ -139,8 +138,8 @@ TYPED_TEST(PageUpdates, PatchesEveryLayoutInPlace) {
 
 TYPED_TEST(PageUpdates, AnEmptyPatchChangesNothing) {
   const TypeParam exec;
-  const auto m = pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 2,
-                                                   PageLayout::BitSliced);
+  const auto m =
+      pagequery::synthesize_page_matrix(exec, PageRange{300, 0, 300}, SyntheticFill::Hash, 2, PageLayout::BitSliced);
   exec.fence();
   const std::vector<std::uint8_t> before = pages_of(m);
   pagequery::patch_pages(exec, m, device_patch(exec, {}));

@@ -1,6 +1,6 @@
 // The read floor's streaming read: every word of the matrix exactly once.
 #include "core_test_support.hpp"
-#include "core/read_floor.hpp"
+#include "pagequery/core/read_floor.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -2,7 +2,7 @@
 // Helpers shared by the policy suites: a batch of keys and answers, the
 // single-query reference every policy must match, and one policy run. Host
 // functions only (no lambda inside a TEST body, which CUDA builds refuse).
-#include "policies/policy.hpp"
+#include "pagequery/policies/policy.hpp"
 #include "tests/test_backends.hpp"
 
 #include <cstring>
@@ -66,8 +66,8 @@ std::vector<std::uint8_t> single_query_loop(const ExecSpace& exec, const Matrix<
 }
 
 template <class ExecSpace>
-std::vector<std::uint8_t> run_policy(const ExecSpace& exec, BatchPolicy<ExecSpace>& policy,
-                                     const Matrix<ExecSpace>& m, const Batch<ExecSpace>& b) {
+std::vector<std::uint8_t> run_policy(const ExecSpace& exec, BatchPolicy<ExecSpace>& policy, const Matrix<ExecSpace>& m,
+                                     const Batch<ExecSpace>& b) {
   poison(exec, b);
   policy.run(exec, m, b.keys, b.answers);
   return answer_bytes(exec, b.answers);

@@ -1,6 +1,6 @@
 // --accumulate auto (policies/engine.hpp): the parse, the rule that a lop3-only
 // strategy makes it lop3, and the engine as the one place that resolves the rest.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
 #include <Kokkos_Core.hpp>  // KOKKOS_ENABLE_CUDA
 #include <gtest/gtest.h>

@@ -2,9 +2,9 @@
 // of staged pages, diffs, advances and answers against the oracle of each epoch,
 // for both key formats and every layout the device runs; answers beside an
 // updater thread; and the refusals that leave the serving epoch unchanged.
-#include "policies/engine.hpp"
+#include "pagequery/policies/engine.hpp"
 
-#include "core/page_matrix.hpp"  // synthetic_word: the oracle's epoch 0
+#include "pagequery/core/page_matrix.hpp"  // synthetic_word: the oracle's epoch 0
 
 #include <gtest/gtest.h>
 
@@ -133,13 +133,16 @@ void check_interleavings(Accumulate accumulate, std::uint64_t seed) {
   for (int step = 0; step < 12; ++step) {
     const std::string what = to_string(accumulate) + " step " + std::to_string(step);
     switch (gen() % 3) {
-      case 0: stage_random(engine, next, gen, 1 + static_cast<int>(gen() % 30)); break;
+      case 0:
+        stage_random(engine, next, gen, 1 + static_cast<int>(gen() % 30));
+        break;
       case 1:
         ASSERT_EQ(engine.advance_epoch(), ++epoch) << what;
         serving = next;
         EXPECT_EQ(engine.staged_pages(), 0u) << what;
         break;
-      default: break;
+      default:
+        break;
     }
     const std::vector<Key> keys = keys_for<Key>(engine, gen);
     const Bytes got = session.answer(PolicyConfig{}, keys);
@@ -224,8 +227,7 @@ TEST(EngineUpdates, AnswersBesideAnUpdaterNameTheirEpoch) {
     for (const Answered& r : answered) {
       ASSERT_LT(r.epoch, oracle.size());
       ++epochs[r.epoch];
-      expect_oracle(r.bytes, r.keys, oracle[r.epoch], 0, kPages,
-                    to_string(a) + " epoch " + std::to_string(r.epoch));
+      expect_oracle(r.bytes, r.keys, oracle[r.epoch], 0, kPages, to_string(a) + " epoch " + std::to_string(r.epoch));
       if (::testing::Test::HasFailure()) return;
     }
     EXPECT_EQ(epochs.size(), kEpochs + 1);

@@ -1,8 +1,8 @@
 // The kokkos_kernels_gemm policy (KokkosBlas::gemm over the (XOR, AND) ring):
 // the ring itself, gemm against a naive product, parity with the single-query
 // loop like every other policy, and its use as an independent oracle for fused.
-#include "policies/fused.hpp"
-#include "policies/kokkos_kernels_gemm.hpp"
+#include "pagequery/policies/fused.hpp"
+#include "pagequery/policies/kokkos_kernels_gemm.hpp"
 #include "tests/policies/policy_test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -63,16 +63,22 @@ TYPED_TEST(KokkosKernelsGemmTest, GemmIsTheRingProduct) {
   using Mem = typename Exec::memory_space;
   const Exec exec;
   std::mt19937 rng(7);  // 32-bit words
-  const auto word = [&] { return Bits128{{std::uint32_t(rng()), std::uint32_t(rng()), std::uint32_t(rng()), std::uint32_t(rng())}}; };
-  for (auto [M, L, N] : {std::array{1, 1, 64}, std::array{3, 17, 256}, std::array{25, 33, 128}, std::array{48, 5, 256}}) {
+  const auto word = [&] {
+    return Bits128{{std::uint32_t(rng()), std::uint32_t(rng()), std::uint32_t(rng()), std::uint32_t(rng())}};
+  };
+  for (auto [M, L, N] :
+       {std::array{1, 1, 64}, std::array{3, 17, 256}, std::array{25, 33, 128}, std::array{48, 5, 256}}) {
     Kokkos::View<XorAnd128**, Kokkos::LayoutRight, Mem> A("A", M, L), C("C", M, N);
     Kokkos::View<Bits128**, Kokkos::LayoutRight, Mem> B("B", L, N);
     auto a = Kokkos::create_mirror_view(A);
     auto b = Kokkos::create_mirror_view(B);
     auto c = Kokkos::create_mirror_view(C);
-    for (int i = 0; i < M; ++i) for (int j = 0; j < L; ++j) a(i, j) = word();
-    for (int i = 0; i < L; ++i) for (int j = 0; j < N; ++j) b(i, j) = word();
-    for (int i = 0; i < M; ++i) for (int j = 0; j < N; ++j) c(i, j) = word();
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < L; ++j) a(i, j) = word();
+    for (int i = 0; i < L; ++i)
+      for (int j = 0; j < N; ++j) b(i, j) = word();
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j) c(i, j) = word();
     Kokkos::deep_copy(A, a);
     Kokkos::deep_copy(B, b);
     Kokkos::deep_copy(C, c);
@@ -143,8 +149,8 @@ TYPED_TEST(KokkosKernelsGemmTest, IsAnOracleForFused) {
       const auto batch = make_keys<Exec>(m.domain_bits(), c.range.total_pages, 3 * q, 100 + q);
       const auto by_gemm = run_policy(exec, gemm, m, batch);
       EXPECT_EQ(run_policy(exec, fused, m, batch), by_gemm)
-          << "fused vs gemm, pages " << c.range.first_page << "+" << c.range.count << " of "
-          << c.range.total_pages << " Q=" << q;
+          << "fused vs gemm, pages " << c.range.first_page << "+" << c.range.count << " of " << c.range.total_pages
+          << " Q=" << q;
       if (q <= 4 && m.pages() <= 1000) EXPECT_EQ(by_gemm, naive_answers(m, batch)) << "gemm vs naive";
     }
   }

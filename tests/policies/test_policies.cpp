@@ -1,7 +1,7 @@
 // Every policy against the single-query loop, on every host backend; the
 // multi-stream instances (refused when shared); graph replay and rebuild.
-#include "policies/instances.hpp"
-#include "policies/registry.hpp"
+#include "pagequery/policies/instances.hpp"
+#include "pagequery/policies/registry.hpp"
 #include "tests/policies/policy_test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -64,7 +64,7 @@ TYPED_TEST(Policies, EveryPolicyMatchesTheScalarReferenceWithPackedKeys) {
     AnswerView<typename Exec::memory_space> answers("answers", 3 * q, kVectorsPerPage);
     for (auto& p : policies) {
       if (q > 40 && p->name() != "fused" && p->name() != "baseline_full_batch") continue;  // time
-      if (p->name() == "kokkos_kernels_gemm") {  // Morphogen keys only
+      if (p->name() == "kokkos_kernels_gemm") {                                            // Morphogen keys only
         EXPECT_THROW(p->run(exec, m, keys, answers), ConfigError);
         continue;
       }

@@ -1,5 +1,5 @@
 // Plans, strategy names and env switches: plain configuration, no Kokkos.
-#include "policies/policy_config.hpp"
+#include "pagequery/policies/policy_config.hpp"
 
 #include <gtest/gtest.h>
 

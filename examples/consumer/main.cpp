@@ -3,7 +3,7 @@
 // as the matrix defines them (core/page_matrix.hpp, the Kokkos-level header).
 #include <pagequery.hpp>
 
-#include <core/page_matrix.hpp>
+#include <pagequery/core/page_matrix.hpp>
 
 #include <cstdint>
 #include <cstdio>
