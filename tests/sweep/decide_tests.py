@@ -147,6 +147,35 @@ def case_cold(ctx):
     check("cold caches" in ctx.run("report", out, "--run", runs[0], expect=0).stdout, "report of the cold run")
 
 
+def case_pandas(ctx):
+    """apps/pagequery_results.py: the cells, samples and runs as pandas frames with str columns."""
+    need_h5py()
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        print("no pandas in this python3: skipped")
+        sys.exit(77)
+    sys.path.insert(0, os.path.join(ROOT, "apps"))
+    import pagequery_results as pq
+    out = ctx.path("p.h5")
+    ctx.run("sweep", *SAME_WORK, "--iterations", "3", "--output", out, expect=0)
+    cells = pq.cells(out)
+    check(list(cells["strategy"]) == ["baseline_full_batch", "adaptive_micro_batch"], cells["strategy"])
+    check(all(isinstance(cells[c][0], str) for c in ("strategy", "mode", "dpf")), cells.dtypes)
+    check(cells["queries"].dtype.kind in "iu" and cells["batch_ms_median"].dtype.kind == "f", cells.dtypes)
+    check(cells.attrs["units"]["batch_ms_median"] == "ms", cells.attrs)
+    samples = pq.samples(out)
+    check(len(samples[(samples["cell"] == 0) & (samples["path"] == 1)]) == 3, samples)
+    runs = pq.runs(out)
+    check(runs["run"].iloc[-1] == cells.attrs["run"] and isinstance(runs["device"].iloc[0], str), runs)
+    try:
+        pq.cells(out, run="nope")
+        check(False, "an unknown run is refused")
+    except ValueError as e:
+        check("no run 'nope'" in str(e), e)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SCHEMA = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                       "docs", "json-schema.json")
 
