@@ -4,15 +4,15 @@
 #include "apps/io_limits.hpp"
 #include "apps/policy_flags.hpp"
 #include "apps/share_gpus_flag.hpp"
-#include "bench/key_list.hpp"
-#include "bench/mpi_context.hpp"
-#include "bench/rank_device.hpp"
-#include "bench/shard.hpp"
-#include "bench/strategies.hpp"
-#include "bench/text.hpp"
-#include "bench/updates.hpp"
-#include "bench/wire/request.hpp"
-#include "bench/wire/response.hpp"
+#include "service/key_list.hpp"
+#include "service/mpi_context.hpp"
+#include "service/policy_text.hpp"
+#include "service/rank_device.hpp"
+#include "service/shard.hpp"
+#include "service/text.hpp"
+#include "service/updates.hpp"
+#include "service/wire/request.hpp"
+#include "service/wire/response.hpp"
 
 #include "pagequery/core/dpf.hpp"
 #include "pagequery/core/matrix_shape.hpp"
@@ -27,7 +27,7 @@
 
 namespace pagequery::apps {
 
-using namespace bench;
+using namespace service;
 
 namespace {
 

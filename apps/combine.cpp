@@ -3,8 +3,8 @@
 // party 0's keys at A and party 1's at B, the XOR is the queried pages.
 #include "apps/commands.hpp"
 #include "apps/io_limits.hpp"
-#include "bench/text.hpp"
-#include "bench/wire/response.hpp"
+#include "service/text.hpp"
+#include "service/wire/response.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <cerrno>
@@ -18,7 +18,7 @@
 
 namespace pagequery::apps {
 
-using namespace bench;
+using namespace service;
 
 namespace {
 

@@ -2,17 +2,17 @@
 // Subcommands of the pagequery binary. Each add_* registers one CLI11
 // subcommand whose callback does the work; failures are thrown as exceptions
 // and main() turns them into one stderr line and an exit code.
-#include "bench/errors.hpp"
+#include "service/errors.hpp"
 
 #include <CLI/CLI.hpp>
 
 namespace pagequery::apps {
 
-// The library's failures (bench/errors.hpp), as the subcommands throw them too.
-using bench::CheckFailed;
-using bench::InputError;
-using bench::RankFailed;
-using bench::StoreError;
+// The library's failures (service/errors.hpp), as the subcommands throw them too.
+using service::CheckFailed;
+using service::InputError;
+using service::RankFailed;
+using service::StoreError;
 
 void add_keygen(CLI::App& app);
 void add_answer(CLI::App& app);

@@ -1,6 +1,6 @@
 #include "apps/crash_guard.hpp"
 
-#include "bench/errors.hpp"
+#include "service/errors.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <sys/mman.h>
@@ -20,8 +20,8 @@
 
 namespace pagequery::apps {
 
-using bench::CheckFailed;
-using bench::StoreError;
+using service::CheckFailed;
+using service::StoreError;
 
 namespace {
 

@@ -1,8 +1,8 @@
 // pagequery info: what a matrix file holds and where the scan would run.
 #include "apps/commands.hpp"
-#include "bench/mpi_context.hpp"
-#include "bench/run_metadata.hpp"
-#include "bench/text.hpp"
+#include "service/build_info.hpp"
+#include "service/mpi_context.hpp"
+#include "service/text.hpp"
 
 #include "pagequery/core/dpf.hpp"
 #include "pagequery/core/dpf_packed.hpp"
@@ -19,7 +19,7 @@
 
 namespace pagequery::apps {
 
-using namespace bench;
+using namespace service;
 
 namespace {
 
@@ -61,7 +61,7 @@ void run_info(const InfoArgs& args) {
   out["kokkos_version"] = Runtime::kokkos_version();
   // MPI_Get_library_version needs no MPI_Init: `info` stays one process.
   out["mpi"] = MpiContext::compiled() ? MpiContext::library_version() : std::string("off");
-  out["version"] = bench::version_text();
+  out["version"] = service::version_text();
   if (args.json) {
     std::cout << out.dump() << '\n';
   } else {

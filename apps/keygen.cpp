@@ -1,7 +1,7 @@
 // pagequery keygen: one pair of DPF keys for a target page, Morphogen's or packed.
 #include "apps/commands.hpp"
-#include "bench/key_list.hpp"
-#include "bench/wire/hex.hpp"
+#include "service/key_list.hpp"
+#include "service/wire/hex.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include "pagequery/core/dpf.hpp"
@@ -21,7 +21,7 @@
 
 namespace pagequery::apps {
 
-using namespace bench;
+using namespace service;
 
 namespace {
 

@@ -1,7 +1,7 @@
 #include "apps/commands.hpp"
 #include "apps/early_streams.hpp"
-#include "bench/mpi_context.hpp"
-#include "bench/run_metadata.hpp"
+#include "service/build_info.hpp"
+#include "service/mpi_context.hpp"
 
 #include "pagequery/core/dpf.hpp"
 #include "pagequery/core/printable.hpp"
@@ -34,11 +34,11 @@ void refuse_unknown_subcommand(const CLI::App& app, int argc, char** argv) {
 
 // Parses the command line and runs its command (CLI11 runs it inside parse()).
 // Under a launcher, every rank meets once its command line is parsed or refused:
-// in the first agreement of `ranks` (bench::MpiContext), made before any command
+// in the first agreement of `ranks` (service::MpiContext), made before any command
 // runs, so a command line refused on any rank ends every rank with exit 2 and one
 // line, and no rank runs its command while another has left.
-int parse_and_run(CLI::App& app, int argc, char** argv, std::optional<pagequery::bench::MpiContext>& ranks) {
-  using pagequery::bench::MpiContext;
+int parse_and_run(CLI::App& app, int argc, char** argv, std::optional<pagequery::service::MpiContext>& ranks) {
+  using pagequery::service::MpiContext;
   app.parse_complete_callback([&ranks] {
     if (MpiContext::will_start()) ranks.emplace();
   });
@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
       "     --fail-above), the device (\"device failure: ...\"), memory (\"out of memory: ...\") or\n"
       "     pagequery itself (\"internal error: ...\")\n"
       "  2  refused: a file, key, JSON, flag or env var, or an output that cannot be written\n");
-  app.set_version_flag("--version", bench::version_text());
+  app.set_version_flag("--version", service::version_text());
   apps::add_keygen(app);
   apps::add_answer(app);
   apps::add_info(app);
@@ -91,15 +91,15 @@ int main(int argc, char** argv) {
   apps::add_updates(app);
   apps::add_compare(app);
   apps::add_matrix(app);
-  std::optional<bench::MpiContext> ranks;  // finalises MPI after the command, if it started
+  std::optional<service::MpiContext> ranks;  // finalises MPI after the command, if it started
   try {
     return check_stdout(parse_and_run(app, argc, argv, ranks));
   } catch (const apps::RankFailed& e) {
     return e.exit_code();  // the rank that failed first printed the reason
   } catch (...) {
-    // The exit codes: bench/errors.hpp (refused input 2; failed checks, the device,
+    // The exit codes: service/errors.hpp (refused input 2; failed checks, the device,
     // memory and the program itself 1).
-    const bench::Failure failure = bench::failure_of(std::current_exception());
+    const service::Failure failure = service::failure_of(std::current_exception());
     say(failure.message);
     return failure.exit_code;
   }

@@ -1,6 +1,6 @@
 #include "apps/policy_flags.hpp"
 
-#include "bench/text.hpp"
+#include "service/text.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -11,7 +11,7 @@
 
 namespace pagequery::apps {
 
-using namespace bench;
+using namespace service;
 
 namespace {
 

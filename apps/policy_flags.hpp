@@ -16,7 +16,6 @@
 // MORPHOGEN_GPU_STREAMS=9, `--streams 2` runs and a run without --streams is refused.
 // Every value is parsed by policy_config's shared parsers; errors name the flag
 // or the variable and are thrown as pagequery::ConfigError.
-#include "bench/strategies.hpp"
 #include "pagequery/policies/policy_config.hpp"
 
 #include <optional>

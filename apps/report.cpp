@@ -8,7 +8,7 @@
 #include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
 #include "bench/results/reader.hpp"
-#include "bench/text.hpp"
+#include "service/text.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #pragma once
 // --share-gpus, shared by `answer` and `sweep`: MPI ranks of one node may run on
-// the same GPU (bench/rank_device.hpp refuses that by default).
+// the same GPU (service/rank_device.hpp refuses that by default).
 namespace CLI {
 class App;
 }

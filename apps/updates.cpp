@@ -1,7 +1,7 @@
 // pagequery updates --synthetic: a file of page updates for `answer --updates`
 // and the sweep (docs/live-updates.md).
 #include "apps/commands.hpp"
-#include "bench/updates.hpp"
+#include "service/updates.hpp"
 
 #include "pagequery/core/matrix_shape.hpp"
 
@@ -21,7 +21,7 @@ struct UpdatesArgs {
   std::optional<std::string> matrix_file;
   std::optional<std::uint64_t> pages;
   std::string output;
-  bench::SyntheticUpdateFile spec;
+  service::SyntheticUpdateFile spec;
 };
 
 // The matrix the updates are for: a file's pages and short last page, or N whole pages.
@@ -46,7 +46,7 @@ void run_updates(UpdatesArgs& args) {
   shape_of(args);
   std::ofstream out(args.output, std::ios::binary | std::ios::trunc);
   if (!out) throw InputError("--output " + args.output + ": cannot create");
-  const std::uint64_t records = bench::write_synthetic_updates(args.spec, out);
+  const std::uint64_t records = service::write_synthetic_updates(args.spec, out);
   out.close();
   if (!out) throw CheckFailed("--output " + args.output + ": write failed");
   std::cout << records << " records for a matrix of " << args.spec.total_pages << " pages written to " << args.output

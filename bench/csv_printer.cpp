@@ -1,11 +1,13 @@
 #include "bench/csv_printer.hpp"
 
-#include "bench/text.hpp"
+#include "service/text.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <cstdio>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

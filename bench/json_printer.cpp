@@ -1,7 +1,7 @@
 #include "bench/json_printer.hpp"
 
-#include "bench/errors.hpp"
 #include "bench/verdict.hpp"
+#include "service/errors.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <cerrno>
@@ -9,6 +9,8 @@
 #include <fstream>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

@@ -1,10 +1,11 @@
 #include "bench/markdown_printer.hpp"
 
 #include "bench/compare.hpp"
-#include "bench/key_list.hpp"
 #include "bench/plan.hpp"
-#include "bench/text.hpp"
 #include "bench/verdict.hpp"
+#include "service/key_list.hpp"
+#include "service/policy_text.hpp"
+#include "service/text.hpp"
 #include "pagequery/core/bits128.hpp"
 #include "pagequery/core/printable.hpp"
 
@@ -16,6 +17,8 @@
 #include <tuple>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

@@ -1,8 +1,8 @@
 #include "bench/measure.hpp"
 
-#include "bench/impl/test_hooks.hpp"
 #include "bench/signals.hpp"
 #include "bench/stats.hpp"
+#include "service/impl/test_hooks.hpp"
 #include "pagequery/core/bits128.hpp"
 #include "pagequery/policies/policy_config.hpp"
 
@@ -19,6 +19,8 @@
 #include <thread>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

@@ -4,9 +4,9 @@
 // measured iterations of both paths, and check that both return the same bytes
 // (XXH3-64 checksums of the answers). A cell with live updates (U > 0) applies a
 // fresh set of U pages as a new epoch before each iteration's batch.
-#include "bench/key_list.hpp"
-#include "bench/mpi_context.hpp"
-#include "bench/updates.hpp"
+#include "bench/sweep_updates.hpp"
+#include "service/key_list.hpp"
+#include "service/mpi_context.hpp"
 
 #include "pagequery/policies/engine.hpp"
 
@@ -22,7 +22,7 @@ namespace pagequery::bench {
 struct Client {
   Engine::Session* single_session;
   Engine::Session* batch_session;
-  KeyList keys;  // 3 Q keys
+  service::KeyList keys;  // 3 Q keys
   std::vector<std::vector<std::uint8_t>> single_out;
   std::vector<std::uint8_t> batch_out;
   std::vector<std::uint64_t> single_hash, batch_hash;  // per iteration (warmup included)
@@ -83,6 +83,6 @@ struct MeasureSettings {
 // go on (the stopping rule too: any rank's "enough" stops all); a signal on any rank (bench/signals.hpp) stops all of
 // them after the iteration they are in (Measurement::interrupted_by, the finished iterations kept), and a failure on
 // any rank makes all throw (MpiContext::agree) once the threads are joined.
-Measurement measure(std::vector<Client>& clients, const MeasureSettings& settings, const MpiContext& mpi);
+Measurement measure(std::vector<Client>& clients, const MeasureSettings& settings, const service::MpiContext& mpi);
 
 }  // namespace pagequery::bench

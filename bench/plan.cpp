@@ -1,9 +1,10 @@
 #include "bench/plan.hpp"
 
-#include "bench/errors.hpp"
-#include "bench/key_list.hpp"
 #include "bench/stats.hpp"
-#include "bench/text.hpp"
+#include "service/errors.hpp"
+#include "service/key_list.hpp"
+#include "service/policy_text.hpp"
+#include "service/text.hpp"
 
 #include "pagequery/core/bits128.hpp"
 #include "pagequery/core/matrix_shape.hpp"
@@ -14,6 +15,8 @@
 #include <random>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

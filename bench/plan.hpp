@@ -3,8 +3,8 @@
 // axes (strategy x key format x batch size Q x concurrency C), the run's settings
 // and the cells they span, all checked before anything is loaded or measured.
 #include "bench/measure.hpp"
-#include "bench/shard.hpp"
 #include "bench/strategies.hpp"
+#include "service/shard.hpp"
 
 #include "pagequery/core/dpf_packed.hpp"
 #include "pagequery/policies/engine.hpp"
@@ -46,7 +46,7 @@ struct SweepOptions {
   int wgmma_cluster = 0;
   bool dry_run = false;
   bool cold = false;        // evict the caches before every timed path
-  bool share_gpus = false;  // MPI: ranks of a node may share a GPU (bench/rank_device.hpp)
+  bool share_gpus = false;  // MPI: ranks of a node may share a GPU (service/rank_device.hpp)
 };
 
 struct Cell {

@@ -8,6 +8,8 @@
 
 namespace pagequery::bench {
 
+using namespace service;
+
 ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi) {
   using Clock = std::chrono::steady_clock;
   constexpr int kMin = 5, kMax = 1000;

@@ -2,7 +2,7 @@
 // The sweep's read floor: a plain streaming read of the same matrix on the same
 // device, the physical limit of a one-pass scan, that `report` divides every
 // cell's time by.
-#include "bench/mpi_context.hpp"
+#include "service/mpi_context.hpp"
 
 #include "pagequery/policies/engine.hpp"
 
@@ -19,6 +19,6 @@ struct ReadFloor {
 // millisecond, where one preempted read says nothing). Under MPI all ranks read
 // together: a read runs from a barrier to the agreement after every rank's read,
 // so it is the slowest rank's.
-ReadFloor measure_read_floor(const Engine& engine, const MpiContext& mpi);
+ReadFloor measure_read_floor(const Engine& engine, const service::MpiContext& mpi);
 
 }  // namespace pagequery::bench

@@ -2,27 +2,23 @@
 
 #include "bench/measure.hpp"
 #include "bench/strategies.hpp"
+#include "service/build_info.hpp"
+#include "service/policy_text.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string_view>
 
-#ifndef PAGEQUERY_GIT_REVISION
-#define PAGEQUERY_GIT_REVISION "unknown"
-#endif
-#ifndef PAGEQUERY_VERSION
-#define PAGEQUERY_VERSION "unknown"
-#endif
-
 extern char** environ;
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 
@@ -80,16 +76,17 @@ void describe_progress(RunRecord& run, const Plan& plan, const std::string& star
 }
 
 void describe_origin(RunRecord& run) {
-  run.set("pagequery_version", std::string(PAGEQUERY_VERSION));
-  run.set("git_revision", std::string(PAGEQUERY_GIT_REVISION));
-  run.set("compiler", std::string(PAGEQUERY_COMPILER));
-  run.set("cxx_flags", std::string(PAGEQUERY_CXX_FLAGS));
-  run.set("build_type", std::string(PAGEQUERY_BUILD_TYPE));
-  run.set("kokkos_config", std::string(PAGEQUERY_KOKKOS_CONFIG));
+  const service::BuildInfo& build = service::build_info();
+  run.set("pagequery_version", build.version);
+  run.set("git_revision", build.git_revision);
+  run.set("compiler", build.compiler);
+  run.set("cxx_flags", build.cxx_flags);
+  run.set("build_type", build.build_type);
+  run.set("kokkos_config", build.kokkos_config);
   run.set("command_line", command_line());
   run.set("host", host_name());
-  if (auto v = env_value("SLURM_JOB_ID")) run.set("slurm_job_id", *v);
-  if (auto v = env_value("SLURM_JOB_NODELIST")) run.set("slurm_job_nodelist", *v);
+  if (auto v = process_env("SLURM_JOB_ID")) run.set("slurm_job_id", *v);
+  if (auto v = process_env("SLURM_JOB_NODELIST")) run.set("slurm_job_nodelist", *v);
   run.set("device", Runtime::device());
   const Runtime::DeviceFacts facts = Runtime::device_facts();
   for (const auto& [name, value] : facts.texts) run.set(name, value);
@@ -182,16 +179,6 @@ void describe_run(RunRecord& run, const Plan& plan, const MatrixInfo& info, cons
 
 void record_device_clocks(RunRecord& run, const Runtime::DeviceFacts& facts, const std::string& suffix) {
   for (const auto& [name, value] : facts.now) run.set(name + suffix, value);
-}
-
-std::string version_text() {
-  return std::string("pagequery ") + PAGEQUERY_VERSION + " (git " + PAGEQUERY_GIT_REVISION + ", " +
-         PAGEQUERY_BUILD_TYPE + ", " + PAGEQUERY_COMPILER + ")";
-}
-
-std::optional<std::string> env_value(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? std::optional<std::string>(v) : std::nullopt;
 }
 
 }  // namespace pagequery::bench

@@ -7,6 +7,8 @@
 
 namespace pagequery::bench {
 
+using namespace service;
+
 namespace {
 
 std::uint64_t splitmix64(std::uint64_t& state) {

@@ -3,9 +3,9 @@
 // cell, the sessions of its concurrency, the queries of its clients, the
 // measurement (bench/measure.hpp), and the row and samples it adds to the run.
 #include "bench/measure.hpp"
-#include "bench/mpi_context.hpp"
 #include "bench/plan.hpp"
 #include "bench/results/record.hpp"
+#include "service/mpi_context.hpp"
 
 #include "pagequery/policies/engine.hpp"
 
@@ -19,7 +19,7 @@ class Runner {
  public:
   // Runs on `engine` (this rank's shard) with `mpi`; all ranks run the same cells.
   // Cells with updates change the engine's matrix, epoch by epoch.
-  Runner(const Plan& plan, Engine& engine, MpiContext& mpi);
+  Runner(const Plan& plan, Engine& engine, service::MpiContext& mpi);
 
   // Measures one cell of the plan (collective). Sessions are kept from one cell to
   // the next of the same concurrency; the queries are the same for every strategy
@@ -32,7 +32,7 @@ class Runner {
 
   const Plan& plan_;
   Engine& engine_;
-  MpiContext& mpi_;
+  service::MpiContext& mpi_;
   std::optional<SweepUpdates> updates_;  // plans with update cells: one stream of sets for the run
   int sessions_for_ = 0;                 // the concurrency the sessions are for (0: none yet)
   std::vector<Engine::Session> single_sessions_, batch_sessions_;

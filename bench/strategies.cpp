@@ -1,12 +1,14 @@
 #include "bench/strategies.hpp"
 
-#include "bench/errors.hpp"
 #include "bench/stats.hpp"
-#include "bench/text.hpp"
+#include "service/errors.hpp"
+#include "service/text.hpp"
 
 #include <algorithm>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 
@@ -65,11 +67,6 @@ std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate acc
       list.add(item, as_input("--strategies: ", [&] { return strategy_config(item); }));
   }
   return list.take();
-}
-
-std::string describe(const PolicyConfig& c) {
-  return "policy=" + to_string(c.mode) + " streams=" + std::to_string(c.streams) + " graph=" + (c.graph ? "1" : "0") +
-         " tile=" + std::to_string(c.tile) + " threshold=" + std::to_string(c.threshold);
 }
 
 }  // namespace pagequery::bench

@@ -22,7 +22,4 @@ struct Strategy {
 std::vector<Strategy> resolve_strategies(const std::string& text, Accumulate accumulate,
                                          std::vector<std::string>& left_out);
 
-// "policy=latency streams=1 graph=0 tile=16 threshold=4"
-std::string describe(const PolicyConfig& config);
-
 }  // namespace pagequery::bench

@@ -1,18 +1,18 @@
 #include "bench/sweep.hpp"
 
-#include "bench/errors.hpp"
-#include "bench/impl/test_hooks.hpp"
 #include "bench/json_printer.hpp"
 #include "bench/markdown_printer.hpp"
-#include "bench/mpi_context.hpp"
 #include "bench/progress.hpp"
-#include "bench/rank_device.hpp"
 #include "bench/read_floor.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/run_metadata.hpp"
 #include "bench/runner.hpp"
 #include "bench/signals.hpp"
-#include "bench/text.hpp"
+#include "service/errors.hpp"
+#include "service/impl/test_hooks.hpp"
+#include "service/mpi_context.hpp"
+#include "service/rank_device.hpp"
+#include "service/text.hpp"
 
 #include "pagequery/core/bits128.hpp"
 #include "pagequery/core/printable.hpp"
@@ -24,6 +24,8 @@
 #include <iostream>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 
@@ -94,7 +96,7 @@ void dry_run(const MpiContext& mpi, const Plan& plan, const std::vector<PageRang
 struct Device {
   std::optional<Runtime> runtime;
   std::optional<Engine> engine;
-  std::string gpus;  // every rank's GPU (bench/rank_device.hpp); "" without GPUs
+  std::string gpus;  // every rank's GPU (service/rank_device.hpp); "" without GPUs
 };
 
 void start(Device& device, const MpiContext& mpi, const Plan& plan, const std::vector<PageRange>& layout,

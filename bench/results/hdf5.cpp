@@ -6,6 +6,8 @@
 
 namespace pagequery::bench::results {
 
+using namespace service;
+
 Hid& Hid::operator=(Hid&& o) noexcept {
   if (this != &o) {
     reset();

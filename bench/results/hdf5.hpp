@@ -1,7 +1,7 @@
 #pragma once
 // The HDF5 calls the results store shares (writer, reader, attributes, datasets):
 // handles that close themselves, and failures as StoreError naming the file.
-#include "bench/errors.hpp"
+#include "service/errors.hpp"
 
 #include <hdf5.h>
 

@@ -3,7 +3,7 @@
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
 #include "bench/results/schema.hpp"
-#include "bench/text.hpp"
+#include "service/text.hpp"
 #include "pagequery/core/printable.hpp"
 
 #include <unistd.h>
@@ -16,6 +16,8 @@
 #include <utility>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace fs = std::filesystem;
 using namespace results;

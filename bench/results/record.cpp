@@ -1,8 +1,10 @@
 #include "bench/results/record.hpp"
 
-#include "bench/text.hpp"
+#include "service/text.hpp"
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace {
 

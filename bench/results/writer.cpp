@@ -1,12 +1,12 @@
 #include "bench/results/writer.hpp"
 
-#include "bench/impl/test_hooks.hpp"
 #include "bench/results/attributes.hpp"
 #include "bench/results/datasets.hpp"
 #include "bench/results/read_limits.hpp"
 #include "bench/results/reader.hpp"
 #include "bench/results/replace_file.hpp"
 #include "bench/results/schema.hpp"
+#include "service/impl/test_hooks.hpp"
 #include "pagequery/core/memory_budget.hpp"
 #include "pagequery/core/printable.hpp"
 
@@ -21,6 +21,8 @@
 #include <system_error>
 
 namespace pagequery::bench {
+
+using namespace service;
 
 namespace fs = std::filesystem;
 using namespace results;

@@ -1,7 +1,7 @@
 // The sweep's plan (bench/plan.hpp): axes into cells, and every refusal before
 // anything is loaded. No Kokkos: a plan only reads the command line.
-#include "bench/errors.hpp"
 #include "bench/plan.hpp"
+#include "service/errors.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,8 @@
 #include <vector>
 
 namespace pagequery::bench {
+
+using namespace service;
 namespace {
 
 SweepOptions small() {

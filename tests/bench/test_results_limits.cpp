@@ -2,8 +2,8 @@
 // address-space limit (RLIMIT_AS) included (issue 26), and CSV stays one line of
 // valid text per row.
 #include "bench/csv_printer.hpp"
-#include "bench/errors.hpp"
 #include "bench/results/read_limits.hpp"
+#include "service/errors.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -12,6 +12,8 @@
 #include <string>
 
 namespace pagequery::bench {
+
+using namespace service;
 namespace {
 
 std::uint64_t vm_size_bytes() {

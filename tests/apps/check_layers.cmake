@@ -1,0 +1,63 @@
+# The layers below the sweep stay apart (docs/architecture.md): the serving
+# subcommands and service/ include nothing from bench/, and service/ nothing from
+# apps/. An apps/ header counts as part of the source that includes it.
+# Run as: cmake -DROOT=<source dir> -P check_layers.cmake
+cmake_minimum_required(VERSION 3.25)
+
+# The quoted includes of `file` and of the apps/ headers it pulls in, into `out`:
+# "bench/plan.hpp", or "bench/plan.hpp (through apps/x.hpp)".
+function(quoted_includes file out)
+  set(seen "")
+  set(todo "${file}")
+  set(found "")
+  while(todo)
+    list(POP_FRONT todo f)
+    if(f IN_LIST seen)
+      continue()
+    endif()
+    list(APPEND seen "${f}")
+    file(STRINGS "${ROOT}/${f}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]+)\".*" "\\1" inc "${line}")
+      if(f STREQUAL file)
+        list(APPEND found "${inc}")
+      else()
+        list(APPEND found "${inc} (through ${f})")
+      endif()
+      if(inc MATCHES "^apps/")
+        list(APPEND todo "${inc}")
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} "${found}" PARENT_SCOPE)
+endfunction()
+
+set(failures "")
+# file, then the include prefixes it must not use
+function(forbid file)
+  quoted_includes("${file}" includes)
+  foreach(entry IN LISTS includes)
+    foreach(prefix IN LISTS ARGN)
+      if(entry MATCHES "^${prefix}/")
+        list(APPEND failures "${file} includes ${entry}")
+      endif()
+    endforeach()
+  endforeach()
+  set(failures "${failures}" PARENT_SCOPE)
+endfunction()
+
+foreach(command answer combine keygen matrix info updates)
+  forbid("apps/${command}.cpp" bench)
+endforeach()
+file(GLOB_RECURSE service_files RELATIVE "${ROOT}" "${ROOT}/service/*.hpp" "${ROOT}/service/*.cpp")
+if(NOT service_files)
+  message(FATAL_ERROR "no sources under ${ROOT}/service")
+endif()
+foreach(f IN LISTS service_files)
+  forbid("${f}" bench apps)
+endforeach()
+
+if(failures)
+  list(JOIN failures "\n  " text)
+  message(FATAL_ERROR "layering broken:\n  ${text}")
+endif()
