@@ -59,19 +59,19 @@ def runs(path):
     return pandas.DataFrame(rows)
 
 
-def cells(path, run=None):
-    """The cells of `run` (default: the last), one row each, strings as str."""
+def _table(path, run, name):
     with h5py.File(path, "r") as f:
         group, run = _group(f, path, run)
-        frame = _frame(group["cells"])
+        frame = _frame(group[name])
     frame.attrs["run"] = run
     return frame
+
+
+def cells(path, run=None):
+    """The cells of `run` (default: the last), one row each, strings as str."""
+    return _table(path, run, "cells")
 
 
 def samples(path, run=None):
     """The raw samples of `run` (default: the last): cell, path, iteration, ms, reduce_ms."""
-    with h5py.File(path, "r") as f:
-        group, run = _group(f, path, run)
-        frame = _frame(group["samples"])
-    frame.attrs["run"] = run
-    return frame
+    return _table(path, run, "samples")
