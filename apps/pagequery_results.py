@@ -22,9 +22,12 @@ def _text(value):
 
 
 def _run_order(run):
-    """Run ids are a UTC stamp and, for later runs of the same second, "-N": by stamp, then N."""
-    stamp, _, suffix = run.partition("-")
-    return stamp, int(suffix) if suffix.isdigit() else 0
+    """Run ids are a UTC stamp and, for later runs of the same second, "-N": by stamp, then N
+    (the order of `pagequery report --list`)."""
+    stamp, dash, suffix = run.rpartition("-")
+    if dash and suffix.isdigit() and len(suffix) <= 9:
+        return stamp, int(suffix)
+    return run, 1
 
 
 def _ids(f):
