@@ -83,6 +83,7 @@ void Runner::open_sessions(int concurrency) {
     single_sessions_ = engine_.sessions(concurrency);
     batch_sessions_ = engine_.sessions(concurrency);
   }
+  for (Engine::Session& s : batch_sessions_) s.time_device(true);  // the batch's device time
   sessions_for_ = concurrency;
 }
 

@@ -147,8 +147,12 @@ class Engine {
     std::vector<std::uint8_t> answer(const PolicyConfig& policy, std::span<const PackedDpfKey> keys);
     // The epoch the last answer of this session was computed against, whole.
     std::uint64_t last_epoch() const;
-    // Milliseconds the last answer's launches took on the session's instance, from a
-    // fence after the keys' upload to a fence after the last launch (no copies).
+    // Times the launches of every later answer (time_device(true)): a fence after the
+    // keys' upload and one after the last launch, two waits an answer that a server
+    // does not need; off by default.
+    void time_device(bool on);
+    // Milliseconds the last answer's launches took on the session's instance, fence
+    // to fence (no copies); 0 unless time_device(true).
     double last_device_ms() const;
 
    private:

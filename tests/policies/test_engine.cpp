@@ -106,5 +106,22 @@ TEST(TensorKernel, TheEngineNamesThePackedKernelAndRefusesWgmmaWhereItCannotRun)
   EXPECT_GT(Engine(synthetic(Accumulate::Mma)).tensor_rate(TensorKernel::MmaSync), 1e14);
 }
 
+// The launches are timed (two fences an answer) only where a session asks: the
+// sweep's batch sessions; a server's answers wait once, for their bytes.
+TEST(Session, TimesItsLaunchesOnlyWhenAsked) {
+  const Engine engine(synthetic(Accumulate::Lop3));
+  KeyRng rng(5);
+  std::vector<DpfKey> keys;
+  for (std::uint64_t target : {1, 7, 30}) keys.push_back(engine.make_keys(target, rng).party0);
+  Engine::Session session = engine.session();
+  const std::vector<std::uint8_t> untimed = session.answer(PolicyConfig{}, keys);
+  EXPECT_EQ(session.last_device_ms(), 0.0);
+  session.time_device(true);
+  EXPECT_EQ(session.answer(PolicyConfig{}, keys), untimed);
+  EXPECT_GT(session.last_device_ms(), 0.0);
+  session.time_device(false);
+  EXPECT_EQ(session.last_device_ms(), 0.0);
+}
+
 }  // namespace
 }  // namespace pagequery
